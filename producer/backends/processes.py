@@ -1,0 +1,20 @@
+"""A multiprocessing pool: one interpreter, and so one GIL, per process."""
+
+from __future__ import annotations
+
+import multiprocessing
+
+from producer.backends.pooled import PooledBackend
+
+
+class ProcessesBackend(PooledBackend):
+    def __init__(self, settings):
+        super().__init__(settings)
+        self._context = multiprocessing.get_context(settings.start_method)
+
+    def make_pool(self):
+        # Pool starts every process now, so start-up is timed apart from the batches.
+        return self._context.Pool(self.concurrency)
+
+    def describe(self) -> dict:
+        return {**super().describe(), "start_method": self._context.get_start_method()}

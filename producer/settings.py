@@ -1,0 +1,50 @@
+"""The run's settings, resolved once at the edge: CLI flag, then environment, then default.
+
+Library code receives a :class:`Settings` and never reads ``os.environ`` itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+DEFAULT_BACKENDS = ("sequential", "threads", "processes", "celery-prefork", "celery-threads")
+DEFAULT_TASKS = 10
+"""Ten calls, as in the original script."""
+DEFAULT_CONCURRENCY = 10
+"""Ten threads and ten processes, as in the original script."""
+DEFAULT_REPEAT = 5
+DEFAULT_WARMUP = 1
+DEFAULT_TIMEOUT = 300.0
+"""Seconds one batch may take before it is abandoned."""
+DEFAULT_WORKER_TIMEOUT = 10.0
+"""Seconds to wait for a worker to consume a pool's queue."""
+DEFAULT_STARTUP_TIMEOUT = 60.0
+"""Seconds the embedded Redis and workers may take to come up."""
+BROKER_ENV = "REDIS_URL"
+
+
+@dataclass(frozen=True)
+class Settings:
+    workload: str = "squares"
+    size: int | None = None
+    """None: the workload's own default size."""
+    tasks: int = DEFAULT_TASKS
+    concurrency: int = DEFAULT_CONCURRENCY
+    backends: tuple[str, ...] = DEFAULT_BACKENDS
+    repeat: int = DEFAULT_REPEAT
+    warmup: int = DEFAULT_WARMUP
+    start_method: str | None = None
+    """multiprocessing start method; None: the platform's default."""
+    timeout: float = DEFAULT_TIMEOUT
+    worker_timeout: float = DEFAULT_WORKER_TIMEOUT
+    startup_timeout: float = DEFAULT_STARTUP_TIMEOUT
+    broker_url: str | None = None
+    """None: start an embedded Redis and workers."""
+    workers: dict[str, int] = field(default_factory=dict)
+    """Embedded worker processes per Celery pool, e.g. {"prefork": 3}; default 1 each."""
+    json_path: str | None = None
+    progress: bool = True
+
+    def replace(self, **changes) -> Settings:
+        return dataclasses.replace(self, **changes)

@@ -1,0 +1,9 @@
+"""Plain, dependency-free workload functions and the registry that names them.
+
+This package imports nothing from ``producer`` or ``worker``: both import it.
+"""
+
+from workloads.registry import BUILTINS, Workload, WorkloadError, canonical, names, resolve
+from workloads.runner import run_task
+
+__all__ = ["BUILTINS", "Workload", "WorkloadError", "canonical", "names", "resolve", "run_task"]

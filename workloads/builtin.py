@@ -1,0 +1,74 @@
+"""The built-in workloads: each is ``fn(size) -> summary``, top-level and picklable.
+
+Default sizes aim at roughly 20 to 100 ms per call on a laptop core, so that a
+default ``compare`` over every backend stays well under a minute on 2 cores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import time
+
+from workloads.summary import summarize_items
+
+_MIB = 1024 * 1024
+_BLOCK = bytes(range(256)) * (_MIB // 256)
+_FILE_BLOCK = 64 * 1024
+
+
+def do_something(size, out_list):
+    """The original script's function, kept verbatim: it fills the list it is given."""
+    for i in range(size):
+        out_list.append(i**2)
+
+
+def squares(size: int) -> dict:
+    """Append ``i ** 2`` for ``i`` in ``range(size)``: pure Python, holds the GIL."""
+    out: list[int] = []
+    do_something(size, out)
+    return summarize_items(out)
+
+
+def countdown(size: int) -> dict:
+    """Count down from ``size``: pure-Python bytecode with no allocation."""
+    n = size
+    while n > 0:
+        n -= 1
+    return {"count": size, "checksum": n}
+
+
+def sleep(size: int) -> dict:
+    """Wait ``size`` milliseconds: simulated I/O that releases the GIL."""
+    time.sleep(size / 1000)
+    return {"count": size, "checksum": 0}
+
+
+def fileio(size: int) -> dict:
+    """Write ``size`` blocks of 64 KiB to a temporary file, fsync each, read them back."""
+    digest = hashlib.sha256()
+    with tempfile.TemporaryFile() as f:
+        for _ in range(size):
+            f.write(_BLOCK[:_FILE_BLOCK])
+            f.flush()
+            os.fsync(f.fileno())
+        f.seek(0)
+        while block := f.read(_FILE_BLOCK):
+            digest.update(block)
+    return {"count": size * _FILE_BLOCK, "checksum": digest.hexdigest()[:16]}
+
+
+def sha256(size: int) -> dict:
+    """Hash ``size`` MiB with hashlib: C code that releases the GIL, so threads scale."""
+    digest = hashlib.sha256()
+    for _ in range(size):
+        digest.update(_BLOCK)
+    return {"count": size * _MIB, "checksum": digest.hexdigest()[:16]}
+
+
+def mixed(size: int) -> dict:
+    """Half and half: a pure-Python loop of ``size`` steps, then a wait of ``size / 40000`` ms."""
+    result = countdown(size)
+    time.sleep(size / 40_000 / 1000)
+    return result

@@ -1,0 +1,147 @@
+"""Named workloads, and how a name or a ``module:function`` spec becomes a callable.
+
+A spec is what travels to child processes and Celery workers, never the function
+itself: a function loaded from a file cannot be pickled by reference, but its
+spec can be resolved again on the other side.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import importlib
+import importlib.util
+import inspect
+import os
+import sys
+from dataclasses import dataclass
+from typing import Callable
+
+from workloads import builtin
+from workloads.summary import summarize_items, summarize_value
+
+
+class WorkloadError(Exception):
+    """A workload spec that cannot be resolved to a callable."""
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    spec: str
+    func: Callable[[int], dict]
+    default_size: int
+    kind: str
+    description: str
+
+
+BUILTINS: dict[str, tuple[str, int, str, str]] = {
+    # name: (function, default size, kind, what it shows)
+    "squares": ("squares", 500_000, "cpu", "the original do_something: list of i**2, pure Python"),
+    "countdown": ("countdown", 2_000_000, "cpu", "pure-Python loop, no allocation"),
+    "sleep": ("sleep", 50, "io", "time.sleep(size ms): simulated I/O"),
+    "fileio": ("fileio", 200, "io", "write and fsync size x 64 KiB to a temp file, read back"),
+    "sha256": ("sha256", 64, "cpu-nogil", "hashlib over size MiB: C code releasing the GIL"),
+    "mixed": ("mixed", 1_000_000, "mixed", "pure-Python loop, then a wait of size/40000 ms"),
+}
+
+_cache: dict[str, Workload] = {}
+
+
+def names() -> list[str]:
+    return list(BUILTINS)
+
+
+def is_builtin(spec: str) -> bool:
+    return spec in BUILTINS
+
+
+def canonical(spec: str) -> str:
+    """The form a spec travels in: file paths made absolute, so any process can find them."""
+    target, sep, attr = spec.rpartition(":")
+    if sep and target.endswith(".py"):
+        return f"{os.path.abspath(target)}:{attr}"
+    return spec
+
+
+def resolve(spec: str) -> Workload:
+    """Return the workload a name or ``module:function`` / ``file.py:function`` spec names."""
+    spec = canonical(spec)
+    if spec not in _cache:
+        _cache[spec] = _load(spec)
+    return _cache[spec]
+
+
+def _load(spec: str) -> Workload:
+    if spec in BUILTINS:
+        func_name, size, kind, description = BUILTINS[spec]
+        return Workload(spec, spec, getattr(builtin, func_name), size, kind, description)
+    target, sep, attr = spec.rpartition(":")
+    if not sep or not target or not attr:
+        hint = difflib.get_close_matches(spec, BUILTINS, n=1)
+        did_you_mean = f"; did you mean '{hint[0]}'?" if hint else ""
+        raise WorkloadError(
+            f"unknown workload '{spec}'{did_you_mean} "
+            "(use a built-in name, package.module:function or path/to/file.py:function)"
+        )
+    module = _import_file(target) if target.endswith(".py") else _import_module(target)
+    func = getattr(module, attr, None)
+    if not callable(func):
+        raise WorkloadError(f"'{target}' has no function '{attr}'")
+    doc = (inspect.getdoc(func) or "user workload").splitlines()[0]
+    return Workload(spec, spec, _adapt(func), 0, "user", doc)
+
+
+def _import_module(name: str):
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise WorkloadError(f"cannot import module '{name}': {exc}") from exc
+
+
+def _import_file(path: str):
+    if not os.path.isfile(path):
+        raise WorkloadError(f"workload file '{path}' does not exist")
+    digest = hashlib.sha256(path.encode()).hexdigest()[:8]
+    name = f"poolbench_user_{os.path.splitext(os.path.basename(path))[0]}_{digest}"
+    if name in sys.modules:
+        return sys.modules[name]
+    module_spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[name] = module
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as exc:
+        del sys.modules[name]
+        raise WorkloadError(f"cannot import '{path}': {type(exc).__name__}: {exc}") from exc
+    return module
+
+
+def _adapt(func: Callable) -> Callable[[int], dict]:
+    """Give any user function the ``fn(size) -> summary`` shape.
+
+    A function with the original ``(size, out_list)`` signature gets a fresh list and
+    its contents come back as a summary: in a child process the list it filled would
+    otherwise die with the process, which is how the original script lost its results.
+    """
+    try:
+        params = [
+            p
+            for p in inspect.signature(func).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+        ]
+    except (TypeError, ValueError):
+        params = []
+    if len(params) >= 2:
+
+        def with_out_list(size: int) -> dict:
+            out: list = []
+            func(size, out)
+            return summarize_items(out)
+
+        return with_out_list
+
+    def with_return(size: int) -> dict:
+        return summarize_value(func(size))
+
+    return with_return
