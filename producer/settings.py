@@ -48,3 +48,7 @@ class Settings:
 
     def replace(self, **changes) -> Settings:
         return dataclasses.replace(self, **changes)
+
+
+USER_DEFAULT_SIZE = 100_000
+"""Size passed to a user workload when --size is not given."""

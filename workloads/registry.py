@@ -14,8 +14,8 @@ import importlib.util
 import inspect
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from workloads import builtin
 from workloads.summary import summarize_items, summarize_value

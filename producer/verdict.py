@@ -1,0 +1,71 @@
+"""A plain-language reading of the numbers: what kind of work this is, and what to pick.
+
+It judges from measured behaviour, not from the workload's name: CPU time per wall
+second of the baseline says whether the work computes or waits, and how threads
+and processes scaled says whether it holds the GIL.
+"""
+
+from __future__ import annotations
+
+SCALES = 1.3
+"""A speedup at least this large counts as scaling."""
+FLAT = 1.15
+"""A speedup below this counts as no gain."""
+
+
+def _speedup(results: dict, name: str) -> float | None:
+    r = results.get(name)
+    return r["speedup"]["median"] if r and r["ok"] and r["speedup"] else None
+
+
+def verdict(doc: dict) -> list[str]:
+    results = {r["backend"]: r for r in doc["results"]}
+    failed = [name for name, r in results.items() if not r["ok"]]
+    out = []
+    if failed:
+        out.append(f"{', '.join(failed)} failed (see the problems above); its numbers say nothing.")
+    seq = results.get("sequential")
+    if not seq or not seq["ok"] or not seq["cpu_util"]:
+        return out
+    util = seq["cpu_util"]["median"]
+    threads, procs = _speedup(results, "threads"), _speedup(results, "processes")
+    gil = doc["machine"].get("gil_enabled", True)
+    if util < 0.5:
+        out.append(
+            f"This work mostly waits: run alone it kept a core busy only {util:.0%} of the time, "
+            "so tasks overlap their waiting and threads and processes both help; threads cost less."
+        )
+        local, pool = "threads", "threads (or gevent for thousands of waits)"
+    elif threads is not None and threads >= SCALES:
+        why = "the interpreter has no GIL" if not gil else "it runs in C code that releases the GIL"
+        out.append(f"Threads scaled ({threads:.2f}x): {why}, so threads run it in parallel.")
+        local, pool = "threads", "threads"
+    elif threads is not None and threads < FLAT and (procs is None or procs >= SCALES):
+        out.append(
+            f"Threads gained nothing ({threads:.2f}x) on this CPU-bound work: the GIL lets one thread "
+            "run Python at a time"
+            + (f", while processes, each with its own GIL, ran it {procs:.2f}x faster." if procs else ".")
+        )
+        local, pool = "processes", "prefork"
+    else:
+        out.append(
+            "Neither threads nor processes clearly won here; the batch may be too small to "
+            "amortise their overhead (try more --tasks or a larger --size)."
+        )
+        local, pool = None, None
+    celery = {n.removeprefix("celery-"): _speedup(results, n) for n in results if n.startswith("celery-")}
+    celery = {k: v for k, v in celery.items() if v is not None}
+    if celery:
+        best = max(celery, key=celery.get)
+        shown = ", ".join(f"{k} {v:.2f}x" for k, v in celery.items())
+        agrees = pool is None or pool.startswith(best)
+        out.append(
+            f"Celery pools ({shown}) "
+            + ("follow the same rule: " if agrees else "ranked differently from the local run: ")
+            + f"pick the {best} pool for this function."
+        )
+    elif pool:
+        out.append(f"In Celery that means the {pool} pool.")
+    if local:
+        out.append(f"Locally, use {local}.")
+    return out
