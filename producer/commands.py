@@ -100,7 +100,8 @@ def _settings_record(settings: Settings, tuning: dict) -> dict:
 
 def _stack_summary(info: dict, runs: list[measure.BackendRun]) -> str:
     served = ", ".join(
-        f"{r.info.get('pool')}: {r.info.get('workers')} worker(s), concurrency {r.info.get('total_concurrency')}"
+        f"{r.info.get('pool')}: {r.info.get('workers')} worker(s), "
+        f"concurrency {r.info.get('total_concurrency')}"
         for r in runs
         if "pool" in r.info
     )

@@ -70,7 +70,7 @@ HEAD = [
 def render(doc: dict) -> str:
     rows = [HEAD] + [_row(r) for r in doc["results"]]
     widths = [max(len(row[i]) for row in rows) for i in range(len(HEAD))]
-    table = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    table = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     table.insert(1, "  ".join("-" * w for w in widths))
     notes = [
         "speedup = sequential median / backend median of batch wall time (start-up excluded); "

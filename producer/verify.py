@@ -32,7 +32,7 @@ def check_batch(records: list[dict], tasks: int, expected: list | None) -> tuple
             problems.append(f"task {index} raised {error['type']}: {error['message']}")
     summaries = [by_index.get(i, {}).get("summary") for i in range(tasks)]
     if expected is not None and not problems:
-        wrong = [i for i, (got, want) in enumerate(zip(summaries, expected)) if got != want]
+        wrong = [i for i, (got, want) in enumerate(zip(summaries, expected, strict=True)) if got != want]
         if wrong:
             problems.append(
                 f"{len(wrong)} of {tasks} results differ from the sequential baseline "
