@@ -6,6 +6,8 @@ own line, never inside a batch time.
 
 from __future__ import annotations
 
+import textwrap
+
 from producer.verdict import verdict
 
 
@@ -50,8 +52,9 @@ def _row(r: dict) -> list[str]:
     if r["warnings"]:
         verified += " (unstable)"
     conc = str(r["concurrency"])
-    if r["settings"].get("workers"):
-        conc = f"{r['settings']['workers']}w x {conc // max(r['settings']['workers'], 1)}"
+    workers = r["settings"].get("workers")
+    if workers:
+        conc += f" ({workers} worker{'s' if workers > 1 else ''})"
     return [name, conc, spread, speed, eff_s, util, _ms(r["startup_s"] or 0.0), verified]
 
 
@@ -87,7 +90,8 @@ def render(doc: dict) -> str:
                 f"{r['backend']}: per task, queue wait {_ms(q['median'])} (IQR {_ms(q['iqr'])}), "
                 f"run {_ms(t['median'])} (IQR {_ms(t['iqr'])}); {_celery_settings(r['settings'])}"
             )
-    return "\n".join(_header(doc) + [""] + table + [""] + notes + [""] + verdict(doc)) + "\n"
+    said = [textwrap.fill(sentence, 100) for sentence in verdict(doc)]
+    return "\n".join(_header(doc) + [""] + table + [""] + notes + [""] + said) + "\n"
 
 
 def _celery_settings(s: dict) -> str:

@@ -14,6 +14,7 @@ import importlib.util
 import inspect
 import os
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -46,6 +47,7 @@ BUILTINS: dict[str, tuple[str, int, str, str]] = {
 }
 
 _cache: dict[str, Workload] = {}
+_lock = threading.Lock()  # threads of one pool may resolve the same file at once
 
 
 def names() -> list[str]:
@@ -67,9 +69,11 @@ def canonical(spec: str) -> str:
 def resolve(spec: str) -> Workload:
     """Return the workload a name or ``module:function`` / ``file.py:function`` spec names."""
     spec = canonical(spec)
-    if spec not in _cache:
-        _cache[spec] = _load(spec)
-    return _cache[spec]
+    found = _cache.get(spec)
+    if found is None:
+        with _lock:
+            found = _cache.get(spec) or _cache.setdefault(spec, _load(spec))
+    return found
 
 
 def _load(spec: str) -> Workload:

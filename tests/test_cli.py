@@ -1,0 +1,160 @@
+"""``python -m producer`` run as a user runs it: exit codes, stderr, JSON."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import workloads
+from tests.helpers import assert_one_line_error, load_json, run_cli
+
+LOCAL = "sequential,threads,processes"
+QUICK = ["--tasks", "3", "--concurrency", "2", "--repeat", "2", "--warmup", "0", "--backends", LOCAL]
+
+
+def test_list_names_every_workload_and_backend():
+    proc = run_cli("list")
+    assert proc.returncode == 0 and proc.stderr == ""
+    for name in [*workloads.names(), "sequential", "processes", "celery-prefork", "celery-threads"]:
+        assert f"  {name} " in proc.stdout
+
+
+def test_help_lists_the_commands():
+    proc = run_cli("--help")
+    assert proc.returncode == 0 and "compare" in proc.stdout and "list" in proc.stdout
+
+
+def test_compare_local_writes_verified_json(tmp_path):
+    out = tmp_path / "out.json"
+    proc = run_cli("compare", "--workload", "squares", "--size", "20000", *QUICK, "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    doc = load_json(out)
+    assert doc["schema_version"] == 1 and doc["ok"] is True
+    assert [r["backend"] for r in doc["results"]] == ["sequential", "threads", "processes"]
+    assert len({r["checksum"] for r in doc["results"]}) == 1
+    machine = doc["machine"]
+    assert {"cpu_count", "python_version", "python_implementation", "gil_enabled", "platform"} <= set(machine)
+    assert doc["workload"] == {
+        "name": "squares",
+        "spec": "squares",
+        "size": 20000,
+        "tasks": 3,
+        "kind": "cpu",
+        "description": workloads.BUILTINS["squares"][3],
+    }
+    for result in doc["results"]:
+        assert {"median", "min", "max", "stdev", "iqr", "values"} <= set(result["wall_s"])
+        assert len(result["wall_s"]["values"]) == 2
+        assert result["startup_s"] >= 0 and result["ok"] and result["speedup"]["median"] > 0
+        measured = [r for r in result["rounds"] if not r["warmup"]]
+        assert [len(r["tasks"]) for r in measured] == [3, 3]
+        assert {"started", "ended", "pid", "tid"} <= set(measured[0]["tasks"][0])
+    assert "speedup" in proc.stdout and "verified" in proc.stdout
+
+
+def test_json_to_stdout_keeps_the_report_on_stderr():
+    proc = run_cli("compare", "--workload", "sleep", "--size", "5", *QUICK, "--json", "-")
+    assert proc.returncode == 0
+    doc = json.loads(proc.stdout)
+    assert doc["ok"] and "speedup" in proc.stderr
+
+
+def test_sequential_baseline_is_always_added():
+    proc = run_cli(
+        "compare",
+        "--workload",
+        "countdown",
+        "--size",
+        "1000",
+        "--backends",
+        "threads",
+        "--repeat",
+        "1",
+        "--warmup",
+        "0",
+        "--json",
+        "-",
+    )
+    assert [r["backend"] for r in json.loads(proc.stdout)["results"]] == ["sequential", "threads"]
+
+
+def test_original_signature_file_returns_its_results_from_processes(tmp_path):
+    path = tmp_path / "do_something.py"
+    path.write_text(
+        "def do_something(size, out_list):\n    for i in range(size):\n        out_list.append(i ** 2)\n"
+    )
+    proc = run_cli(
+        "compare",
+        "--workload",
+        f"{path}:do_something",
+        "--size",
+        "5000",
+        *QUICK,
+        "--start-method",
+        "spawn",
+        "--json",
+        "-",
+    )
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["ok"] and len({r["checksum"] for r in doc["results"]}) == 1
+    assert doc["results"][0]["checksum"] is not None
+
+
+def test_a_raising_workload_fails_the_run_with_its_exception(tmp_path):
+    path = tmp_path / "boom.py"
+    path.write_text("def f(size):\n    raise ValueError('no good')\n")
+    proc = run_cli("compare", "--workload", f"{path}:f", "--size", "1", *QUICK, "--json", "-")
+    assert proc.returncode == 1
+    doc = json.loads(proc.stdout)
+    assert not doc["ok"]
+    for result in doc["results"]:
+        assert any("raised ValueError: no good" in p for p in result["problems"])
+    assert "Traceback" not in proc.stderr
+
+
+def test_nondeterministic_workload_fails_verification(tmp_path):
+    path = tmp_path / "rnd.py"
+    path.write_text("import os\ndef f(size):\n    return os.urandom(8).hex()\n")
+    proc = run_cli("compare", "--workload", f"{path}:f", "--size", "1", *QUICK, "--json", "-")
+    assert proc.returncode == 1
+    problems = [p for r in json.loads(proc.stdout)["results"] for p in r["problems"]]
+    assert any("differ from the sequential baseline" in p for p in problems)
+
+
+@pytest.mark.parametrize(
+    "args, needles",
+    [
+        (["--workload", "squeres"], ["unknown workload 'squeres'", "did you mean 'squares'"]),
+        (["--workload", "no_such_module_xyz:f"], ["cannot import module 'no_such_module_xyz'"]),
+        (["--workload", "workloads.builtin:missing"], ["has no function 'missing'"]),
+        (["--workload", "/nonexistent/dir/mine.py:f"], ["does not exist"]),
+        (["--backends", "sequential,thread"], ["no such backend: 'thread'", "did you mean 'threads'"]),
+        (["--size", "-1"], ["--size must be between"]),
+        (["--tasks", "0"], ["--tasks must be between"]),
+        (["--concurrency", "0"], ["--concurrency must be between"]),
+        (["--repeat", "0"], ["--repeat must be between"]),
+        (["--warmup", "-1"], ["--warmup must be between"]),
+        (["--tasks", "many"], ["invalid int value: 'many'"]),
+        (["--timeout", "0"], ["must be positive"]),
+        (["--start-method", "vfork"], ["invalid choice: 'vfork'"]),
+        (["--json", "/nonexistent/dir/out.json"], ["cannot write --json file"]),
+        (["--workers", "prefork=0"], ["--workers takes pool=count"]),
+        (["--backends", "threads", "--workers", "prefork=2"], ["no celery-prefork backend is selected"]),
+        (["--bogus"], ["unrecognized arguments: --bogus"]),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(args, needles):
+    proc = run_cli("compare", *args, timeout=30)
+    assert_one_line_error(proc, 2, *needles)
+    assert proc.stdout == ""
+
+
+def test_unknown_command_is_one_line_exit_2():
+    assert_one_line_error(run_cli("frobnicate"), 2, "invalid choice")
+
+
+def test_json_path_that_is_a_directory_is_refused(tmp_path):
+    assert_one_line_error(run_cli("compare", "--json", str(tmp_path)), 2, "cannot write --json file")
