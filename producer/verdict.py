@@ -35,18 +35,18 @@ def verdict(doc: dict) -> list[str]:
             f"This work mostly waits: run alone it kept a core busy only {util:.0%} of the time, "
             "so tasks overlap their waiting and threads and processes both help; threads cost less."
         )
-        local, pool = "threads", "threads (or gevent for thousands of waits)"
+        local, pool = "threads", "threads pool (or gevent, for thousands of concurrent waits)"
     elif threads is not None and threads >= SCALES:
         why = "the interpreter has no GIL" if not gil else "it runs in C code that releases the GIL"
         out.append(f"Threads scaled ({threads:.2f}x): {why}, so threads run it in parallel.")
-        local, pool = "threads", "threads"
+        local, pool = "threads", "threads pool"
     elif threads is not None and threads < FLAT and (procs is None or procs >= SCALES):
         out.append(
             f"Threads gained nothing ({threads:.2f}x) on this CPU-bound work: the GIL lets one thread "
             "run Python at a time"
             + (f", while processes, each with its own GIL, ran it {procs:.2f}x faster." if procs else ".")
         )
-        local, pool = "processes", "prefork"
+        local, pool = "processes", "prefork pool"
     else:
         out.append(
             "Neither threads nor processes clearly won here; the batch may be too small to "
@@ -65,7 +65,7 @@ def verdict(doc: dict) -> list[str]:
             + f"pick the {best} pool for this function."
         )
     elif pool:
-        out.append(f"In Celery that means the {pool} pool.")
+        out.append(f"In Celery that means the {pool}.")
     if local:
         out.append(f"Locally, use {local}.")
     return out
