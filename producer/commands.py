@@ -125,5 +125,8 @@ def _emit(doc: dict, json_path: str | None) -> None:
         folder = os.path.dirname(os.path.abspath(json_path))
         with tempfile.NamedTemporaryFile("w", dir=folder, delete=False, suffix=".tmp") as f:
             json.dump(doc, f, indent=2)
+        umask = os.umask(0o022)
+        os.umask(umask)
+        os.chmod(f.name, 0o666 & ~umask)  # as open() would; the temporary file was private
         os.replace(f.name, json_path)
         sys.stdout.write(f"results written to {json_path}\n")

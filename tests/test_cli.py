@@ -158,3 +158,18 @@ def test_unknown_command_is_one_line_exit_2():
 
 def test_json_path_that_is_a_directory_is_refused(tmp_path):
     assert_one_line_error(run_cli("compare", "--json", str(tmp_path)), 2, "cannot write --json file")
+
+
+def test_json_file_gets_the_usual_permissions(tmp_path):
+    out = tmp_path / "out.json"
+    proc = run_cli("compare", "--workload", "sleep", "--size", "1", *QUICK, "--json", str(out))
+    assert proc.returncode == 0
+    assert out.stat().st_mode & 0o777 == 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    import os
+
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
