@@ -5,8 +5,11 @@
 #     docker_up      # install docker.io docker-compose debootstrap if missing,
 #                    # start dockerd unless an engine already answers
 #     ...run tests...
-#     docker_down    # stop dockerd by its PID, only if docker_up started it
-# or run it:  bash .ci/docker.sh start|stop|status
+#     docker_down    # stop dockerd by its PID, only if this shell's docker_up
+#                    # started it (an engine found running is left alone)
+# (with `set -e`, add `trap docker_down EXIT` so a failing step stops it too)
+# or run it:  bash .ci/docker.sh start|stop|status   (stop: the dockerd that a
+# `start` recorded, whichever shell ran it)
 #
 # The engine runs with --bridge=none --iptables=false: this machine has no
 # bridge to offer, so every container must use network_mode: host.
@@ -43,9 +46,12 @@ docker_up() {
         return 0
     fi
     mkdir -p "$POOLBENCH_DOCKER_STATE"
-    _docker_sudo dockerd --bridge=none --iptables=false \
-        >"$POOLBENCH_DOCKER_STATE/dockerd.log" 2>&1 &
+    local cmd=(dockerd --bridge=none --iptables=false)
+    [ "$(id -u)" = 0 ] || cmd=(sudo "${cmd[@]}")
+    # A plain command, not a function: $! is then dockerd's own PID (or sudo's).
+    "${cmd[@]}" >"$POOLBENCH_DOCKER_STATE/dockerd.log" 2>&1 &
     echo $! >"$POOLBENCH_DOCKER_STATE/dockerd.pid"
+    POOLBENCH_DOCKERD_STARTED=1
     local i
     for i in $(seq 1 60); do
         if _docker_engine_answers; then
@@ -63,9 +69,12 @@ docker_up() {
 
 docker_down() {
     local pidfile="$POOLBENCH_DOCKER_STATE/dockerd.pid" pid i
-    [ -f "$pidfile" ] || return 0   # not ours: leave it alone
+    # Not started here (or already stopped): leave it alone.
+    [ "${POOLBENCH_DOCKERD_STARTED:-}" = 1 ] || [ "${1:-}" = --recorded ] || return 0
+    [ -f "$pidfile" ] || return 0
     pid=$(cat "$pidfile")
-    if kill -0 "$pid" 2>/dev/null; then
+    # A stale file may name a PID that now belongs to another program.
+    if kill -0 "$pid" 2>/dev/null && grep -qE '^(dockerd|sudo)$' "/proc/$pid/comm"; then
         _docker_sudo kill -TERM "$pid"
         # dockerd stops its containers and its containerd before it exits.
         for i in $(seq 1 30); do
@@ -73,16 +82,19 @@ docker_down() {
             sleep 1
         done
         kill -0 "$pid" 2>/dev/null && _docker_sudo kill -KILL "$pid"
+        echo "docker.sh: dockerd (PID $pid) stopped" >&2
+    else
+        echo "docker.sh: PID $pid is not a running dockerd; nothing stopped" >&2
     fi
     rm -f "$pidfile"
-    echo "docker.sh: dockerd (PID $pid) stopped" >&2
+    POOLBENCH_DOCKERD_STARTED=
 }
 
 # Run as a script: bash .ci/docker.sh start|stop|status
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     case "${1:-}" in
         start) docker_up ;;
-        stop) docker_down ;;
+        stop) docker_down --recorded ;;
         status) _docker_engine_answers && echo "engine answers" || { echo "no engine"; exit 1; } ;;
         *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
     esac

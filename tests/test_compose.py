@@ -1,0 +1,181 @@
+"""The docker compose stack: the files validate, and the whole stack compares
+the pools with two prefork replicas.
+
+The end-to-end test runs every container on the host's network (the override
+docker/compose.hostnet.yml, Redis on a free port of 127.0.0.1): this project's
+Docker engine runs without a bridge. It builds the local Debian base image
+(docker/build-base-image.sh) once and reuses it.
+
+Without docker-compose or a Docker engine the tests skip; under CI=true they
+fail instead (CI starts an engine with .ci/docker.sh).
+"""
+
+import json
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.compose
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+HOSTNET_FILE = ROOT / "docker" / "compose.hostnet.yml"
+CPUS_FILE = ROOT / "docker" / "compose.cpus.yml"
+HOST_CA_COPY = ROOT / "docker" / "certs" / "host-ca.crt"  # git-ignored
+BASE_IMAGE = os.environ.get("POOLBENCH_BASE_IMAGE", "poolbench-base:bookworm")
+TEST_IMAGE = "poolbench:compose-test"
+SERVICES = {"redis", "worker-prefork", "worker-threads", "producer", "flower"}
+BACKENDS = ["sequential", "threads", "processes", "celery-prefork", "celery-threads"]
+IN_CI = os.environ.get("CI") == "true"
+
+
+def unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: the compose tests must run)")
+    pytest.skip(reason)
+
+
+def run(args, timeout, env=None, check=True):
+    proc = subprocess.run(args, cwd=ROOT, env=env, timeout=timeout, capture_output=True, text=True)
+    if check and proc.returncode:
+        raise AssertionError(
+            f"{' '.join(map(str, args))} exited {proc.returncode}\n"
+            f"--- stdout (end)\n{proc.stdout[-4000:]}\n--- stderr (end)\n{proc.stderr[-4000:]}"
+        )
+    return proc
+
+
+@pytest.fixture(scope="module")
+def compose():
+    """The compose command: docker-compose (v1), else the docker compose plugin (v2)."""
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    if shutil.which("docker") and run(["docker", "compose", "version"], 30, check=False).returncode == 0:
+        return ["docker", "compose"]
+    unavailable("neither docker-compose nor the docker compose plugin is installed")
+
+
+@pytest.fixture(scope="module")
+def docker_engine():
+    if not shutil.which("docker"):
+        unavailable("no docker client installed")
+    try:
+        proc = run(["docker", "info"], 30, check=False)
+    except subprocess.TimeoutExpired:
+        unavailable("the Docker engine did not answer `docker info` in 30 s")
+    if proc.returncode:
+        last = (proc.stderr.strip().splitlines() or ["?"])[-1]
+        unavailable(f"no Docker engine answers ({last}); start one with `bash .ci/docker.sh start`")
+
+
+def test_compose_files_validate(compose):
+    for files in ([COMPOSE_FILE], [COMPOSE_FILE, HOSTNET_FILE], [COMPOSE_FILE, CPUS_FILE]):
+        args = [*compose, *(arg for f in files for arg in ("-f", str(f)))]
+        run([*args, "--profile", "monitor", "config", "-q"], 60)
+
+
+def test_compose_defines_the_services(compose):
+    proc = run([*compose, "-f", str(COMPOSE_FILE), "--profile", "monitor", "config", "--services"], 60)
+    assert set(proc.stdout.split()) == SERVICES
+
+
+def ensure_base_image() -> None:
+    if run(["docker", "image", "inspect", BASE_IMAGE], 60, check=False).returncode == 0:
+        return
+    if os.geteuid() != 0 or not shutil.which("debootstrap"):
+        unavailable(f"{BASE_IMAGE} is missing and building it needs root and debootstrap")
+    run([str(ROOT / "docker" / "build-base-image.sh"), BASE_IMAGE], 900)
+
+
+def hand_host_ca_to_build() -> None:
+    """Let pip in the build trust what the host trusts (a TLS-inspecting proxy's CA)."""
+    candidates = [os.environ.get(v) for v in ("PIP_CERT", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")]
+    candidates += [ssl.get_default_verify_paths().cafile, "/etc/ssl/certs/ca-certificates.crt"]
+    for path in filter(None, candidates):
+        if Path(path).is_file():
+            bundle = Path(path).read_bytes()
+            # Rewrite only on change: the build's layer cache keys on the content.
+            if not HOST_CA_COPY.is_file() or HOST_CA_COPY.read_bytes() != bundle:
+                HOST_CA_COPY.write_bytes(bundle)
+            return
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def project_objects(kind: str, project: str) -> list[str]:
+    """IDs of the project's containers (kind "ps -a") or networks (kind "network ls")."""
+    label = f"label=com.docker.compose.project={project}"
+    return run(["docker", *kind.split(), "-q", "--filter", label], 60).stdout.split()
+
+
+def test_stack_compares_pools_with_two_prefork_replicas(compose, docker_engine, tmp_path):
+    ensure_base_image()
+    hand_host_ca_to_build()
+    project = f"poolbench-test-{uuid.uuid4().hex[:8]}"
+    # Left for Docker to create, root-owned, as from a fresh clone.
+    results = tmp_path / "results"
+    env = {
+        **os.environ,
+        "BASE_IMAGE": BASE_IMAGE,
+        "REDIS_IMAGE": BASE_IMAGE,
+        "POOLBENCH_IMAGE": TEST_IMAGE,
+        "REDIS_PORT": str(free_port()),
+        "RESULTS_DIR": str(results),
+        "WORKER_CONCURRENCY": "2",
+        "TASKS": "12",
+        "REPEAT": "2",
+        "BACKENDS": ",".join(BACKENDS),
+        # The legacy builder: no buildx here, and build.network: host applies.
+        "DOCKER_BUILDKIT": "0",
+        "COMPOSE_DOCKER_CLI_BUILD": "0",
+    }
+    cmd = [*compose, "-p", project, "-f", str(COMPOSE_FILE), "-f", str(HOSTNET_FILE)]
+    run([*cmd, "build", "producer"], 900, env)
+    try:
+        up_args = ["up", "--scale", "worker-prefork=2", "--exit-code-from", "producer"]
+        up = run([*cmd, *up_args], 600, env, check=False)
+        log = f"--- up stdout (end)\n{up.stdout[-6000:]}\n--- up stderr (end)\n{up.stderr[-3000:]}"
+        assert up.returncode == 0, log
+        assert project_objects("network ls", project) == [], "a Docker network was made: use the host's"
+        # --exit-code-from stopped the workers with SIGTERM: a warm shutdown exits 0.
+        inspect = ["docker", "inspect", "-f", "{{.Name}} {{.State.ExitCode}}"]
+        states = run([*inspect, *project_objects("ps -a", project)], 60)
+        for line in states.stdout.splitlines():
+            name, code = line.split()
+            if "worker" in name:
+                assert code == "0", f"{name} exited {code} on SIGTERM\n{log}"
+    finally:
+        run([*cmd, "down", "-v", "--remove-orphans", "--timeout", "30"], 180, env, check=False)
+    assert project_objects("ps -a", project) == [], f"containers of {project} left behind"
+
+    report_file = results / "compare.json"
+    st = report_file.stat()
+    assert st.st_uid != 0, "the producer wrote its report as root"
+    report = json.loads(report_file.read_text())
+    assert report["ok"] is True, json.dumps(report["results"], indent=1)[:4000]
+    by_backend = {r["backend"]: r for r in report["results"]}
+    assert set(by_backend) == set(BACKENDS)
+    assert all(r["ok"] for r in by_backend.values())
+    assert "celery-prefork" in up.stdout, "the table is missing from the producer's output"
+
+    prefork = by_backend["celery-prefork"]
+    assert prefork["settings"]["workers"] == 2, prefork["settings"]
+    assert prefork["settings"]["total_concurrency"] == 4, prefork["settings"]
+    measured = [rnd for rnd in prefork["rounds"] if not rnd.get("warmup")]
+    ran_on = {task["worker"] for rnd in measured for task in rnd["tasks"]}
+    assert ran_on == set(prefork["settings"]["nodes"]), "both replicas should get tasks"
+    assert len(ran_on) == 2, ran_on
+
+    # Written by the image's user into a folder Docker made: the host's user
+    # (another uid) must still be able to read it.
+    assert st.st_mode & 0o004, f"compare.json has mode {st.st_mode & 0o777:o}: unreadable on the host"
