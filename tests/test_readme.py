@@ -1,0 +1,45 @@
+"""The README stays true: its commands, options and workloads are the real ones."""
+
+from __future__ import annotations
+
+import re
+
+import workloads
+from producer import backends
+from tests.helpers import ROOT, run_cli
+
+README = (ROOT / "README.md").read_text()
+
+
+def first_block_commands() -> list[str]:
+    block = re.search(r"```sh\n(.*?)```", README, re.S).group(1)
+    return [line for line in block.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def test_first_block_holds_two_commands_run_and_test():
+    run, test = first_block_commands()
+    assert "-m producer compare" in run and "venv" in run
+    assert "-m pytest" in test and "venv" in test
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert first_block_commands()[1] in ci
+
+
+def test_every_documented_option_exists():
+    help_text = run_cli("compare", "--help").stdout
+    for option in re.findall(r"^\| `(--[a-z-]+)", README, re.M):
+        assert option in help_text, option
+
+
+def test_workload_table_matches_the_registry():
+    documented = re.findall(r"^\| `([a-z0-9]+)` \|", README, re.M)
+    assert set(documented) == set(workloads.names())
+    for name, (_, size, _, _) in workloads.BUILTINS.items():
+        assert re.search(rf"^\| `{name}` \| [^|]+ \| {size:,} \|", README, re.M), name
+
+
+def test_every_backend_is_named_in_the_readme():
+    for name in backends.BACKENDS:
+        assert name.removeprefix("celery-") in README, name
