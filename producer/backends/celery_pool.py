@@ -1,0 +1,190 @@
+"""Celery workers over Redis: one backend, with the worker pool as its parameter.
+
+The producer reaches workers only through Celery, by task name and queue; the queue
+is named after the pool, so ``celery-threads`` reaches threads workers only.
+``run_batch`` sends every task first, then waits for each result on its own
+``AsyncResult.get``: the Redis result backend wakes that wait by pub/sub as the
+result lands, where ``GroupResult.get`` would poll in half-second steps and add up
+to 0.5 s to every batch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+
+from celery import states
+from celery.exceptions import TimeoutError as CeleryTimeout
+
+from producer.backends.base import Backend
+from producer.broker import (
+    APPS,
+    BROKER_ERRORS,
+    TASK_NAME,
+    broker_errors,
+    check_redis,
+    failure_of,
+    mask_url,
+)
+from producer.errors import BatchTimeout, NoWorker
+from workloads import canonical
+
+POLL_S = 0.5
+"""How long each round of ``inspect().active_queues()`` collects replies."""
+CAVEATS = {
+    "gevent": "Celery's gevent pool notices a freed slot only after its 2 s broker wait "
+    "(celery/worker/loops.py synloop) when prefetch is 1 with late acks: batches larger "
+    "than its concurrency stall up to 2 s; compare it with --tasks <= --concurrency",
+}
+"""Known pool behaviours that distort a comparison, reported with its numbers."""
+
+
+class CeleryBackend(Backend):
+    def __init__(self, settings, pool: str):
+        super().__init__(settings)
+        self.pool = pool
+        self.queue = pool
+        self._url = settings.broker_url
+        self._app = None
+        self._nodes: dict[str, int] = {}
+        """Node name -> its pool's max-concurrency, for the nodes consuming our queue."""
+
+    @property
+    def concurrency(self) -> int:
+        return sum(self._nodes.values()) if self._nodes else self.settings.concurrency
+
+    def start(self) -> None:
+        """Check Redis, wait for a worker on our queue, and warm the connections up.
+
+        One no-op round trip ends the start: it proves a worker runs our task and opens
+        the producer and result connections, so that the first batch pays for neither.
+        """
+        check_redis(self._url)
+        self._app = APPS.acquire(self._url)
+        try:
+            with broker_errors(self._url):
+                self._nodes = self._wait_for_workers()
+                self._round_trip()
+        except BaseException:  # a failed __enter__ gets no __exit__
+            self.close()
+            raise
+
+    def _wait_for_workers(self) -> dict[str, int]:
+        wait = self.settings.worker_timeout
+        deadline = time.monotonic() + wait
+        while True:
+            window = max(0.05, min(POLL_S, deadline - time.monotonic()))
+            replies = self._app.control.inspect(timeout=window).active_queues() or {}
+            nodes = sorted(
+                node for node, queues in replies.items() if any(q.get("name") == self.queue for q in queues)
+            )
+            if nodes:
+                break
+            if time.monotonic() >= deadline:
+                raise NoWorker(
+                    f"no worker consumes queue '{self.queue}' at {mask_url(self._url)} (waited {wait:g} s); "
+                    f"start one with `python -m worker --pool {self.pool}` and REDIS_URL set to this broker"
+                )
+        inspect = self._app.control.inspect(destination=nodes, limit=len(nodes), timeout=max(1.0, window))
+        sizes = {node: info["pool"]["max-concurrency"] for node, info in (inspect.stats() or {}).items()}
+        if missing := [node for node in nodes if not sizes.get(node)]:
+            raise NoWorker(
+                f"worker(s) {', '.join(missing)} consume queue '{self.queue}' but did not report their "
+                "pool size; are they overloaded?"
+            )
+        return {node: int(sizes[node]) for node in nodes}
+
+    def _round_trip(self) -> None:
+        result = self._app.send_task(TASK_NAME, args=["sleep", 0], queue=self.queue)
+        try:
+            value = result.get(timeout=self.settings.worker_timeout, propagate=False)
+            if result.state != states.SUCCESS:
+                failure = failure_of(value)
+                raise NoWorker(
+                    f"the workers on queue '{self.queue}' failed a no-op task: "
+                    f"{failure['type']}: {failure['message']}"
+                )
+        except CeleryTimeout:
+            result.revoke()
+            raise NoWorker(
+                f"the workers on queue '{self.queue}' ({', '.join(self._nodes)}) answer but ran no task "
+                f"within {self.settings.worker_timeout:g} s; are they stuck on an earlier task?"
+            ) from None
+        finally:
+            result.forget()
+
+    def run_batch(self, spec: str, size: int, tasks: int) -> list[dict]:
+        spec = canonical(spec)  # a file path must mean the same file on the worker
+        deadline = time.monotonic() + self.settings.timeout
+        sent = []
+        records: list[dict] = []
+        with broker_errors(self._url):
+            try:
+                for index in range(tasks):
+                    at = time.time()
+                    sent.append(
+                        (index, at, self._app.send_task(TASK_NAME, args=[spec, size], queue=self.queue))
+                    )
+                for index, at, result in sent:
+                    records.append(self._collect(index, at, result, deadline))
+            except _Overrun:
+                done = len(records) + self._abandon([result for _, _, result in sent[len(records) :]])
+                raise BatchTimeout(self.name, done, tasks, self.settings.timeout) from None
+            except BaseException:  # Ctrl-C or a lost broker: try not to leave work queued behind us
+                with contextlib.suppress(*BROKER_ERRORS):
+                    self._abandon([result for _, _, result in sent[len(records) :]])
+                raise
+        return records
+
+    def _collect(self, index: int, sent_at: float, result, deadline: float) -> dict:
+        try:
+            value = result.get(timeout=max(0.001, deadline - time.monotonic()), propagate=False)
+        except CeleryTimeout:
+            raise _Overrun from None
+        ok = result.state == states.SUCCESS and isinstance(value, dict)
+        record = {**value} if ok else {"error": failure_of(value)}
+        record.update(index=index, sent=sent_at)
+        result.forget()  # while later tasks still run: only the last one's costs the batch time
+        return record
+
+    def _abandon(self, pending: list) -> int:
+        """Revoke the tasks not collected and delete their results; return how many had finished.
+
+        A task already running finishes anyway and stores its result, which then expires
+        with the worker's ``result_expires``.
+        """
+        unfinished = [result.id for result in pending if not result.ready()]
+        if unfinished:
+            self._app.control.revoke(unfinished)
+        for result in pending:
+            result.forget()
+        return len(pending) - len(unfinished)
+
+    def close(self) -> None:
+        if self._app is not None:
+            self._app = None
+            APPS.release(self._url)
+
+    def describe(self) -> dict:
+        total = self.concurrency
+        return {
+            "concurrency": total,
+            "pool": self.pool,
+            "queue": self.queue,
+            "broker": mask_url(self._url),
+            "workers": len(self._nodes),
+            "total_concurrency": total,
+            "nodes": sorted(self._nodes),
+            "prefetch_multiplier": 1,
+            "acks_late": True,
+            "reject_on_worker_lost": True,
+            "task_events": False,
+            "mingle": False,
+            "gossip": False,
+            "result_backend": "redis",
+            **({"caveats": [CAVEATS[self.pool]]} if self.pool in CAVEATS else {}),
+        }
+
+
+class _Overrun(Exception):
+    """A result did not arrive before the batch's deadline."""
