@@ -107,8 +107,8 @@ def _stack_summary(info: dict, runs: list[measure.BackendRun]) -> str:
     )
     if info["embedded"]:
         return (
-            f"embedded Redis on {info.get('broker')} started with its workers in "
-            f"{info['startup_s']:.2f} s (not inside any batch); {served}"
+            f"embedded Redis on {info.get('broker')} and its workers started in "
+            f"{info['startup_s']:.2f} s (not inside any batch)\n        {served}"
         )
     return f"running workers via {info['broker']}; {served}"
 

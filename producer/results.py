@@ -55,7 +55,7 @@ def _result(run: BackendRun, baseline: BackendRun, tasks: int, cpus: int) -> dic
         "speedup": None,
         "efficiency": None,
         "p_value_vs_baseline": None,
-        "warnings": [],
+        "warnings": list(run.info.get("caveats", [])),
         "rounds": [
             {"round": b.round, "warmup": b.warmup, "wall_s": b.wall_s, "cpu_s": b.cpu_s, "tasks": b.tasks}
             for b in run.batches

@@ -18,6 +18,14 @@ def _speedup(results: dict, name: str) -> float | None:
     return r["speedup"]["median"] if r and r["ok"] and r["speedup"] else None
 
 
+def _first(results: dict, *names: str) -> tuple[str | None, float | None]:
+    """The first of ``names`` that was measured: local backends, else their Celery twins."""
+    for name in names:
+        if (value := _speedup(results, name)) is not None:
+            return name, value
+    return None, None
+
+
 def verdict(doc: dict) -> list[str]:
     results = {r["backend"]: r for r in doc["results"]}
     failed = [name for name, r in results.items() if not r["ok"]]
@@ -28,7 +36,8 @@ def verdict(doc: dict) -> list[str]:
     if not seq or not seq["ok"] or not seq["cpu_util"]:
         return out
     util = seq["cpu_util"]["median"]
-    threads, procs = _speedup(results, "threads"), _speedup(results, "processes")
+    t_name, threads = _first(results, "threads", "celery-threads")
+    p_name, procs = _first(results, "processes", "celery-prefork")
     gil = doc["machine"].get("gil_enabled", True)
     if util < 0.5:
         out.append(
@@ -38,13 +47,17 @@ def verdict(doc: dict) -> list[str]:
         local, pool = "threads", "threads pool (or gevent, for thousands of concurrent waits)"
     elif threads is not None and threads >= SCALES:
         why = "the interpreter has no GIL" if not gil else "it runs in C code that releases the GIL"
-        out.append(f"Threads scaled ({threads:.2f}x): {why}, so threads run it in parallel.")
+        out.append(f"Threads scaled ({t_name} {threads:.2f}x): {why}, so threads run it in parallel.")
         local, pool = "threads", "threads pool"
     elif threads is not None and threads < FLAT and (procs is None or procs >= SCALES):
         out.append(
-            f"Threads gained nothing ({threads:.2f}x) on this CPU-bound work: the GIL lets one thread "
-            "run Python at a time"
-            + (f", while processes, each with its own GIL, ran it {procs:.2f}x faster." if procs else ".")
+            f"Threads gained nothing ({t_name} {threads:.2f}x) on this CPU-bound work: the GIL lets "
+            "one thread run Python at a time"
+            + (
+                f", while processes, each with its own GIL, ran it faster ({p_name} {procs:.2f}x)."
+                if procs
+                else "."
+            )
         )
         local, pool = "processes", "prefork pool"
     else:
@@ -55,9 +68,18 @@ def verdict(doc: dict) -> list[str]:
         local, pool = None, None
     celery = {n.removeprefix("celery-"): _speedup(results, n) for n in results if n.startswith("celery-")}
     celery = {k: v for k, v in celery.items() if v is not None}
-    if celery:
-        best = max(celery, key=celery.get)
-        shown = ", ".join(f"{k} {v:.2f}x" for k, v in celery.items())
+    distorted = [k for k in celery if results[f"celery-{k}"]["settings"].get("caveats")]
+    ranked = {k: v for k, v in celery.items() if k not in distorted}
+    shown = ", ".join(f"{k} {v:.2f}x" for k, v in celery.items())
+    if distorted:
+        out.append(f"Not ranked, because of the caveat above: {', '.join(distorted)}.")
+    if ranked and max(ranked.values()) < FLAT:
+        out.append(
+            f"No Celery pool beat the sequential baseline ({shown}): for tasks this short the broker "
+            "round trips cost more than the pool saves; try a larger --size."
+        )
+    elif ranked:
+        best = max(ranked, key=ranked.get)
         agrees = pool is None or pool.startswith(best)
         out.append(
             f"Celery pools ({shown}) "

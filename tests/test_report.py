@@ -68,7 +68,7 @@ def test_speedup_efficiency_and_spread_are_computed():
 
 def test_verdict_reads_gil_bound_work():
     text = " ".join(verdict(gil_bound()))
-    assert "Threads gained nothing" in text and "GIL" in text
+    assert "Threads gained nothing (threads 1.00x)" in text and "GIL" in text
     assert "pick the prefork pool" in text and "use processes" in text
 
 
@@ -107,3 +107,26 @@ def test_unstable_measurements_are_flagged():
     doc = build(fake_run("sequential", [1.0, 2.0, 1.0], 1.0, 1))
     assert "unstable" in doc["results"][0]["warnings"][0]
     assert "(unstable)" in render(doc)
+
+
+def test_verdict_judges_from_celery_pools_when_local_backends_did_not_run():
+    doc = build(
+        fake_run("sequential", [1.0, 1.02, 0.98], 1.0, 1),
+        fake_run("celery-prefork", [0.55, 0.56, 0.54], 1.9, 2, pool="prefork", workers=1),
+        fake_run("celery-threads", [1.05, 1.04, 1.06], 1.0, 2, pool="threads", workers=1),
+    )
+    text = " ".join(verdict(doc))
+    assert "Threads gained nothing (celery-threads 0.95x)" in text
+    assert "celery-prefork 1.82x" in text and "pick the prefork pool" in text
+
+
+def test_verdict_does_not_rank_a_pool_with_a_caveat_or_recommend_a_loser():
+    doc = build(
+        fake_run("sequential", [1.0, 1.0, 1.0], 0.05, 1),
+        fake_run("celery-gevent", [9.0, 9.0, 9.0], 0.01, 2, pool="gevent", workers=1, caveats=["stalls"]),
+        fake_run("celery-solo", [1.1, 1.1, 1.1], 0.3, 1, pool="solo", workers=1),
+    )
+    text = " ".join(verdict(doc))
+    assert "Not ranked, because of the caveat above: gevent" in text
+    assert "No Celery pool beat the sequential baseline" in text and "pick the" not in text
+    assert "stalls" in render(doc)
