@@ -49,7 +49,11 @@ def verdict(doc: dict) -> list[str]:
         why = "the interpreter has no GIL" if not gil else "it runs in C code that releases the GIL"
         out.append(f"Threads scaled ({t_name} {threads:.2f}x): {why}, so threads run it in parallel.")
         local, pool = "threads", "threads pool"
-    elif threads is not None and threads < FLAT and (procs is None or procs >= SCALES):
+    elif (
+        threads is not None
+        and threads < FLAT
+        and (procs is None or procs >= max(FLAT, SCALES * min(threads, 1.0)))
+    ):
         out.append(
             f"Threads gained nothing ({t_name} {threads:.2f}x) on this CPU-bound work: the GIL lets "
             "one thread run Python at a time"
@@ -73,21 +77,29 @@ def verdict(doc: dict) -> list[str]:
     shown = ", ".join(f"{k} {v:.2f}x" for k, v in celery.items())
     if distorted:
         out.append(f"Not ranked, because of the caveat above: {', '.join(distorted)}.")
-    if ranked and max(ranked.values()) < FLAT:
+    best = max(ranked, key=ranked.get) if ranked else None
+    if best and ranked[best] < 1.0:
         out.append(
-            f"No Celery pool beat the sequential baseline ({shown}): for tasks this short the broker "
-            "round trips cost more than the pool saves; try a larger --size."
+            f"No Celery pool beat the sequential baseline ({shown}): each task also pays a broker "
+            "round trip, which short tasks do not earn back; try a larger --size."
         )
-    elif ranked:
-        best = max(ranked, key=ranked.get)
+    elif best:
         agrees = pool is None or pool.startswith(best)
+        little = "" if ranked[best] >= FLAT else ", though it gained little over the baseline"
         out.append(
             f"Celery pools ({shown}) "
             + ("follow the same rule: " if agrees else "ranked differently from the local run: ")
-            + f"pick the {best} pool for this function."
+            + f"pick the {best} pool for this function{little}."
         )
     elif pool:
         out.append(f"In Celery that means the {pool}.")
     if local:
         out.append(f"Locally, use {local}.")
+    cpus = doc["machine"].get("cpus_usable") or 1
+    if doc["settings"]["concurrency"] > cpus and util >= 0.5:
+        out.append(
+            f"With --concurrency {doc['settings']['concurrency']} on {cpus} CPUs, processes take turns "
+            f"on the cores and hold {doc['settings']['concurrency']} tasks' memory at once; "
+            f"--concurrency {cpus} shows the ceiling for this machine."
+        )
     return out

@@ -50,7 +50,8 @@ def test_embedded_compare_verifies_every_backend_and_stops_its_stack(tmp_path):
     assert doc["ok"] and len({r["checksum"] for r in doc["results"]}) == 1
     assert doc["stack"]["embedded"] is True and doc["stack"]["startup_s"] > 0
     celery = {r["backend"]: r for r in doc["results"] if r["backend"].startswith("celery-")}
-    for name, result in celery.items():
+    assert set(celery) == {"celery-prefork", "celery-threads"}
+    for result in celery.values():
         assert result["settings"]["workers"] == 1 and result["settings"]["total_concurrency"] == 2
         assert result["settings"]["prefetch_multiplier"] == 1 and result["settings"]["acks_late"] is True
         tasks = [t for r in result["rounds"] if not r["warmup"] for t in r["tasks"]]

@@ -130,3 +130,26 @@ def test_verdict_does_not_rank_a_pool_with_a_caveat_or_recommend_a_loser():
     assert "Not ranked, because of the caveat above: gevent" in text
     assert "No Celery pool beat the sequential baseline" in text and "pick the" not in text
     assert "stalls" in render(doc)
+
+
+def test_verdict_reads_oversubscribed_gil_bound_work():
+    doc = build(
+        fake_run("sequential", [1.0, 1.0, 1.0], 1.0, 1),
+        fake_run("threads", [1.4, 1.39, 1.41], 1.0, 10),
+        fake_run("processes", [0.82, 0.8, 0.81], 1.98, 10),
+    )
+    doc["settings"]["concurrency"] = 10
+    text = " ".join(verdict(doc))
+    assert "Threads gained nothing (threads 0.71x)" in text and "processes 1.23x" in text
+    assert "--concurrency 10 on 2 CPUs" in text
+
+
+def test_verdict_stays_true_just_above_the_baseline():
+    doc = build(
+        fake_run("sequential", [1.0, 1.0, 1.0], 1.0, 1),
+        fake_run("celery-prefork", [0.9, 0.9, 0.9], 1.9, 2, pool="prefork", workers=1),
+        fake_run("celery-threads", [1.3, 1.3, 1.3], 1.0, 2, pool="threads", workers=1),
+    )
+    text = " ".join(verdict(doc))
+    assert "No Celery pool beat" not in text
+    assert "pick the prefork pool for this function, though it gained little" in text

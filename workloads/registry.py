@@ -38,7 +38,7 @@ class Workload:
 
 BUILTINS: dict[str, tuple[str, int, str, str]] = {
     # name: (function, default size, kind, what it shows)
-    "squares": ("squares", 500_000, "cpu", "the original do_something: list of i**2, pure Python"),
+    "squares": ("squares", 1_000_000, "cpu", "the original do_something: list of i**2, pure Python"),
     "countdown": ("countdown", 2_000_000, "cpu", "pure-Python loop, no allocation"),
     "sleep": ("sleep", 50, "io", "time.sleep(size ms): simulated I/O"),
     "fileio": ("fileio", 200, "io", "write and fsync size x 64 KiB to a temp file, read back"),

@@ -1,24 +1,29 @@
 """Small, deterministic summaries of workload output.
 
 A summary travels back from threads, child processes and Celery workers as JSON,
-so it must be small and must compare equal wherever the same work was done.
+so it must be small and must compare equal wherever the same work was done. It is
+computed inside the task, so it must not change the task's character either: a
+summary that released the GIL (hashing megabytes with hashlib does) would add
+parallel work to a workload that has none, and a slow one would dilute it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from array import array
 
 
 def summarize_items(items) -> dict:
-    """Count and checksum a sequence, cheaply when it holds machine-size integers."""
-    items = list(items) if not isinstance(items, list) else items
+    """Count and checksum a sequence; for integers with ``sum``, a C loop that holds the GIL."""
+    items = items if isinstance(items, list) else list(items)
     try:
-        data = array("q", items).tobytes()
-    except (TypeError, OverflowError):
-        data = repr(items).encode()
-    return {"count": len(items), "checksum": hashlib.sha256(data).hexdigest()[:16]}
+        total = sum(items)
+        if not isinstance(total, int):
+            raise TypeError("not integers")
+        key = f"{len(items)}:{total}:{items[0] if items else ''}:{items[-1] if items else ''}"
+    except TypeError:
+        key = repr(items)
+    return {"count": len(items), "checksum": hashlib.sha256(key.encode()).hexdigest()[:16]}
 
 
 def summarize_value(value) -> dict:
