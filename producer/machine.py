@@ -7,20 +7,8 @@ import os
 import platform
 import socket
 import sys
-import sysconfig
 
-
-def gil_state() -> dict:
-    """Whether this interpreter can run Python threads in parallel.
-
-    ``sys._is_gil_enabled`` exists from 3.13; before that a CPython always has a GIL.
-    A free-threaded build may still run with the GIL re-enabled (PYTHON_GIL=1, or an
-    extension that asked for it), which is why both facts are kept.
-    """
-    free_threaded = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
-    check = getattr(sys, "_is_gil_enabled", None)
-    enabled = check() if check is not None else platform.python_implementation() == "CPython"
-    return {"gil_enabled": enabled, "free_threaded_build": free_threaded}
+from workloads import interpreter
 
 
 def _cpu_model() -> str | None:
@@ -49,10 +37,8 @@ def describe() -> dict:
         "cpus_usable": len(affinity(0)) if affinity else os.cpu_count(),
         "cpu_model": _cpu_model(),
         "platform": platform.platform(),
-        "python_version": platform.python_version(),
-        "python_implementation": platform.python_implementation(),
         "python_executable": sys.executable,
-        **gil_state(),
+        **interpreter(),
         "libraries": {name: _version(name) for name in ("celery", "kombu", "redis", "billiard")},
     }
 

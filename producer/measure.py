@@ -79,6 +79,8 @@ def run_rounds(
                 if run.timed_out:
                     continue
                 _run_batch(run, backend, settings, spec, size, r, baseline.summaries)
+        for run, backend in pairs:  # what the batches taught them, e.g. which workers ran tasks
+            run.info = backend.describe()
     return [run for run, _ in pairs]
 
 

@@ -50,6 +50,8 @@ def _row(r: dict) -> list[str]:
     eff = r["efficiency"]
     eff_s = f"{eff['value']:.0%} of {eff['parallelism']}" if eff else "-"
     util = f"{r['cpu_util']['median']:.2f} ±{r['cpu_util']['iqr'] / 2:.2f}"
+    if r.get("cpu_source") == "tasks":
+        util += " (tasks)"
     verified = "yes" if r["ok"] else "NO"
     if r["warnings"]:
         verified += " (unstable)"
@@ -81,7 +83,8 @@ def render(doc: dict) -> str:
         "speedup = sequential median / backend median of batch wall time (start-up excluded); "
         "range = min-max of per-round ratios",
         "efficiency = speedup / min(concurrency, tasks, CPUs); CPU/wall = cores kept busy "
-        "(process tree, embedded workers included)",
+        "(process tree, embedded workers included; '(tasks)': the tasks' own CPU time, "
+        "for workers outside it)",
     ]
     for r in doc["results"]:
         notes += [f"{r['backend']}: {p}" for p in r["problems"]]
@@ -97,7 +100,14 @@ def render(doc: dict) -> str:
 
 
 def _celery_settings(s: dict) -> str:
+    pythons = sorted(
+        {
+            f"{i['python_implementation']} {i['python_version']}, GIL {'on' if i['gil_enabled'] else 'off'}"
+            for i in (s.get("interpreters") or {}).values()
+        }
+    )
     return (
         f"{s.get('workers')} worker(s) on queue '{s.get('queue')}', pool {s.get('pool')}, "
-        f"prefetch {s.get('prefetch_multiplier')}, acks_late {s.get('acks_late')}"
+        f"prefetch {s.get('prefetch_multiplier')}, acks_late {s.get('acks_late')}; "
+        f"workers run {' / '.join(pythons) or 'an unreported Python'}"
     )

@@ -22,7 +22,8 @@ def build(
 ) -> dict:
     baseline = runs[0]
     cpus = usable_cpus(machine)
-    results = [_result(run, baseline, settings["tasks"], cpus) for run in runs]
+    embedded = bool(stack and stack.get("embedded"))
+    results = [_result(run, baseline, settings["tasks"], cpus, embedded) for run in runs]
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "poolbench", "version": __version__},
@@ -36,7 +37,7 @@ def build(
     }
 
 
-def _result(run: BackendRun, baseline: BackendRun, tasks: int, cpus: int) -> dict:
+def _result(run: BackendRun, baseline: BackendRun, tasks: int, cpus: int, embedded: bool) -> dict:
     measured = run.measured
     walls = [b.wall_s for b in measured]
     base_by_round = {b.round: b.wall_s for b in baseline.measured}
@@ -65,9 +66,15 @@ def _result(run: BackendRun, baseline: BackendRun, tasks: int, cpus: int) -> dic
         return out
     wall = describe(walls)
     out["wall_s"] = wall.as_dict()
+    task_cpu = [sum(t.get("cpu_s") or 0.0 for t in b.tasks) for b in measured]
     out["cpu_s"] = describe([b.cpu_s for b in measured]).as_dict()
-    out["cpu_util"] = describe([b.cpu_s / b.wall_s for b in measured]).as_dict()
-    out["task_cpu_s"] = describe([sum(t.get("cpu_s") or 0.0 for t in b.tasks) for b in measured]).as_dict()
+    out["task_cpu_s"] = describe(task_cpu).as_dict()
+    # Workers reached through --broker run outside this process tree: only their tasks'
+    # own CPU time says how many cores they kept busy.
+    remote = "pool" in run.info and not embedded
+    out["cpu_source"] = "tasks" if remote else "process-tree"
+    cpu = task_cpu if remote else [b.cpu_s for b in measured]
+    out["cpu_util"] = describe([c / b.wall_s for c, b in zip(cpu, measured, strict=True)]).as_dict()
     if wall.unstable:
         out["warnings"].append(
             f"unstable: standard deviation is {wall.rsd:.0%} of the mean; "

@@ -168,3 +168,29 @@ def test_ctrl_c_during_an_embedded_run_leaves_no_process_behind():
     assert "interrupted" in stderr.strip().splitlines()[-1] and "Traceback" not in stderr
     gone, alive = psutil.wait_procs(list(seen.values()), timeout=10)
     assert alive == [], [p.cmdline() for p in alive]
+
+
+def test_running_workers_via_broker_are_counted_and_measured_by_their_tasks(redis_url, workers):
+    proc = run_cli(
+        "compare",
+        "--broker",
+        redis_url,
+        "--workload",
+        "squares",
+        *SMALL,
+        "--json",
+        "-",
+        "--backends",
+        "sequential,celery-prefork,celery-threads",
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["ok"] and doc["stack"]["embedded"] is False
+    for result in doc["results"][1:]:
+        pool = result["settings"]["pool"]
+        assert result["settings"]["nodes"] == [workers[pool].node]
+        assert result["cpu_source"] == "tasks" and result["cpu_util"]["median"] > 0
+        assert result["settings"]["interpreters"] == {workers[pool].node: workloads.interpreter()}
+    assert doc["results"][0]["cpu_source"] == "process-tree"
+    assert "(tasks)" in proc.stderr and "running workers via" in proc.stderr

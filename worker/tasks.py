@@ -16,6 +16,8 @@ import workloads
 from worker.app import TASK_NAME, app, settings
 
 RECEIVED_KEY = "poolbench_received"
+INTERPRETER = workloads.interpreter()
+"""The Python that runs this worker's tasks, which need not be the producer's."""
 
 
 class WorkloadFailed(Exception):
@@ -90,4 +92,5 @@ def run_workload(self, spec: str, size: int) -> dict:
     record.pop("index", None)
     record["received"] = getattr(self.request, RECEIVED_KEY, None)
     record["worker"] = self.request.hostname
+    record["interpreter"] = INTERPRETER
     return record

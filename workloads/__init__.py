@@ -4,6 +4,15 @@ This package imports nothing from ``producer`` or ``worker``: both import it.
 """
 
 from workloads.registry import BUILTINS, Workload, WorkloadError, canonical, names, resolve
-from workloads.runner import run_task
+from workloads.runner import interpreter, run_task
 
-__all__ = ["BUILTINS", "Workload", "WorkloadError", "canonical", "names", "resolve", "run_task"]
+__all__ = [
+    "BUILTINS",
+    "Workload",
+    "WorkloadError",
+    "canonical",
+    "interpreter",
+    "names",
+    "resolve",
+    "run_task",
+]

@@ -48,6 +48,8 @@ class CeleryBackend(Backend):
         self._app = None
         self._nodes: dict[str, int] = {}
         """Node name -> its pool's max-concurrency, for the nodes consuming our queue."""
+        self._interpreters: dict[str, dict] = {}
+        """Node name -> the Python that ran its tasks, as the worker reported it."""
 
     @property
     def concurrency(self) -> int:
@@ -98,7 +100,9 @@ class CeleryBackend(Backend):
         result = self._app.send_task(TASK_NAME, args=["sleep", 0], queue=self.queue)
         try:
             value = result.get(timeout=self.settings.worker_timeout, propagate=False)
-            if result.state != states.SUCCESS:
+            if result.state == states.SUCCESS:
+                self._note_interpreter(value)
+            else:
                 failure = failure_of(value)
                 raise NoWorker(
                     f"the workers on queue '{self.queue}' failed a no-op task: "
@@ -143,9 +147,16 @@ class CeleryBackend(Backend):
             raise _Overrun from None
         ok = result.state == states.SUCCESS and isinstance(value, dict)
         record = {**value} if ok else {"error": failure_of(value)}
+        self._note_interpreter(record)
         record.update(index=index, sent=sent_at)
         result.forget()  # while later tasks still run: only the last one's costs the batch time
         return record
+
+    def _note_interpreter(self, record: dict) -> None:
+        """Keep the worker's interpreter once per node, not once per task record."""
+        found = record.pop("interpreter", None)
+        if found and record.get("worker"):
+            self._interpreters[record["worker"]] = found
 
     def _abandon(self, pending: list) -> int:
         """Revoke the tasks not collected and delete their results; return how many had finished.
@@ -182,6 +193,7 @@ class CeleryBackend(Backend):
             "mingle": False,
             "gossip": False,
             "result_backend": "redis",
+            "interpreters": dict(sorted(self._interpreters.items())),
             **({"caveats": [CAVEATS[self.pool]]} if self.pool in CAVEATS else {}),
         }
 
