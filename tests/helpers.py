@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+ORIGINAL = "def do_something(size, out_list):\n    for i in range(size):\n        out_list.append(i ** 2)\n"
+"""The original script's workload, as a user's file would hold it."""
 
 
 def run_cli(

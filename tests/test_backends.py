@@ -16,6 +16,7 @@ from producer import backends
 from producer.errors import BatchTimeout
 from producer.settings import Settings
 from producer.verify import check_batch
+from tests.helpers import ORIGINAL
 from tests.test_workloads import TINY
 
 LOCAL = ["sequential", "threads", "processes"]
@@ -62,9 +63,7 @@ def test_processes_run_in_other_processes_and_threads_in_this_one():
 @pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
 def test_user_file_with_out_list_signature_in_child_processes(tmp_path, method):
     path = tmp_path / "mine.py"
-    path.write_text(
-        "def do_something(size, out_list):\n    for i in range(size):\n        out_list.append(i ** 2)\n"
-    )
+    path.write_text(ORIGINAL)
     spec = workloads.canonical(f"{path}:do_something")
     with backends.create("processes", Settings(concurrency=2, start_method=method, timeout=60)) as b:
         records = b.run_batch(spec, 1000, 3)

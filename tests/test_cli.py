@@ -7,7 +7,7 @@ import json
 import pytest
 
 import workloads
-from tests.helpers import assert_one_line_error, load_json, run_cli
+from tests.helpers import ORIGINAL, assert_one_line_error, load_json, run_cli
 
 LOCAL = "sequential,threads,processes"
 QUICK = ["--tasks", "3", "--concurrency", "2", "--repeat", "2", "--warmup", "0", "--backends", LOCAL]
@@ -82,9 +82,7 @@ def test_sequential_baseline_is_always_added():
 
 def test_original_signature_file_returns_its_results_from_processes(tmp_path):
     path = tmp_path / "do_something.py"
-    path.write_text(
-        "def do_something(size, out_list):\n    for i in range(size):\n        out_list.append(i ** 2)\n"
-    )
+    path.write_text(ORIGINAL)
     proc = run_cli(
         "compare",
         "--workload",

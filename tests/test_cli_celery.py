@@ -16,7 +16,7 @@ import psutil
 import pytest
 
 import workloads
-from tests.helpers import ROOT, assert_one_line_error, run_cli
+from tests.helpers import ORIGINAL, ROOT, assert_one_line_error, run_cli
 
 pytestmark = pytest.mark.redis
 
@@ -65,9 +65,7 @@ def test_embedded_compare_verifies_every_backend_and_stops_its_stack(tmp_path):
 
 def test_embedded_workers_are_allowed_the_users_file(tmp_path):
     path = tmp_path / "mine.py"
-    path.write_text(
-        "def do_something(size, out_list):\n    for i in range(size):\n        out_list.append(i ** 2)\n"
-    )
+    path.write_text(ORIGINAL)
     proc = run_cli(
         "compare",
         "--workload",

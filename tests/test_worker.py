@@ -82,16 +82,21 @@ def test_default_node_names_are_unique_per_replica_and_written_to_the_file(worke
 @pytest.mark.redis
 def test_stock_celery_inspect_ping_reaches_a_python_m_worker(redis_url, workers):
     node = workers["prefork"].node
-    result = subprocess.run(
-        [*celery_cli(), "-A", "worker", "inspect", "ping", "-d", node, "--json", "--timeout", "5"],
+    result = stock_celery(redis_url, "inspect", "ping", "-d", node, "--json", "--timeout", "5")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {node: {"ok": "pong"}}
+
+
+def stock_celery(redis_url: str, *args: str) -> subprocess.CompletedProcess:
+    """``celery -A worker ARGS`` as a user types it, against the session's Redis."""
+    return subprocess.run(
+        [*celery_cli(), "-A", "worker", *args],
         cwd=ROOT,
         env=worker_env(redis_url),
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {node: {"ok": "pong"}}
 
 
 @pytest.fixture
@@ -104,14 +109,8 @@ def app(redis_url):
 
 @pytest.mark.redis
 def test_stock_celery_call_runs_the_task_with_the_local_checksum(redis_url, workers, app):
-    result = subprocess.run(
-        [*celery_cli(), "-A", "worker", "call", "worker.run_workload"]
-        + ["--args", '["squares", 1000]', "--queue", "prefork"],
-        cwd=ROOT,
-        env=worker_env(redis_url),
-        capture_output=True,
-        text=True,
-        timeout=60,
+    result = stock_celery(
+        redis_url, "call", "worker.run_workload", "--args", '["squares", 1000]', "--queue", "prefork"
     )
     assert result.returncode == 0, result.stderr
     async_result = app.AsyncResult(result.stdout.strip())
