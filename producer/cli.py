@@ -73,6 +73,12 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds to wait for a worker on each Celery queue (default 10)",
     )
     c.add_argument(
+        "--startup-timeout",
+        type=float,
+        default=defaults.DEFAULT_STARTUP_TIMEOUT,
+        help="seconds the embedded Redis and workers may take to start (default 60)",
+    )
+    c.add_argument(
         "--broker",
         help=f"Redis URL of running workers (default: ${defaults.BROKER_ENV}; "
         "if neither is set, start a private Redis and workers)",
@@ -119,8 +125,8 @@ def _check_json_path(path: str | None) -> None:
 def settings_from_args(args, environ) -> Settings:
     for name in LIMITS:
         _check_range(name, getattr(args, name))
-    if args.timeout <= 0 or args.worker_timeout <= 0:
-        raise UsageError("--timeout and --worker-timeout must be positive")
+    if min(args.timeout, args.worker_timeout, args.startup_timeout) <= 0:
+        raise UsageError("--timeout, --worker-timeout and --startup-timeout must be positive")
     names = [backends.check_name(n.strip()) for n in args.backends.split(",") if n.strip()]
     names = ["sequential"] + [n for n in dict.fromkeys(names) if n != "sequential"]
     pools = [backends.pool_of(n) for n in names if backends.is_celery(n)]
@@ -136,6 +142,7 @@ def settings_from_args(args, environ) -> Settings:
         start_method=args.start_method,
         timeout=args.timeout,
         worker_timeout=args.worker_timeout,
+        startup_timeout=args.startup_timeout,
         broker_url=args.broker or environ.get(defaults.BROKER_ENV) or None,
         workers=_parse_workers(args.workers, pools),
         json_path=args.json_path,

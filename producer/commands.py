@@ -49,6 +49,8 @@ def compare(settings: Settings) -> int:
             from producer.stack import EmbeddedStack
 
             allow = [] if workload.name in workloads.BUILTINS else [workload.spec]
+            if settings.progress:
+                sys.stderr.write(f"starting a private Redis and {', '.join(pools)} workers...\r")
             stack = started.enter_context(EmbeddedStack(settings, pools, allow=allow))
             settings = settings.replace(broker_url=stack.broker_url)
             stack_info = {"embedded": True, "startup_s": stack.startup_s, **stack.describe()}
@@ -91,6 +93,7 @@ def _settings_record(settings: Settings, tuning: dict) -> dict:
         "start_method": settings.start_method,
         "timeout": settings.timeout,
         "worker_timeout": settings.worker_timeout,
+        "startup_timeout": settings.startup_timeout,
         "broker": mask_url(settings.broker_url) if settings.broker_url else None,
         "workers": settings.workers,
         "interleaved": True,

@@ -137,6 +137,7 @@ def test_nondeterministic_workload_fails_verification(tmp_path):
         (["--warmup", "-1"], ["--warmup must be between"]),
         (["--tasks", "many"], ["invalid int value: 'many'"]),
         (["--timeout", "0"], ["must be positive"]),
+        (["--startup-timeout", "-1"], ["must be positive"]),
         (["--start-method", "vfork"], ["invalid choice: 'vfork'"]),
         (["--json", "/nonexistent/dir/out.json"], ["cannot write --json file"]),
         (["--workers", "prefork=0"], ["--workers takes pool=count"]),

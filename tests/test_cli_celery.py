@@ -192,3 +192,8 @@ def test_running_workers_via_broker_are_counted_and_measured_by_their_tasks(redi
         assert result["settings"]["interpreters"] == {workers[pool].node: workloads.interpreter()}
     assert doc["results"][0]["cpu_source"] == "process-tree"
     assert "(tasks)" in proc.stderr and "running workers via" in proc.stderr
+
+
+def test_a_stack_that_cannot_start_in_time_is_one_line_exit_6():
+    proc = run_cli("compare", "--backends", "celery-prefork", "--startup-timeout", "0.05", timeout=60)
+    assert_one_line_error(proc, 6, "did not answer")
