@@ -31,6 +31,15 @@ def _header(doc: dict) -> list[str]:
     stack = doc.get("stack")
     if stack:
         lines.append(f"celery: {stack['summary']}")
+        celery = next((r["settings"] for r in doc["results"] if "pool" in r["settings"]), None)
+        if celery:
+            off = [k.replace("_", " ") for k in ("task_events", "mingle", "gossip") if not celery.get(k)]
+            lines.append(
+                f"        every pool: prefetch multiplier {celery['prefetch_multiplier']}, "
+                f"acks_late {celery['acks_late']}, reject_on_worker_lost {celery['reject_on_worker_lost']}, "
+                f"result backend {celery['result_backend']}, {', '.join(off)} off, "
+                f"worker concurrency = --concurrency"
+            )
     return lines
 
 
@@ -48,7 +57,12 @@ def _row(r: dict) -> list[str]:
     else:
         speed = "-"
     eff = r["efficiency"]
-    eff_s = f"{eff['value']:.0%} of {eff['parallelism']}" if eff else "-"
+    eff_s = "-"
+    if eff and sp["paired"] and name != "sequential":
+        n = eff["parallelism"]
+        eff_s = f"{eff['value']:.0%} ({sp['paired']['min'] / n:.0%}-{sp['paired']['max'] / n:.0%}) of {n}"
+    elif eff:
+        eff_s = f"{eff['value']:.0%} of {eff['parallelism']}"
     util = f"{r['cpu_util']['median']:.2f} ±{r['cpu_util']['iqr'] / 2:.2f}"
     if r.get("cpu_source") == "tasks":
         util += " (tasks)"
@@ -69,7 +83,7 @@ HEAD = [
     "speedup (range)",
     "efficiency",
     "CPU/wall",
-    "start-up",
+    "start-up (once)",
     "verified",
 ]
 
