@@ -131,6 +131,12 @@ def settings_from_args(args, environ) -> Settings:
     names = ["sequential"] + [n for n in dict.fromkeys(names) if n != "sequential"]
     pools = [backends.pool_of(n) for n in names if backends.is_celery(n)]
     _check_json_path(args.json_path)
+    broker_url = args.broker or environ.get(defaults.BROKER_ENV) or None
+    if args.workers and broker_url:
+        raise UsageError(
+            "--workers sizes the embedded stack; with --broker or REDIS_URL, start more workers "
+            "with `python -m worker --pool POOL` instead"
+        )
     return Settings(
         workload=args.workload,
         size=args.size,
@@ -143,7 +149,7 @@ def settings_from_args(args, environ) -> Settings:
         timeout=args.timeout,
         worker_timeout=args.worker_timeout,
         startup_timeout=args.startup_timeout,
-        broker_url=args.broker or environ.get(defaults.BROKER_ENV) or None,
+        broker_url=broker_url,
         workers=_parse_workers(args.workers, pools),
         json_path=args.json_path,
         progress=not args.no_progress and sys.stderr.isatty(),

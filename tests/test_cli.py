@@ -143,6 +143,10 @@ def test_nondeterministic_workload_fails_verification(tmp_path):
         (["--workers", "prefork=0"], ["--workers takes pool=count"]),
         (["--backends", "threads", "--workers", "prefork=2"], ["no celery-prefork backend is selected"]),
         (["--bogus"], ["unrecognized arguments: --bogus"]),
+        (
+            ["--broker", "redis://127.0.0.1:1/0", "--workers", "prefork=2"],
+            ["--workers sizes the embedded stack"],
+        ),
     ],
 )
 def test_bad_input_is_one_line_exit_2(args, needles):
