@@ -53,7 +53,7 @@ def compare(settings: Settings) -> int:
                 sys.stderr.write(f"starting a private Redis and {', '.join(pools)} workers...\r")
             stack = started.enter_context(EmbeddedStack(settings, pools, allow=allow))
             settings = settings.replace(broker_url=stack.broker_url)
-            stack_info = {"embedded": True, "startup_s": stack.startup_s, **stack.describe()}
+            stack_info = {"embedded": True, **stack.describe()}
         elif pools:
             from producer.broker import mask_url
 

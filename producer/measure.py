@@ -57,17 +57,14 @@ def run_rounds(
     settings: Settings, spec: str, size: int, progress: Progress | None = None
 ) -> list[BackendRun]:
     """Start every backend, run warm-up and measured rounds, close them all, whatever happens."""
-    names = list(settings.backends)
     rounds = settings.warmup + settings.repeat
     with contextlib.ExitStack() as started:
         pairs = []
-        for name in names:
+        for name in settings.backends:
             backend = backends.create(name, settings)
             t0 = time.perf_counter()
             started.enter_context(backend)
-            run = BackendRun(name, startup_s=time.perf_counter() - t0)
-            run.info = backend.describe()
-            pairs.append((run, backend))
+            pairs.append((BackendRun(name, startup_s=time.perf_counter() - t0), backend))
         baseline = pairs[0][0]
         done, total = 0, rounds * len(pairs)
         for r in range(rounds):
@@ -79,7 +76,7 @@ def run_rounds(
                 if run.timed_out:
                     continue
                 _run_batch(run, backend, settings, spec, size, r, baseline.summaries)
-        for run, backend in pairs:  # what the batches taught them, e.g. which workers ran tasks
+        for run, backend in pairs:  # after the batches: they teach some, e.g. which Python ran tasks
             run.info = backend.describe()
     return [run for run, _ in pairs]
 
