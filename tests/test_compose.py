@@ -21,9 +21,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import ROOT, unavailable
+
 pytestmark = pytest.mark.compose
 
-ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 HOSTNET_FILE = ROOT / "docker" / "compose.hostnet.yml"
 CPUS_FILE = ROOT / "docker" / "compose.cpus.yml"
@@ -32,13 +33,6 @@ BASE_IMAGE = os.environ.get("POOLBENCH_BASE_IMAGE", "poolbench-base:bookworm")
 TEST_IMAGE = "poolbench:compose-test"
 SERVICES = {"redis", "worker-prefork", "worker-threads", "producer", "flower"}
 BACKENDS = ["sequential", "threads", "processes", "celery-prefork", "celery-threads"]
-IN_CI = os.environ.get("CI") == "true"
-
-
-def unavailable(reason: str) -> None:
-    if IN_CI:
-        pytest.fail(f"{reason} (CI=true: the compose tests must run)")
-    pytest.skip(reason)
 
 
 def run(args, timeout, env=None, check=True):

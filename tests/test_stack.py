@@ -18,7 +18,7 @@ from producer.broker import check_redis
 from producer.errors import BatchTimeout, BrokerUnavailable, StackError
 from producer.settings import Settings
 from producer.stack import EmbeddedStack, find_redis_server
-from tests.conftest import CI, ROOT
+from tests.helpers import CI, ROOT
 
 pytestmark = [
     pytest.mark.redis,

@@ -12,7 +12,8 @@ import pytest
 
 import workloads
 from producer.broker import close_app, failure_of, make_app
-from tests.conftest import ROOT, celery_cli, worker_env
+from tests.conftest import celery_cli, worker_env
+from tests.helpers import ROOT
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
