@@ -21,9 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from celery import group  # noqa: E402
 
 from producer import backends  # noqa: E402
-from producer.broker import APPS, TASK_NAME  # noqa: E402
+from producer.backends.celery.app import APPS  # noqa: E402
 from producer.settings import Settings  # noqa: E402
 from producer.stack import EmbeddedStack  # noqa: E402
+from worker.protocol import TASK_NAME  # noqa: E402
 
 TARGET_MS = 2.0
 

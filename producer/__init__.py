@@ -1,3 +1,17 @@
-"""poolbench's producer: the CLI, the execution backends, measurement and reports."""
+"""poolbench: threads, processes, or which Celery pool? Measured for your function.
 
-__version__ = "0.1.0"
+``from producer import compare`` is the Python API (see :mod:`producer.api`); it is
+imported lazily, so ``python -m producer`` can first keep the user's folder from
+shadowing poolbench's packages.
+"""
+
+__version__ = "0.2.0"
+__all__ = ["compare"]
+
+
+def __getattr__(name: str):
+    if name == "compare":
+        from producer.api import compare
+
+        return compare
+    raise AttributeError(f"module 'producer' has no attribute {name!r}")

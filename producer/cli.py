@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 
 from producer import __version__, backends, commands
 from producer import settings as defaults
 from producer.errors import EXIT_INTERRUPTED, PoolbenchError, UsageError
-from producer.settings import Settings
+from producer.services.environ import inherited
+from producer.settings import Output, Settings
+from producer.sitepath import user_folder_last
 
 LIMITS = {
     "size": (0, 10**10),
@@ -29,10 +32,8 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (try '{self.prog} --help')")
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = _Parser(
-        prog="python -m producer", description="Threads, processes, or which Celery pool? Measure it."
-    )
+def _parser(prog: str) -> argparse.ArgumentParser:
+    p = _Parser(prog=prog, description="Threads, processes, or which Celery pool? Measure it.")
     p.add_argument("--version", action="version", version=f"poolbench {__version__}")
     sub = p.add_subparsers(dest="command", metavar="{compare,list}", parser_class=_Parser)
     sub.required = True
@@ -90,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
         "--json", dest="json_path", metavar="FILE", help="write the result document; '-' for stdout"
     )
     c.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    c.add_argument("--wide", action="store_true", help="every column, not just those that fit 80 columns")
     sub.add_parser("list", help="list workloads and backends")
     return p
 
@@ -127,9 +129,9 @@ def settings_from_args(args, environ) -> Settings:
         _check_range(name, getattr(args, name))
     if min(args.timeout, args.worker_timeout, args.startup_timeout) <= 0:
         raise UsageError("--timeout, --worker-timeout and --startup-timeout must be positive")
-    names = [backends.check_name(n.strip()) for n in args.backends.split(",") if n.strip()]
+    names = [backends.spec(n.strip()).name for n in args.backends.split(",") if n.strip()]
     names = ["sequential"] + [n for n in dict.fromkeys(names) if n != "sequential"]
-    pools = [backends.pool_of(n) for n in names if backends.is_celery(n)]
+    pools = [entry.pool for entry in map(backends.spec, names) if entry.needs_broker]
     _check_json_path(args.json_path)
     broker_url = args.broker or environ.get(defaults.BROKER_ENV) or None
     if args.workers and broker_url:
@@ -151,17 +153,27 @@ def settings_from_args(args, environ) -> Settings:
         startup_timeout=args.startup_timeout,
         broker_url=broker_url,
         workers=_parse_workers(args.workers, pools),
-        json_path=args.json_path,
-        progress=not args.no_progress and sys.stderr.isatty(),
+        environ=inherited(environ),
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def output_from_args(args, environ) -> Output:
+    return Output(
+        json_path=args.json_path,
+        progress=not args.no_progress and sys.stderr.isatty(),
+        wide=args.wide,
+        width=shutil.get_terminal_size((80, 24)).columns if sys.stdout.isatty() else 80,
+        color=sys.stdout.isatty() and "NO_COLOR" not in environ,
+    )
+
+
+def main(argv: list[str] | None = None, prog: str = "poolbench") -> int:
+    user_folder_last()  # `module:function` resolves alike for `poolbench` and `python -m producer`
     try:
-        args = _parser().parse_args(argv)
+        args = _parser(prog).parse_args(argv)
         if args.command == "list":
             return commands.list_all()
-        return commands.compare(settings_from_args(args, os.environ))
+        return commands.compare(settings_from_args(args, os.environ), output_from_args(args, os.environ))
     except PoolbenchError as exc:
         print(f"poolbench: error: {exc}", file=sys.stderr)
         return exc.exit_code

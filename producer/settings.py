@@ -43,8 +43,10 @@ class Settings:
     """None: start an embedded Redis and workers."""
     workers: dict[str, int] = field(default_factory=dict)
     """Embedded worker processes per Celery pool, e.g. {"prefork": 3}; default 1 each."""
-    json_path: str | None = None
-    progress: bool = True
+    python: str | None = None
+    """Interpreter of the embedded workers; None: this one."""
+    environ: dict[str, str] = field(default_factory=dict)
+    """What children inherit, read once at the edge (``services.environ.inherited``)."""
 
     def replace(self, **changes) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -52,3 +54,14 @@ class Settings:
 
 USER_DEFAULT_SIZE = 100_000
 """Size passed to a user workload when --size is not given."""
+
+
+@dataclass(frozen=True)
+class Output:
+    """How the CLI shows a run; the run itself never sees this."""
+
+    json_path: str | None = None
+    progress: bool = False
+    wide: bool = False
+    width: int = 80
+    color: bool = False

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from producer.broker import check_redis
 from producer.errors import PoolbenchError
+from producer.services.redis import check_redis, find_redis_server
 from producer.settings import Settings
-from producer.stack import EmbeddedStack, find_redis_server
+from producer.stack import EmbeddedStack
 from tests.helpers import ROOT, unavailable
 
 WORKER_START_S = 60.0

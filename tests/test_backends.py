@@ -14,8 +14,8 @@ import pytest
 import workloads
 from producer import backends
 from producer.errors import BatchTimeout
+from producer.measure.verify import check_batch
 from producer.settings import Settings
-from producer.verify import check_batch
 from tests.helpers import ORIGINAL
 from tests.test_workloads import TINY
 
@@ -89,16 +89,26 @@ def test_a_batch_that_overruns_the_timeout_says_how_many_completed(name):
         b.close()
 
 
-def test_describe_names_the_settings():
+def test_backends_describe_themselves():
     backend = backends.create("processes", Settings(concurrency=3, start_method="spawn"))
-    assert backend.describe() == {"concurrency": 3, "start_method": "spawn"}
-    assert backends.create("sequential", Settings(concurrency=3)).describe() == {"concurrency": 1}
+    assert backend.describe() == {
+        "name": "processes",
+        "family": "local",
+        "pool": None,
+        "needs_broker": False,
+        "concurrency": 3,
+        "caveats": [],
+        "settings": {"start_method": "spawn"},
+    }
+    assert backends.create("sequential", Settings(concurrency=3)).describe()["concurrency"] == 1
+    celery = backends.create("celery-solo", Settings(broker_url="redis://127.0.0.1:1/0")).describe()
+    assert (celery["family"], celery["pool"], celery["needs_broker"]) == ("celery", "solo", True)
 
 
 def test_registry_suggests_a_name():
     from producer.errors import UsageError
 
     with pytest.raises(UsageError, match="did you mean 'threads'"):
-        backends.check_name("thread")
-    assert backends.pool_of("celery-prefork") == "prefork"
-    assert not backends.is_celery("processes")
+        backends.spec("thread")
+    assert backends.spec("celery-prefork").pool == "prefork"
+    assert not backends.spec("processes").needs_broker

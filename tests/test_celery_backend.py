@@ -9,8 +9,8 @@ import redis
 import workloads
 from producer import backends
 from producer.errors import BrokerUnavailable, NoWorker
+from producer.measure.verify import check_batch
 from producer.settings import Settings
-from producer.verify import check_batch
 from tests.conftest import HAVE_GEVENT
 from tests.test_workloads import TINY
 from workloads.summary import summarize_items
@@ -57,24 +57,23 @@ def test_describe_states_what_shaped_the_numbers(backend, workers):
     description = backend.describe()
     concurrency = 1 if backend.pool == "solo" else 2
     assert backend.concurrency == concurrency
-    assert description == {
-        "concurrency": concurrency,
-        "pool": backend.pool,
-        "queue": backend.pool,
-        "broker": backend.settings.broker_url,
-        "workers": 1,
-        "total_concurrency": concurrency,
-        "nodes": [workers[backend.pool].node],
-        "prefetch_multiplier": 1,
-        "acks_late": True,
-        "reject_on_worker_lost": True,
-        "task_events": False,
-        "mingle": False,
-        "gossip": False,
-        "result_backend": "redis",
-        # learned from the no-op round trip of start(); the workers run this same Python
-        "interpreters": {workers[backend.pool].node: workloads.interpreter()},
-    }
+    assert (description["family"], description["pool"], description["concurrency"]) == (
+        "celery",
+        backend.pool,
+        concurrency,
+    )
+    node = workers[backend.pool].node
+    settings = description["settings"]
+    assert settings["queue"] == backend.pool and settings["workers"] == 1
+    assert settings["broker"] == backend.settings.broker_url
+    # read back from the worker itself, as `python -m worker` starts it
+    assert settings["prefetch_multiplier"] == 1
+    assert settings["prefetch_count"] == 2  # multiplier x the --concurrency 2 it was started with
+    assert (settings["acks_late"], settings["reject_on_worker_lost"]) == (True, True)
+    assert (settings["mingle"], settings["gossip"], settings["heartbeat"]) == (False, False, False)
+    assert settings["task_events"] is False
+    assert settings["interpreter"] == workloads.interpreter()  # the workers run this same Python
+    assert settings["nodes"][node]["pool"] == backend.pool
 
 
 @pytest.mark.skipif(not HAVE_GEVENT, reason="gevent is not installed")

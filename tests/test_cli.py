@@ -31,7 +31,7 @@ def test_compare_local_writes_verified_json(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     doc = load_json(out)
-    assert doc["schema_version"] == 1 and doc["ok"] is True
+    assert doc["schema_version"] == 2 and doc["ok"] is True
     assert [r["backend"] for r in doc["results"]] == ["sequential", "threads", "processes"]
     assert len({r["checksum"] for r in doc["results"]}) == 1
     machine = doc["machine"]
@@ -42,7 +42,7 @@ def test_compare_local_writes_verified_json(tmp_path):
         "size": 20000,
         "tasks": 3,
         "kind": "cpu",
-        "description": workloads.BUILTINS["squares"][3],
+        "description": workloads.BUILTINS["squares"][1].text,
     }
     for result in doc["results"]:
         assert {"median", "min", "max", "stdev", "iqr", "values"} <= set(result["wall_s"])
@@ -52,6 +52,9 @@ def test_compare_local_writes_verified_json(tmp_path):
         assert [len(r["tasks"]) for r in measured] == [3, 3]
         assert {"started", "ended", "pid", "tid"} <= set(measured[0]["tasks"][0])
     assert "speedup" in proc.stdout and "verified" in proc.stdout
+    assert doc["verdict"]["kind"] in ("cpu-bound", "gil-releasing", "io-bound", "mixed", "undecided")
+    assert all(r["family"] == "local" and r["pool"] is None for r in doc["results"])
+    assert doc["results"][1]["python"]["gil_enabled"] == machine["gil_enabled"]
 
 
 def test_json_to_stdout_keeps_the_report_on_stderr():

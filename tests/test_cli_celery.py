@@ -52,7 +52,7 @@ def test_embedded_compare_verifies_every_backend_and_stops_its_stack(tmp_path):
     celery = {r["backend"]: r for r in doc["results"] if r["backend"].startswith("celery-")}
     assert set(celery) == {"celery-prefork", "celery-threads"}
     for result in celery.values():
-        assert result["settings"]["workers"] == 1 and result["settings"]["total_concurrency"] == 2
+        assert result["settings"]["workers"] == 1 and result["concurrency"] == 2
         assert result["settings"]["prefetch_multiplier"] == 1 and result["settings"]["acks_late"] is True
         tasks = [t for r in result["rounds"] if not r["warmup"] for t in r["tasks"]]
         assert len(tasks) == 4 * 2 and all(t["sent"] <= t["received"] <= t["started"] for t in tasks)
@@ -186,10 +186,11 @@ def test_running_workers_via_broker_are_counted_and_measured_by_their_tasks(redi
     doc = json.loads(proc.stdout)
     assert doc["ok"] and doc["stack"]["embedded"] is False
     for result in doc["results"][1:]:
-        pool = result["settings"]["pool"]
-        assert result["settings"]["nodes"] == [workers[pool].node]
+        pool = result["pool"]
+        assert list(result["settings"]["nodes"]) == [workers[pool].node]
         assert result["cpu_source"] == "tasks" and result["cpu_util"]["median"] > 0
-        assert result["settings"]["interpreters"] == {workers[pool].node: workloads.interpreter()}
+        assert result["settings"]["interpreter"] == workloads.interpreter()
+        assert result["python"]["gil_enabled"] == workloads.interpreter()["gil_enabled"]
     assert doc["results"][0]["cpu_source"] == "process-tree"
     assert "(tasks)" in proc.stderr and "running workers via" in proc.stderr
 

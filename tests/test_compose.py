@@ -164,7 +164,7 @@ def test_stack_compares_pools_with_two_prefork_replicas(compose, docker_engine, 
 
     prefork = by_backend["celery-prefork"]
     assert prefork["settings"]["workers"] == 2, prefork["settings"]
-    assert prefork["settings"]["total_concurrency"] == 4, prefork["settings"]
+    assert prefork["concurrency"] == 4, prefork["settings"]
     measured = [rnd for rnd in prefork["rounds"] if not rnd.get("warmup")]
     ran_on = {task["worker"] for rnd in measured for task in rnd["tasks"]}
     assert ran_on == set(prefork["settings"]["nodes"]), "both replicas should get tasks"

@@ -36,10 +36,10 @@ def test_every_documented_option_exists():
 def test_workload_table_matches_the_registry():
     documented = re.findall(r"^\| `([a-z0-9]+)` \| [^|]+ \| [0-9,]+ \|", README, re.M)
     assert set(documented) == set(workloads.names())
-    for name, (_, size, _, _) in workloads.BUILTINS.items():
-        assert re.search(rf"^\| `{name}` \| [^|]+ \| {size:,} \|", README, re.M), name
+    for name, (_, meta) in workloads.BUILTINS.items():
+        assert re.search(rf"^\| `{name}` \| [^|]+ \| {meta.size:,} \|", README, re.M), name
 
 
 def test_every_backend_is_named_in_the_readme():
-    for name in backends.BACKENDS:
+    for name in backends.REGISTRY:
         assert name.removeprefix("celery-") in README, name

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from producer import machine, results
-from producer.measure import BackendRun, Batch
-from producer.report import render
-from producer.verdict import verdict
+from producer import backends
+from producer.measure import host
+from producer.measure.rounds import BackendRun, Batch
+from producer.report import document, text
+from producer.report.verdict import judge
 
 
-def fake_run(name, walls, cpu_per_wall, concurrency, tasks=4, **info):
-    run = BackendRun(name, info={"concurrency": concurrency, **info}, startup_s=0.01)
+def render(doc):
+    return text.render(doc, wide=True, width=200)
+
+
+def verdict(doc):
+    doc["verdict"] = judge(doc)
+    return text.verdict_sentences(doc)
+
+
+def fake_run(name, walls, cpu_per_wall, concurrency, tasks=4, caveats=(), **settings):
+    entry = backends.spec(name)
+    info = {"name": name, "family": entry.family, "pool": entry.pool, "concurrency": concurrency}
+    run = BackendRun(name, info={**info, "caveats": list(caveats), "settings": settings}, startup_s=0.01)
     for r, wall in enumerate(walls):
         recs = [
             {"index": i, "started": 0.0, "ended": wall, "cpu_s": wall * cpu_per_wall / tasks}
@@ -21,8 +33,8 @@ def fake_run(name, walls, cpu_per_wall, concurrency, tasks=4, **info):
 
 
 def build(*runs):
-    m = {**machine.describe(), "cpus_usable": 2, "gil_enabled": True}
-    return results.build(
+    m = {**host.describe(), "cpus_usable": 2, "gil_enabled": True}
+    return document.build(
         list(runs),
         machine=m,
         workload={
@@ -50,8 +62,8 @@ def gil_bound():
         fake_run("sequential", [1.0, 1.02, 0.98], 1.0, 1),
         fake_run("threads", [1.01, 0.99, 1.0], 1.0, 2),
         fake_run("processes", [0.52, 0.5, 0.51], 1.95, 2),
-        fake_run("celery-prefork", [0.55, 0.56, 0.54], 1.9, 2, pool="prefork", workers=1),
-        fake_run("celery-threads", [1.05, 1.04, 1.06], 1.0, 2, pool="threads", workers=1),
+        fake_run("celery-prefork", [0.55, 0.56, 0.54], 1.9, 2, workers=1),
+        fake_run("celery-threads", [1.05, 1.04, 1.06], 1.0, 2, workers=1),
     )
 
 
@@ -63,20 +75,23 @@ def test_speedup_efficiency_and_spread_are_computed():
     assert procs["efficiency"] == {"value": 1.0 / 0.51 / 2, "parallelism": 2}
     assert procs["wall_s"]["values"] == [0.52, 0.5, 0.51]
     assert procs["p_value_vs_baseline"] < 0.01
-    assert doc["ok"] and doc["schema_version"] == 1
+    assert doc["ok"] and doc["schema_version"] == document.SCHEMA_VERSION
 
 
 def test_verdict_reads_gil_bound_work():
-    text = " ".join(verdict(gil_bound()))
-    assert "Threads gained nothing (threads 1.00x)" in text and "GIL" in text
-    assert "pick the prefork pool" in text and "use processes" in text
+    doc = gil_bound()
+    said = " ".join(verdict(doc))
+    assert doc["verdict"]["kind"] == "cpu-bound"
+    assert doc["verdict"]["recommend"] == {"local": "processes", "celery": "prefork"}
+    assert "threads gained nothing (threads 1.00x)" in said and "GIL" in said
 
 
 def test_verdict_reads_waiting_work():
     doc = build(
         fake_run("sequential", [1.0, 1.0, 1.0], 0.05, 1), fake_run("threads", [0.5, 0.5, 0.5], 0.1, 2)
     )
-    assert "mostly waits" in " ".join(verdict(doc))
+    verdict(doc)
+    assert doc["verdict"]["kind"] == "io-bound" and doc["verdict"]["recommend"]["local"] == "threads"
 
 
 def test_verdict_reads_gil_releasing_work():
@@ -112,44 +127,20 @@ def test_unstable_measurements_are_flagged():
 def test_verdict_judges_from_celery_pools_when_local_backends_did_not_run():
     doc = build(
         fake_run("sequential", [1.0, 1.02, 0.98], 1.0, 1),
-        fake_run("celery-prefork", [0.55, 0.56, 0.54], 1.9, 2, pool="prefork", workers=1),
-        fake_run("celery-threads", [1.05, 1.04, 1.06], 1.0, 2, pool="threads", workers=1),
+        fake_run("celery-prefork", [0.55, 0.56, 0.54], 1.9, 2, workers=1),
+        fake_run("celery-threads", [1.05, 1.04, 1.06], 1.0, 2, workers=1),
     )
-    text = " ".join(verdict(doc))
-    assert "Threads gained nothing (celery-threads 0.95x)" in text
-    assert "celery-prefork 1.82x" in text and "pick the prefork pool" in text
+    said = " ".join(verdict(doc))
+    assert "(celery-threads 0.95x)" in said and "celery-prefork 1.82x" in said
+    assert doc["verdict"]["recommend"] == {"local": None, "celery": "prefork"}  # only what ran
 
 
-def test_verdict_does_not_rank_a_pool_with_a_caveat_or_recommend_a_loser():
+def test_verdict_recommends_no_pool_that_lost_to_the_baseline():
     doc = build(
         fake_run("sequential", [1.0, 1.0, 1.0], 0.05, 1),
-        fake_run("celery-gevent", [9.0, 9.0, 9.0], 0.01, 2, pool="gevent", workers=1, caveats=["stalls"]),
-        fake_run("celery-solo", [1.1, 1.1, 1.1], 0.3, 1, pool="solo", workers=1),
+        fake_run("celery-gevent", [9.0, 9.0, 9.0], 0.01, 2, workers=1, caveats=["stalls"]),
+        fake_run("celery-solo", [1.1, 1.1, 1.1], 0.3, 1, workers=1),
     )
-    text = " ".join(verdict(doc))
-    assert "Not ranked, because of the caveat above: gevent" in text
-    assert "No Celery pool beat the sequential baseline" in text and "pick the" not in text
+    verdict(doc)
+    assert doc["verdict"]["recommend"] == {"local": None, "celery": None}
     assert "stalls" in render(doc)
-
-
-def test_verdict_reads_oversubscribed_gil_bound_work():
-    doc = build(
-        fake_run("sequential", [1.0, 1.0, 1.0], 1.0, 1),
-        fake_run("threads", [1.4, 1.39, 1.41], 1.0, 10),
-        fake_run("processes", [0.82, 0.8, 0.81], 1.98, 10),
-    )
-    doc["settings"]["concurrency"] = 10
-    text = " ".join(verdict(doc))
-    assert "Threads gained nothing (threads 0.71x)" in text and "processes 1.23x" in text
-    assert "--concurrency 10 on 2 CPUs" in text
-
-
-def test_verdict_stays_true_just_above_the_baseline():
-    doc = build(
-        fake_run("sequential", [1.0, 1.0, 1.0], 1.0, 1),
-        fake_run("celery-prefork", [0.9, 0.9, 0.9], 1.9, 2, pool="prefork", workers=1),
-        fake_run("celery-threads", [1.3, 1.3, 1.3], 1.0, 2, pool="threads", workers=1),
-    )
-    text = " ".join(verdict(doc))
-    assert "No Celery pool beat" not in text
-    assert "pick the prefork pool for this function, though it gained little" in text

@@ -14,10 +14,10 @@ import pytest
 
 import workloads
 from producer import backends
-from producer.broker import check_redis
 from producer.errors import BatchTimeout, BrokerUnavailable, StackError
+from producer.services.redis import check_redis, find_redis_server
 from producer.settings import Settings
-from producer.stack import EmbeddedStack, find_redis_server
+from producer.stack import EmbeddedStack
 from tests.helpers import CI, ROOT
 
 pytestmark = [
@@ -60,7 +60,7 @@ def test_stack_serves_batches_and_leaves_no_process(user_specs):
         # two prefork workers of 2 children each, one threads worker: the leaders plus 4
         assert len([p for p in spawned if "worker" in " ".join(p.cmdline())]) >= 3 + 4
         with backends.create("celery-prefork", settings.replace(broker_url=stack.broker_url)) as backend:
-            assert backend.describe()["workers"] == 2
+            assert backend.describe()["settings"]["workers"] == 2
             assert backend.concurrency == 4
             records = backend.run_batch(spec, 100, 4)
         expected = workloads.run_task(spec, 100)["summary"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from producer.stats import describe, welch_p
-from producer.verify import check_batch, checksum
+from producer.measure.stats import describe, welch_p
+from producer.measure.verify import check_batch, checksum
 
 
 def test_describe_gives_median_spread_and_quartiles():

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 import workloads
-from producer.broker import close_app, failure_of, make_app
+from producer.backends.celery.app import close_app, failure_of, make_app
 from tests.conftest import celery_cli, worker_env
 from tests.helpers import ROOT
 

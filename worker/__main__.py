@@ -15,7 +15,8 @@ import secrets
 import socket
 import sys
 
-POOLS = ("prefork", "threads", "solo", "gevent")
+from worker.protocol import POOLS, node_name, queue_for, slots
+
 LOGLEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 EXIT_USAGE = 2
 PROG = "python -m worker"
@@ -117,11 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     tasks.allow(args.allow)
 
     concurrency = args.concurrency or settings.concurrency
-    queue = args.queue or args.pool
-    hostname = args.hostname or f"{args.pool}-{secrets.token_hex(4)}@{socket.gethostname()}"
+    queue = args.queue or queue_for(args.pool)
+    hostname = args.hostname or node_name(args.pool, secrets.token_hex(4), socket.gethostname())
     from celery import signals
 
-    summary = f"pool {args.pool}, concurrency {1 if args.pool == 'solo' else concurrency}, queue {queue}"
+    summary = f"pool {args.pool}, concurrency {slots(args.pool, concurrency)}, queue {queue}"
     signals.worker_ready.connect(_on_ready(args.nodename_file, summary), weak=False)
     verbose = logging.getLevelName(args.loglevel) <= logging.INFO
     argv = [

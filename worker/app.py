@@ -1,17 +1,16 @@
 """The Celery app that workers run and that the stock ``celery -A worker`` command loads.
 
-Every setting that shapes the measurement is spelled out here, even where it equals
-Celery's default, so the report can state them and nobody has to look them up:
+Every setting that shapes the measurement comes from :mod:`worker.protocol`, even
+where it equals Celery's default, so nobody has to look it up:
 
-- ``worker_prefetch_multiplier=1`` with ``task_acks_late``: a worker holds at most one
-  message per free slot, so a batch spreads across replicas instead of being hoarded
-  by the first one to connect.
+- prefetch multiplier 1 with late acks: a worker holds at most one message per free
+  slot, so a batch spreads across replicas instead of being hoarded by the first one.
 - ``task_reject_on_worker_lost``: a task whose process died is requeued, not lost.
 - No task events, no sent events: they cost a broker write per task and nobody reads them.
 - JSON only: nothing pickled crosses the broker.
-- ``result_expires`` of an hour: the producer forgets every result it collects; this
-  only bounds what a batch abandoned after --timeout leaves behind.
 
+These are defaults: a worker's command line may override them, which is why the
+producer asks each worker what it really runs with (``worker.inspect``), never assumes.
 Mingle, gossip and heartbeats are worker command-line switches (see ``__main__``).
 The pool is never set here: it belongs to the worker's command line.
 """
@@ -20,25 +19,31 @@ from __future__ import annotations
 
 from celery import Celery
 
+from worker import protocol
 from worker.settings import WorkerSettings
 
-TASK_NAME = "worker.run_workload"
+TASK_NAME = protocol.TASK_NAME
 
 settings = WorkerSettings.from_env()
 
-app = Celery("worker", broker=settings.broker_url, backend=settings.broker_url, include=["worker.tasks"])
+app = Celery(
+    "worker",
+    broker=settings.broker_url,
+    backend=settings.broker_url,
+    include=["worker.tasks", "worker.inspect"],
+)
 app.conf.update(
-    accept_content=["json"],
-    result_accept_content=["json"],
-    task_serializer="json",
-    result_serializer="json",
-    worker_prefetch_multiplier=1,
-    task_acks_late=True,
-    task_reject_on_worker_lost=True,
+    accept_content=protocol.ACCEPT_CONTENT,
+    result_accept_content=protocol.ACCEPT_CONTENT,
+    task_serializer=protocol.SERIALIZER,
+    result_serializer=protocol.SERIALIZER,
+    worker_prefetch_multiplier=protocol.PREFETCH_MULTIPLIER,
+    task_acks_late=protocol.ACKS_LATE,
+    task_reject_on_worker_lost=protocol.REJECT_ON_WORKER_LOST,
     task_ignore_result=False,
     worker_send_task_events=False,
     task_send_sent_event=False,
-    result_expires=3600,
+    result_expires=protocol.RESULT_EXPIRES_S,
     worker_concurrency=settings.concurrency,
     broker_connection_retry_on_startup=True,
 )

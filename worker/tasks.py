@@ -13,11 +13,10 @@ from collections.abc import Iterable
 from celery.worker.request import Request
 
 import workloads
-from worker.app import TASK_NAME, app, settings
+from worker import protocol
+from worker.app import app, settings
 
 RECEIVED_KEY = "poolbench_received"
-INTERPRETER = workloads.interpreter()
-"""The Python that runs this worker's tasks, which need not be the producer's."""
 
 
 class WorkloadFailed(Exception):
@@ -80,7 +79,9 @@ def check_allowed(spec: str) -> str:
 allow(settings.allow)
 
 
-@app.task(name=TASK_NAME, bind=True, Request=StampedRequest, throws=(WorkloadFailed, WorkloadNotAllowed))
+@app.task(
+    name=protocol.TASK_NAME, bind=True, Request=StampedRequest, throws=(WorkloadFailed, WorkloadNotAllowed)
+)
 def run_workload(self, spec: str, size: int) -> dict:
     """Run ``spec(size)`` once and return its record; raise if the workload raised."""
     spec = check_allowed(spec)
@@ -92,5 +93,4 @@ def run_workload(self, spec: str, size: int) -> dict:
     record.pop("index", None)
     record["received"] = getattr(self.request, RECEIVED_KEY, None)
     record["worker"] = self.request.hostname
-    record["interpreter"] = INTERPRETER
     return record

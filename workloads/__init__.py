@@ -3,7 +3,16 @@
 This package imports nothing from ``producer`` or ``worker``: both import it.
 """
 
-from workloads.registry import BUILTINS, Workload, WorkloadError, canonical, names, resolve
+from workloads.registry import (
+    BUILTINS,
+    Workload,
+    WorkloadError,
+    canonical,
+    is_builtin,
+    names,
+    resolve,
+    spec_of,
+)
 from workloads.runner import interpreter, run_task
 
 __all__ = [
@@ -11,8 +20,10 @@ __all__ = [
     "Workload",
     "WorkloadError",
     "canonical",
+    "is_builtin",
     "interpreter",
     "names",
     "resolve",
     "run_task",
+    "spec_of",
 ]

@@ -1,7 +1,9 @@
 """The built-in workloads: each is ``fn(size) -> summary``, top-level and picklable.
 
-Default sizes aim at roughly 20 to 100 ms per call on a laptop core, so that a
-default ``compare`` over every backend stays well under a minute on 2 cores.
+Each carries its metadata on the function, as CPython's ftscalingbench registers its
+benchmarks: ``@workload(size=..., kind=..., text=...)``. Default sizes aim at roughly
+20 to 100 ms per call on a laptop core, so that a default ``compare`` over every
+backend stays well under a minute on 2 cores.
 """
 
 from __future__ import annotations
@@ -10,8 +12,34 @@ import hashlib
 import os
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from workloads.summary import summarize_items
+
+
+@dataclass(frozen=True)
+class Meta:
+    size: int
+    """Default size: about 20 to 100 ms per call on a laptop core."""
+    kind: str
+    """What it is meant to show: cpu, cpu-nogil, io or mixed (the verdict measures it anyway)."""
+    text: str
+
+
+REGISTERED: dict[str, tuple[Callable[[int], dict], Meta]] = {}
+"""Name -> (function, metadata), in the order they are defined."""
+
+
+def workload(*, size: int, kind: str, text: str):
+    """Register a built-in workload under its function's name."""
+
+    def register(func):
+        REGISTERED[func.__name__] = (func, Meta(size, kind, text))
+        return func
+
+    return register
+
 
 _MIB = 1024 * 1024
 _BLOCK = bytes(range(256)) * (_MIB // 256)
@@ -24,6 +52,7 @@ def do_something(size, out_list):
         out_list.append(i**2)
 
 
+@workload(size=1_000_000, kind="cpu", text="the original do_something: list of i**2, pure Python")
 def squares(size: int) -> dict:
     """Append ``i ** 2`` for ``i`` in ``range(size)``: pure Python, holds the GIL."""
     out: list[int] = []
@@ -31,6 +60,7 @@ def squares(size: int) -> dict:
     return summarize_items(out)
 
 
+@workload(size=2_000_000, kind="cpu", text="pure-Python loop, no allocation")
 def countdown(size: int) -> dict:
     """Count down from ``size``: pure-Python bytecode with no allocation."""
     n = size
@@ -39,12 +69,14 @@ def countdown(size: int) -> dict:
     return {"count": size, "checksum": n}
 
 
+@workload(size=50, kind="io", text="time.sleep(size ms): simulated I/O")
 def sleep(size: int) -> dict:
     """Wait ``size`` milliseconds: simulated I/O that releases the GIL."""
     time.sleep(size / 1000)
     return {"count": size, "checksum": 0}
 
 
+@workload(size=200, kind="io", text="write and fsync size x 64 KiB to a temp file, read back")
 def fileio(size: int) -> dict:
     """Write ``size`` blocks of 64 KiB to a temporary file, fsync each, read them back."""
     digest = hashlib.sha256()
@@ -59,6 +91,7 @@ def fileio(size: int) -> dict:
     return {"count": size * _FILE_BLOCK, "checksum": digest.hexdigest()[:16]}
 
 
+@workload(size=64, kind="cpu-nogil", text="hashlib over size MiB: C code releasing the GIL")
 def sha256(size: int) -> dict:
     """Hash ``size`` MiB with hashlib: C code that releases the GIL, so threads scale."""
     digest = hashlib.sha256()
@@ -67,6 +100,7 @@ def sha256(size: int) -> dict:
     return {"count": size * _MIB, "checksum": digest.hexdigest()[:16]}
 
 
+@workload(size=1_000_000, kind="mixed", text="pure-Python loop, then a wait of size/40000 ms")
 def mixed(size: int) -> dict:
     """Half and half: a pure-Python loop of ``size`` steps, then a wait of ``size / 40000`` ms."""
     result = countdown(size)

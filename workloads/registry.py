@@ -36,15 +36,8 @@ class Workload:
     description: str
 
 
-BUILTINS: dict[str, tuple[str, int, str, str]] = {
-    # name: (function, default size, kind, what it shows)
-    "squares": ("squares", 1_000_000, "cpu", "the original do_something: list of i**2, pure Python"),
-    "countdown": ("countdown", 2_000_000, "cpu", "pure-Python loop, no allocation"),
-    "sleep": ("sleep", 50, "io", "time.sleep(size ms): simulated I/O"),
-    "fileio": ("fileio", 200, "io", "write and fsync size x 64 KiB to a temp file, read back"),
-    "sha256": ("sha256", 64, "cpu-nogil", "hashlib over size MiB: C code releasing the GIL"),
-    "mixed": ("mixed", 1_000_000, "mixed", "pure-Python loop, then a wait of size/40000 ms"),
-}
+BUILTINS = builtin.REGISTERED
+"""Name -> (function, metadata) of every built-in, as ``@workload`` registered them."""
 
 _cache: dict[str, Workload] = {}
 _lock = threading.Lock()  # threads of one pool may resolve the same file at once
@@ -66,6 +59,30 @@ def canonical(spec: str) -> str:
     return spec
 
 
+def spec_of(func: Callable) -> str:
+    """The spec that names a function object, so that other processes can import it again.
+
+    A built-in is named by its name; a function of ``__main__`` by its file. A lambda, a
+    nested function or one defined in a notebook cell has no importable name.
+    """
+    name = getattr(func, "__qualname__", "")
+    module = sys.modules.get(getattr(func, "__module__", None) or "")
+    if module is builtin and BUILTINS.get(name, (None,))[0] is func:
+        return name
+    if not name or "<" in name or "." in name or module is None:
+        raise WorkloadError(
+            f"{func!r} cannot be imported by another process: define it at the top level of a module"
+        )
+    if module.__name__ == "__main__" or module.__name__.startswith("poolbench_user_"):
+        path = getattr(module, "__file__", None)
+        if not path:
+            raise WorkloadError(
+                f"{name} is defined in an interactive session: move it into a .py file and import it"
+            )
+        return f"{os.path.abspath(path)}:{name}"
+    return f"{module.__name__}:{name}"
+
+
 def resolve(spec: str) -> Workload:
     """Return the workload a name or ``module:function`` / ``file.py:function`` spec names."""
     spec = canonical(spec)
@@ -78,8 +95,8 @@ def resolve(spec: str) -> Workload:
 
 def _load(spec: str) -> Workload:
     if spec in BUILTINS:
-        func_name, size, kind, description = BUILTINS[spec]
-        return Workload(spec, spec, getattr(builtin, func_name), size, kind, description)
+        func, meta = BUILTINS[spec]
+        return Workload(spec, spec, func, meta.size, meta.kind, meta.text)
     target, sep, attr = spec.rpartition(":")
     if not sep or not target or not attr:
         hint = difflib.get_close_matches(spec, BUILTINS, n=1)

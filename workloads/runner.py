@@ -29,6 +29,7 @@ def interpreter() -> dict:
     """
     check = getattr(sys, "_is_gil_enabled", None)
     return {
+        "executable": sys.executable,
         "python_implementation": platform.python_implementation(),
         "python_version": platform.python_version(),
         "gil_enabled": check() if check is not None else platform.python_implementation() == "CPython",

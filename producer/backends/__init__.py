@@ -1,64 +1,103 @@
 """Execution backends, registered by name and imported only when used.
 
-Like Celery's pool registry, each entry is a ``"module:Class"`` string plus the
-parameters it is built with, so an optional dependency (gevent) costs nothing
-until its backend is chosen. Prefork, threads, solo and gevent are one Celery
-backend with a ``pool`` parameter.
+Like Celery's pool registry, each entry names a ``"module:Class"`` and the parameters
+it is built with, so an optional dependency (gevent) costs nothing until its backend
+is chosen. Each entry also says what the backend is (its family, its Celery pool,
+whether it needs a broker), so nothing outside tests a backend's name to find out.
+Prefork, threads, solo and gevent are one Celery backend with a ``pool`` parameter.
 """
 
 from __future__ import annotations
 
 import difflib
 import importlib
+from dataclasses import dataclass, field
 
-from producer.backends.base import Backend
+from producer.backends.base import Backend, BackendInfo
 from producer.errors import UsageError
 from producer.settings import Settings
 
-BACKENDS: dict[str, tuple[str, dict]] = {
-    "sequential": ("producer.backends.sequential:SequentialBackend", {}),
-    "threads": ("producer.backends.threads:ThreadsBackend", {}),
-    "processes": ("producer.backends.processes:ProcessesBackend", {}),
-    "celery-prefork": ("producer.backends.celery_pool:CeleryBackend", {"pool": "prefork"}),
-    "celery-threads": ("producer.backends.celery_pool:CeleryBackend", {"pool": "threads"}),
-    "celery-solo": ("producer.backends.celery_pool:CeleryBackend", {"pool": "solo"}),
-    "celery-gevent": ("producer.backends.celery_pool:CeleryBackend", {"pool": "gevent"}),
+LOCAL = "local"
+CELERY = "celery"
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    name: str
+    target: str
+    """``module:Class``, imported on first use."""
+    description: str
+    family: str = LOCAL
+    params: dict = field(default_factory=dict)
+
+    @property
+    def pool(self) -> str | None:
+        """The Celery pool, for the Celery family."""
+        return self.params.get("pool")
+
+    @property
+    def needs_broker(self) -> bool:
+        return self.family == CELERY
+
+
+def _celery(pool: str, description: str) -> BackendSpec:
+    target = "producer.backends.celery:CeleryBackend"
+    return BackendSpec(f"celery-{pool}", target, description, CELERY, {"pool": pool})
+
+
+REGISTRY: dict[str, BackendSpec] = {
+    spec.name: spec
+    for spec in (
+        BackendSpec(
+            "sequential",
+            "producer.backends.sequential:SequentialBackend",
+            "the baseline: every call, one after another, in one thread",
+        ),
+        BackendSpec(
+            "threads",
+            "producer.backends.threads:ThreadsBackend",
+            "a pool of threads in this process (shares one GIL)",
+        ),
+        BackendSpec(
+            "processes",
+            "producer.backends.processes:ProcessesBackend",
+            "a multiprocessing pool (one interpreter, one GIL per process)",
+        ),
+        _celery("prefork", "Celery workers, prefork pool (child processes), over Redis"),
+        _celery("threads", "Celery workers, threads pool, over Redis"),
+        _celery("solo", "Celery workers, solo pool (one task at a time), over Redis"),
+        _celery("gevent", "Celery workers, gevent pool (greenlets; extra 'gevent'), over Redis"),
+    )
 }
-
-DESCRIPTIONS = {
-    "sequential": "the baseline: every call, one after another, in one thread",
-    "threads": "a pool of threads in this process (shares one GIL)",
-    "processes": "a multiprocessing pool (one interpreter, one GIL per process)",
-    "celery-prefork": "Celery workers, prefork pool (child processes), over Redis",
-    "celery-threads": "Celery workers, threads pool, over Redis",
-    "celery-solo": "Celery workers, solo pool (one task at a time), over Redis",
-    "celery-gevent": "Celery workers, gevent pool (greenlets; extra 'gevent'), over Redis",
-}
+BASELINE = "sequential"
 
 
-def check_name(name: str) -> str:
-    if name not in BACKENDS:
-        hint = difflib.get_close_matches(name, BACKENDS, n=1)
+def spec(name: str) -> BackendSpec:
+    """The registry entry for ``name``; UsageError with a suggestion if there is none."""
+    if name not in REGISTRY:
+        hint = difflib.get_close_matches(name, REGISTRY, n=1)
         did_you_mean = f"; did you mean '{hint[0]}'?" if hint else ""
-        raise UsageError(f"no such backend: '{name}'{did_you_mean} (see 'python -m producer list')")
-    return name
-
-
-def is_celery(name: str) -> bool:
-    return BACKENDS[check_name(name)][1].get("pool") is not None
-
-
-def pool_of(name: str) -> str | None:
-    return BACKENDS[check_name(name)][1].get("pool")
+        raise UsageError(f"no such backend: '{name}'{did_you_mean} (see 'poolbench list')")
+    return REGISTRY[name]
 
 
 def create(name: str, settings: Settings) -> Backend:
     """Import the backend's module now, and build it."""
-    target, params = BACKENDS[check_name(name)]
-    module_name, class_name = target.split(":")
-    backend = getattr(importlib.import_module(module_name), class_name)(settings, **params)
-    backend.name = name
+    entry = spec(name)
+    module_name, class_name = entry.target.split(":")
+    backend = getattr(importlib.import_module(module_name), class_name)(settings, **entry.params)
+    backend.spec = entry
     return backend
 
 
-__all__ = ["BACKENDS", "DESCRIPTIONS", "Backend", "check_name", "create", "is_celery", "pool_of"]
+__all__ = [
+    "BASELINE",
+    "CELERY",
+    "LOCAL",
+    "REGISTRY",
+    "Backend",
+    "BackendInfo",
+    "BackendSpec",
+    "create",
+    "spec",
+]

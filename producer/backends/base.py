@@ -5,21 +5,47 @@ batches, then is closed. ``run_batch`` returns one record per task, as made by
 ``workloads.run_task`` (index, started, ended, pid, tid, host, cpu_s, and a
 ``summary`` or an ``error``), plus whatever the backend knows (``sent``,
 ``received``, ``worker`` for Celery). Records may come back in any order.
+
+A backend describes itself (:meth:`Backend.describe`): what it is and the settings
+that shaped its numbers, as celery's pools do with ``_get_info()``.
 """
 
 from __future__ import annotations
 
 import abc
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from producer.settings import Settings
 
+if TYPE_CHECKING:
+    from producer.backends import BackendSpec
+
+
+class BackendInfo(TypedDict, total=False):
+    name: str
+    family: str
+    """``local`` or ``celery``."""
+    pool: str | None
+    """The Celery pool (prefork, threads, solo, gevent); None for local backends."""
+    needs_broker: bool
+    concurrency: int
+    """Tasks it can run at once, as used for efficiency."""
+    caveats: list[str]
+    """Known behaviours that distort its numbers."""
+    settings: dict[str, Any]
+    """Everything else that shaped its numbers (start method, workers' real settings...)."""
+
 
 class Backend(abc.ABC):
-    #: Registered name, e.g. "threads" or "celery-prefork"; set by the registry.
-    name: str = ""
+    #: The registry entry it was built from; set by :func:`producer.backends.create`.
+    spec: BackendSpec
 
     def __init__(self, settings: Settings):
         self.settings = settings
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
 
     @property
     def concurrency(self) -> int:
@@ -36,9 +62,24 @@ class Backend(abc.ABC):
     def close(self) -> None:
         """Release everything ``start`` acquired; safe to call twice."""
 
-    def describe(self) -> dict:
-        """The settings that shaped this backend's numbers, for the report and JSON."""
-        return {"concurrency": self.concurrency}
+    def settings_info(self) -> dict[str, Any]:
+        """Backend-specific settings that shaped the numbers; extended by subclasses."""
+        return {}
+
+    def caveats(self) -> list[str]:
+        return []
+
+    def describe(self) -> BackendInfo:
+        """What this backend is and the settings that shaped its numbers."""
+        return BackendInfo(
+            name=self.spec.name,
+            family=self.spec.family,
+            pool=self.spec.pool,
+            needs_broker=self.spec.needs_broker,
+            concurrency=self.concurrency,
+            caveats=self.caveats(),
+            settings=self.settings_info(),
+        )
 
     def __enter__(self) -> Backend:
         self.start()

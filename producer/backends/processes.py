@@ -16,5 +16,5 @@ class ProcessesBackend(PooledBackend):
         # Pool starts every process now, so start-up is timed apart from the batches.
         return self._context.Pool(self.concurrency)
 
-    def describe(self) -> dict:
-        return {**super().describe(), "start_method": self._context.get_start_method()}
+    def settings_info(self) -> dict:
+        return {"start_method": self._context.get_start_method()}

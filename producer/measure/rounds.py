@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from producer import backends
-from producer.cputime import tree_cpu_s
 from producer.errors import BatchTimeout
+from producer.measure.cputime import tree_cpu_s
+from producer.measure.verify import check_batch, checksum
 from producer.settings import Settings
-from producer.verify import check_batch, checksum
 
 Progress = Callable[[int, int, str], None]
 

@@ -17,16 +17,10 @@ from celery import states
 from celery.exceptions import TimeoutError as CeleryTimeout
 
 from producer.backends.base import Backend
-from producer.broker import (
-    APPS,
-    BROKER_ERRORS,
-    TASK_NAME,
-    broker_errors,
-    check_redis,
-    failure_of,
-    mask_url,
-)
+from producer.backends.celery.app import APPS, BROKER_ERRORS, broker_errors, failure_of
 from producer.errors import BatchTimeout, NoWorker
+from producer.services.redis import check_redis, mask_url
+from worker.protocol import INFO_COMMAND, TASK_NAME, queue_for
 from workloads import canonical
 
 POLL_S = 0.5
@@ -43,13 +37,13 @@ class CeleryBackend(Backend):
     def __init__(self, settings, pool: str):
         super().__init__(settings)
         self.pool = pool
-        self.queue = pool
+        self.queue = queue_for(pool)
         self._url = settings.broker_url
         self._app = None
         self._nodes: dict[str, int] = {}
         """Node name -> its pool's max-concurrency, for the nodes consuming our queue."""
-        self._interpreters: dict[str, dict] = {}
-        """Node name -> the Python that ran its tasks, as the worker reported it."""
+        self._node_info: dict[str, dict] = {}
+        """Node name -> what the worker says it runs with (``poolbench_info``), or {}."""
 
     @property
     def concurrency(self) -> int:
@@ -94,15 +88,22 @@ class CeleryBackend(Backend):
                 f"worker(s) {', '.join(missing)} consume queue '{self.queue}' but did not report their "
                 "pool size; are they overloaded?"
             )
+        self._node_info = self._read_back(nodes, max(1.0, window))
         return {node: int(sizes[node]) for node in nodes}
+
+    def _read_back(self, nodes: list[str], timeout: float) -> dict[str, dict]:
+        """Each worker's real settings; a worker that cannot say is recorded as unknown ({})."""
+        replies = self._app.control.broadcast(
+            INFO_COMMAND, destination=nodes, reply=True, timeout=timeout, limit=len(nodes)
+        )
+        found = {node: info for reply in replies or [] for node, info in reply.items()}
+        return {node: found[node] if isinstance(found.get(node), dict) else {} for node in nodes}
 
     def _round_trip(self) -> None:
         result = self._app.send_task(TASK_NAME, args=["sleep", 0], queue=self.queue)
         try:
             value = result.get(timeout=self.settings.worker_timeout, propagate=False)
-            if result.state == states.SUCCESS:
-                self._note_interpreter(value)
-            else:
+            if result.state != states.SUCCESS:
                 failure = failure_of(value)
                 raise NoWorker(
                     f"the workers on queue '{self.queue}' failed a no-op task: "
@@ -147,16 +148,9 @@ class CeleryBackend(Backend):
             raise _Overrun from None
         ok = result.state == states.SUCCESS and isinstance(value, dict)
         record = {**value} if ok else {"error": failure_of(value)}
-        self._note_interpreter(record)
         record.update(index=index, sent=sent_at)
         result.forget()  # while later tasks still run: only the last one's costs the batch time
         return record
-
-    def _note_interpreter(self, record: dict) -> None:
-        """Keep the worker's interpreter once per node, not once per task record."""
-        found = record.pop("interpreter", None)
-        if found and record.get("worker"):
-            self._interpreters[record["worker"]] = found
 
     def _abandon(self, pending: list) -> int:
         """Revoke the tasks not collected and delete their results; return how many had finished.
@@ -176,26 +170,38 @@ class CeleryBackend(Backend):
             self._app = None
             APPS.release(self._url)
 
-    def describe(self) -> dict:
-        total = self.concurrency
+    def caveats(self) -> list[str]:
+        return [CAVEATS[self.pool]] if self.pool in CAVEATS else []
+
+    def settings_info(self) -> dict:
+        """The workers' real settings, read back from them: one value where they agree."""
+        infos = [self._node_info.get(node, {}) for node in sorted(self._nodes)]
+        agreed = {}
+        for key in REPORTED:
+            values = {repr(info.get(key)) for info in infos}
+            agreed[key] = infos[0].get(key) if len(values) == 1 and infos else ("mixed" if infos else None)
         return {
-            "concurrency": total,
-            "pool": self.pool,
             "queue": self.queue,
             "broker": mask_url(self._url),
             "workers": len(self._nodes),
-            "total_concurrency": total,
-            "nodes": sorted(self._nodes),
-            "prefetch_multiplier": 1,
-            "acks_late": True,
-            "reject_on_worker_lost": True,
-            "task_events": False,
-            "mingle": False,
-            "gossip": False,
+            "nodes": {node: self._node_info.get(node, {}) for node in sorted(self._nodes)},
             "result_backend": "redis",
-            "interpreters": dict(sorted(self._interpreters.items())),
-            **({"caveats": [CAVEATS[self.pool]]} if self.pool in CAVEATS else {}),
+            **agreed,
         }
+
+
+REPORTED = (
+    "prefetch_multiplier",
+    "prefetch_count",
+    "acks_late",
+    "reject_on_worker_lost",
+    "task_events",
+    "mingle",
+    "gossip",
+    "heartbeat",
+    "interpreter",
+)
+"""What a worker reports of itself, summarised per backend (None: it could not say)."""
 
 
 class _Overrun(Exception):

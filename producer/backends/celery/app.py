@@ -1,86 +1,27 @@
-"""The producer's side of the broker: check Redis, mask its URL, talk Celery to the workers.
+"""The producer's Celery app: its lifecycle, shared per broker URL, and error translation.
 
-The producer never imports ``worker``. It knows the task by name and the shape of its
-failures: the worker raises ``WorkloadFailed(type_name, message)``, which Celery
-rebuilds here, without importing the worker's module, as an exception of that name
-with those two args.
+The producer imports only :mod:`worker.protocol` from the worker side. It knows the
+task by name and the shape of its failures: the worker raises
+``WorkloadFailed(type_name, message)``, which Celery rebuilds here, without importing
+the worker's module, as an exception of that name with those two args.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from urllib.parse import urlsplit, urlunsplit
 
 import kombu.exceptions
 import kombu.pools
 import kombu.utils.collections
 import redis
 from celery import Celery
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
-from producer.errors import BrokerUnavailable
+from producer.services.redis import CONNECT_TIMEOUT, unavailable
+from worker import protocol
 
-TASK_NAME = "worker.run_workload"
-CONNECT_TIMEOUT = 3.0
-"""Seconds to open the connection; with READ_TIMEOUT, a dead broker is reported within 5 s."""
-READ_TIMEOUT = 2.0
 BROKER_ERRORS = (redis.RedisError, kombu.exceptions.OperationalError, OSError)
 """What a lost or unreachable broker raises, through redis-py, kombu or the socket."""
-
-
-def mask_url(url: str) -> str:
-    """The URL with its password replaced by ``***``, fit for messages and reports."""
-    try:
-        parts = urlsplit(url)
-        password = parts.password
-    except ValueError:  # unparsable port and the like: show nothing that might be secret
-        return "<unparsable URL>"
-    if not password:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
-
-
-def _reason(exc: BaseException) -> str:
-    """'Connection refused' rather than redis-py's 'Error 111 connecting to host:port. ...'."""
-    cause: BaseException | None = exc
-    for _ in range(5):  # kombu wraps redis-py, which wraps the socket error
-        if isinstance(cause, OSError) and cause.strerror:
-            return cause.strerror
-        if cause is None:
-            break
-        cause = cause.__cause__ or cause.__context__
-    return str(exc).strip().rstrip(".") or type(exc).__name__
-
-
-def unavailable(url: str, exc: BaseException, doing: str = "reach") -> BrokerUnavailable:
-    return BrokerUnavailable(
-        f"cannot {doing} Redis at {mask_url(url)} ({_reason(exc)}); start Redis or pass --broker/REDIS_URL"
-    )
-
-
-def check_redis(url: str) -> dict:
-    """PING the broker once, without retries; return its ``INFO server`` section.
-
-    Raises BrokerUnavailable within CONNECT_TIMEOUT + READ_TIMEOUT seconds.
-    """
-    try:
-        client = redis.Redis.from_url(
-            url,
-            socket_connect_timeout=CONNECT_TIMEOUT,
-            socket_timeout=READ_TIMEOUT,
-            retry=Retry(NoBackoff(), 0),
-        )
-    except ValueError as exc:  # not a redis:// URL
-        raise BrokerUnavailable(f"cannot use broker {mask_url(url)}: {exc}; pass a redis:// URL") from None
-    try:
-        with client:
-            client.ping()
-            return client.info("server")
-    except redis.RedisError as exc:
-        raise unavailable(url, exc) from None
 
 
 @contextlib.contextmanager
@@ -128,10 +69,10 @@ def make_app(url: str) -> Celery:
     """A Celery app of the producer's own: JSON only, results over Redis pub/sub."""
     app = Celery("poolbench", broker=url, backend=url, set_as_current=False)
     app.conf.update(
-        accept_content=["json"],
-        result_accept_content=["json"],
-        task_serializer="json",
-        result_serializer="json",
+        accept_content=protocol.ACCEPT_CONTENT,
+        result_accept_content=protocol.ACCEPT_CONTENT,
+        task_serializer=protocol.SERIALIZER,
+        result_serializer=protocol.SERIALIZER,
         task_send_sent_event=False,
         broker_connection_timeout=CONNECT_TIMEOUT,
         redis_socket_connect_timeout=CONNECT_TIMEOUT,
@@ -160,7 +101,7 @@ def close_app(app: Celery) -> None:
 def failure_of(exc: object) -> dict:
     """``{"type", "message"}`` of a failed task, the workload's own where it raised."""
     args = getattr(exc, "args", ())
-    if type(exc).__name__ == "WorkloadFailed" and len(args) == 2:
+    if type(exc).__name__ == protocol.WORKLOAD_FAILED and len(args) == 2:
         return {"type": str(args[0]), "message": str(args[1])}
     if isinstance(exc, BaseException):
         return {"type": type(exc).__name__, "message": str(exc)}

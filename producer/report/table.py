@@ -1,0 +1,100 @@
+"""The table every tabular exporter shares: columns, and one row of cells per result.
+
+Text, Markdown and CSV render the same rows; each number carries its spread. The
+compact columns fit an 80-column terminal; ``wide`` adds the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from producer.report.document import Document, Result
+
+
+def ms(seconds: float) -> str:
+    """A duration in the unit a person reads best, with sensible precision."""
+    if seconds < 0.001:
+        return f"{seconds * 1e6:.0f} µs"
+    if seconds < 0.01:
+        return f"{seconds * 1000:.2f} ms"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    return f"{seconds:.2f} s"
+
+
+def _time(r: Result) -> str:
+    wall = r["wall_s"]
+    return f"{ms(wall['median'])} ±{ms(wall['iqr'] / 2)}" if wall else "-"
+
+
+def _range(r: Result) -> str:
+    wall = r["wall_s"]
+    return f"{ms(wall['min'])}-{ms(wall['max'])}" if wall else "-"
+
+
+def _speedup(r: Result) -> str:
+    sp = r["speedup"]
+    if not sp:
+        return "-"
+    if r["backend"] == "sequential" or not sp["paired"]:
+        return f"{sp['median']:.2f}x (baseline)"
+    return f"{sp['median']:.2f}x ({sp['paired']['min']:.2f}-{sp['paired']['max']:.2f})"
+
+
+def _efficiency(r: Result) -> str:
+    eff, sp = r["efficiency"], r["speedup"]
+    if not eff:
+        return "-"
+    n = eff["parallelism"]
+    if sp["paired"] and r["backend"] != "sequential":
+        return f"{eff['value']:.0%} ({sp['paired']['min'] / n:.0%}-{sp['paired']['max'] / n:.0%}) of {n}"
+    return f"{eff['value']:.0%} of {n}"
+
+
+def _util(r: Result) -> str:
+    util = r["cpu_util"]
+    if not util:
+        return "-"
+    text = f"{util['median']:.2f} ±{util['iqr'] / 2:.2f}"
+    return text + " (tasks)" if r.get("cpu_source") == "tasks" else text
+
+
+def _concurrency(r: Result) -> str:
+    text = str(r["concurrency"])
+    workers = r["settings"].get("workers")
+    return text + f" ({workers} worker{'s' if workers > 1 else ''})" if workers else text
+
+
+def _verified(r: Result) -> str:
+    if not r["wall_s"]:
+        return "FAILED"
+    text = "yes" if r["ok"] else "NO"
+    return text + " (unstable)" if r["warnings"] else text
+
+
+@dataclass(frozen=True)
+class Column:
+    title: str
+    cell: Callable[[Result], str]
+    compact: bool
+    """Shown in the 80-column table; the others only with --wide."""
+
+
+COLUMNS = (
+    Column("backend", lambda r: r["backend"], True),
+    Column("conc.", _concurrency, False),
+    Column("time ±IQR/2", _time, True),
+    Column("min-max", _range, False),
+    Column("speedup (range)", _speedup, True),
+    Column("efficiency", _efficiency, False),
+    Column("CPU/wall", _util, True),
+    Column("start-up", lambda r: ms(r["startup_s"] or 0.0), False),
+    Column("verified", _verified, True),
+)
+
+
+def rows(doc: Document, wide: bool = True) -> tuple[list[str], list[list[str]]]:
+    """Column titles and one row of cells per result."""
+    columns = [c for c in COLUMNS if wide or c.compact]
+    return [c.title for c in columns], [[c.cell(r) for c in columns] for r in doc["results"]]

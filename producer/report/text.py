@@ -1,0 +1,150 @@
+"""The terminal report: settings first, then the table, then what the numbers say.
+
+Every number printed carries its spread or its settings; start-up is shown on its own,
+never inside a batch time. The compact table fits 80 columns; ``wide`` shows every
+column. Sentences are made here from the document's data, never stored in it.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+from producer.report import table
+from producer.report.document import Document, Result, Verdict
+from producer.report.table import ms
+
+BOLD, RED, GREEN, YELLOW, DIM, RESET = "\033[1m", "\033[31m", "\033[32m", "\033[33m", "\033[2m", "\033[0m"
+
+
+def _gil(info: dict) -> str:
+    if info.get("gil_enabled") is None:
+        return "GIL unknown"
+    if info.get("free_threaded_build"):
+        return "free-threaded, GIL " + ("re-enabled" if info["gil_enabled"] else "disabled")
+    return "GIL enabled" if info["gil_enabled"] else "GIL disabled"
+
+
+def python_label(info: dict) -> str:
+    return (
+        f"{info.get('python_implementation') or 'Python'} {info.get('python_version') or '?'}, {_gil(info)}"
+    )
+
+
+def _header(doc: Document) -> list[str]:
+    m, w, s = doc["machine"], doc["workload"], doc["settings"]
+    lines = [
+        f"poolbench {doc['tool']['version']}: {w['name']} (size {w['size']:,}, {w['kind']}), "
+        f"{s['tasks']} tasks per batch, concurrency {s['concurrency']}",
+        f"rounds: {s['repeat']} measured + {s['warmup']} warm-up, interleaved; timeout {s['timeout']:g} s",
+        f"machine: {m['cpus_usable']} CPUs ({m['cpu_model'] or 'unknown CPU'}), {python_label(m)}; "
+        f"one malloc arena: {'yes' if s.get('malloc_arena_max') else 'no'}",
+    ]
+    stack = doc.get("stack")
+    if stack:
+        lines.append("celery: " + _stack_line(doc, stack))
+    return lines
+
+
+def _stack_line(doc: Document, stack: dict) -> str:
+    served = ", ".join(
+        f"{r['pool']}: {r['settings'].get('workers')} worker(s), concurrency {r['concurrency']}"
+        for r in doc["results"]
+        if r["family"] == "celery"
+    )
+    if stack.get("embedded"):
+        started = f"{stack['startup_s']:.2f} s"
+        return f"embedded Redis and workers started in {started} (outside every batch); {served}"
+    return f"running workers via {stack['broker']}; {served}"
+
+
+def _flag(value) -> str:
+    return (
+        "unknown" if value is None else ("on" if value is True else "off" if value is False else str(value))
+    )
+
+
+def celery_settings(r: Result) -> str:
+    """The workers' real settings, as they reported them."""
+    s = r["settings"]
+    return (
+        f"{s.get('workers')} worker(s) on queue '{s.get('queue')}', prefetch multiplier "
+        f"{_flag(s.get('prefetch_multiplier'))} (prefetch count {_flag(s.get('prefetch_count'))}), "
+        f"acks_late {_flag(s.get('acks_late'))}, mingle {_flag(s.get('mingle'))}, "
+        f"gossip {_flag(s.get('gossip'))}, "
+        f"task events {_flag(s.get('task_events'))}; tasks ran on {python_label(r['python'])}"
+    )
+
+
+def _notes(doc: Document) -> list[str]:
+    notes = []
+    for r in doc["results"]:
+        notes += [f"{r['backend']}: {p}" for p in r["problems"]]
+        notes += [f"{r['backend']}: {w}" for w in r["warnings"] + r["caveats"]]
+        if r["family"] == "celery":
+            line = f"{r['backend']}: {celery_settings(r)}"
+            if r.get("queue_wait_s") and r.get("task_run_s"):
+                q, t = r["queue_wait_s"], r["task_run_s"]
+                line += (
+                    f"; per task, queue wait {ms(q['median'])} (IQR {ms(q['iqr'])}), "
+                    f"run {ms(t['median'])} (IQR {ms(t['iqr'])})"
+                )
+            notes.append(line)
+    return notes
+
+
+LEGEND = (
+    "time = median batch wall time over the measured rounds, ±IQR/2; speedup = sequential median / "
+    "backend median, (range) = min-max of per-round ratios; CPU/wall = cores kept busy"
+)
+
+
+def verdict_sentences(doc: Document) -> list[str]:
+    v: Verdict | None = doc.get("verdict")
+    failed = [r["backend"] for r in doc["results"] if not r["ok"]]
+    out = [f"{', '.join(failed)} failed (see the problems above); its numbers say nothing."] if failed else []
+    if not v:
+        return out
+    if v["kind"] == "undecided":
+        out.append(f"Undecided: {v['reason']}.")
+    else:
+        out.append(f"This work is {v['kind']}: {v['reason']}.")
+    local, celery = v["recommend"]["local"], v["recommend"]["celery"]
+    if local:
+        out.append(f"Locally, use {local}.")
+    if celery:
+        out.append(f"In Celery, pick the {celery} pool.")
+    out += v.get("notes", [])
+    return out
+
+
+def _paint(line: str, color: bool) -> str:
+    if not color:
+        return line
+    if "FAILED" in line or " NO" in line:
+        return RED + line + RESET
+    if "(unstable)" in line:
+        return YELLOW + line + RESET
+    return line
+
+
+def render(doc: Document, *, wide: bool = False, width: int = 80, color: bool = False, **_options) -> str:
+    titles, cells = table.rows(doc, wide=wide)
+    grid = [titles, *cells]
+    widths = [max(len(row[i]) for row in grid) for i in range(len(titles))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in grid]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    if color:
+        lines[0] = BOLD + lines[0] + RESET
+        lines[2:] = [_paint(line, True) for line in lines[2:]]
+    fill = max(40, width - 1)
+
+    def wrap(text: str, indent: str = "  ") -> list[str]:
+        return textwrap.wrap(text, fill, subsequent_indent=indent) or [""]
+
+    out = [part for line in _header(doc) for part in wrap(line)] + [""] + lines + [""]
+    out += [part for note in [LEGEND, *_notes(doc)] for part in wrap(note)]
+    out.append("")
+    said = [part for sentence in verdict_sentences(doc) for part in wrap(sentence, "")]
+    if color:
+        said = [GREEN + s + RESET for s in said]
+    return "\n".join(out + said) + "\n"

@@ -1,0 +1,112 @@
+"""The explicit, recorded environment and interpreter of every child poolbench starts.
+
+As pyperf's ``create_environ`` does, children do not inherit the whole environment:
+only the variables below, which either let a process run at all (PATH, HOME, locale)
+or change what is measured (thread counts of BLAS and OpenMP, ``PYTHON_GIL``). What
+each child got is recorded with the run. The interpreter is a parameter, so another
+Python (a free-threaded build, say) runs the workers the same way.
+
+A child never runs with the current folder first on ``sys.path``: a user's
+``worker.py`` or ``workloads.py`` there would shadow poolbench's own packages. The
+folder is appended *after* them instead, so ``module:function`` specs still resolve.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from producer.errors import UsageError
+from workloads import interpreter
+
+PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
+"""Where ``producer``, ``worker`` and ``workloads`` live, installed or not."""
+
+INHERITED = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TERM", "VIRTUAL_ENV")
+INHERITED += ("PYTHONHASHSEED", "PYTHON_GIL", "PYTHONMALLOC", "SSL_CERT_FILE", "SSL_CERT_DIR")
+INHERITED_PREFIXES = ("LC_", "OMP_", "OPENBLAS_", "MKL_", "NUMEXPR_", "BLIS_", "VECLIB_", "GOTO_")
+"""Thread-count knobs of BLAS/OpenMP libraries: they change what a workload measures."""
+
+PROBE = (
+    "import json, sys; sys.path.insert(0, sys.argv[1]); from workloads.runner import interpreter; "
+    "print(json.dumps(interpreter()))"
+)
+"""Run by another Python: the same facts :func:`workloads.interpreter` gives in-process."""
+PROBE_TIMEOUT = 30.0
+
+
+def inherited(environ: Mapping[str, str]) -> dict[str, str]:
+    """The part of ``environ`` that children inherit (read once, at the edge)."""
+    return {
+        k: v for k, v in environ.items() if k in INHERITED or any(k.startswith(p) for p in INHERITED_PREFIXES)
+    }
+
+
+def child_environ(
+    base: Mapping[str, str], extra: Mapping[str, str], cwd: str | None = None
+) -> dict[str, str]:
+    """``base`` plus ``extra``, with poolbench first and the user's folder last on PYTHONPATH."""
+    env = {**base, **extra}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [PROJECT_ROOT, cwd or os.getcwd()]))
+    env["PYTHONSAFEPATH"] = "1"  # 3.11+: no current folder in front of sys.path, as -P
+    return env
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """A Python that runs workers or tasks, as it describes itself."""
+
+    executable: str
+    version: str
+    implementation: str
+    version_info: tuple[int, int]
+    gil_enabled: bool
+    free_threaded_build: bool
+
+    @classmethod
+    def current(cls) -> Interpreter:
+        return cls._from(interpreter())
+
+    @classmethod
+    def probe(cls, path: str) -> Interpreter:
+        """Ask ``path`` what it is; UsageError if it is not a working Python."""
+        try:
+            out = subprocess.run(
+                [path, "-c", PROBE, PROJECT_ROOT], capture_output=True, text=True, timeout=PROBE_TIMEOUT
+            )
+            facts = json.loads(out.stdout.strip().splitlines()[-1])
+        except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+            raise UsageError(f"--python {path}: not a working Python interpreter") from None
+        return cls._from(facts)
+
+    @classmethod
+    def _from(cls, facts: dict) -> Interpreter:
+        return cls(
+            executable=facts["executable"],
+            version=facts["python_version"],
+            implementation=facts["python_implementation"],
+            version_info=tuple(int(part) for part in facts["python_version"].split(".")[:2]),
+            gil_enabled=facts["gil_enabled"],
+            free_threaded_build=facts["free_threaded_build"],
+        )
+
+    def module_argv(self, module: str) -> list[str]:
+        """``python -m module`` without the current folder in front of ``sys.path``.
+
+        ``-P`` exists from 3.11; older versions run the module through runpy after
+        dropping ``sys.path[0]``.
+        """
+        if self.version_info >= (3, 11):
+            return [self.executable, "-P", "-m", module]
+        code = "import runpy, sys; del sys.path[0]; "
+        code += f"runpy.run_module({module!r}, run_name='__main__', alter_sys=True)"
+        return [self.executable, "-c", code]
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["version_info"] = list(self.version_info)
+        return data

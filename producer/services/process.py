@@ -1,0 +1,88 @@
+"""A supervised child process: its own session, its output in a file, dies with its parent.
+
+Every process poolbench starts runs in a session of its own, so a Ctrl-C in the
+terminal reaches only the producer, which then stops them in order; and each is sent
+SIGTERM by the kernel if the producer dies (Linux ``PR_SET_PDEATHSIG``), so nothing
+outlives the run. The kernel sends that signal when the *thread* that started the
+child ends: start children from the thread that outlives them (the main thread).
+Output goes to a file, not a pipe, which a chatty child could fill until it blocks;
+its last lines are quoted when something does not start.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent():
+    """A preexec_fn asking the kernel for SIGTERM when this process dies; None off Linux."""
+    try:
+        prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the producer died before prctl took effect
+            os._exit(1)
+
+    return preexec
+
+
+class Child:
+    """One process in its own session, its output in ``LOG_DIR/NAME.log``."""
+
+    def __init__(self, name: str, argv: list[str], env: dict | None, log_dir: str, cwd: str | None = None):
+        self.name = name
+        self.argv = list(argv)
+        self.log_path = os.path.join(log_dir, f"{name}.log")
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=cwd,
+                start_new_session=True,
+                preexec_fn=_die_with_parent(),
+            )
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    @property
+    def running(self) -> bool:
+        return self.proc.poll() is None
+
+    def tail(self, lines: int = 8) -> str:
+        """The last lines of its output, joined on one line for an error message."""
+        try:
+            text = Path(self.log_path).read_text(errors="replace")
+        except OSError:
+            return ""
+        return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:])
+
+    def signal(self, sig: int, group: bool = False) -> None:
+        """Signal the process, or its whole group. The group id stays ours while any member lives."""
+        try:
+            os.killpg(self.pid, sig) if group else self.proc.send_signal(sig)
+        except ProcessLookupError:
+            pass
+
+    def finish(self, timeout: float) -> None:
+        """Wait for the process to end, then kill whatever is left of its group, and reap it."""
+        try:
+            self.proc.wait(timeout=max(0.0, timeout))
+        except subprocess.TimeoutExpired:
+            pass
+        self.signal(signal.SIGKILL, group=True)
+        self.proc.wait()

@@ -1,0 +1,63 @@
+"""``poolbench_info``: a worker says what it really runs with.
+
+``inspect().conf()`` shows the app's configuration, not the command line's overrides
+(``--prefetch-multiplier 4`` still reads 1 there), and mingle and gossip appear in
+neither ``conf`` nor ``stats``. This command reads the running consumer instead: its
+bootsteps, its prefetch multiplier and live prefetch count, its pool, the task's own
+acks settings, and the interpreter its tasks run on. It is registered when the app
+loads, so the stock ``celery -A worker worker`` answers it too.
+"""
+
+from __future__ import annotations
+
+from celery.worker.control import inspect_command
+
+import workloads
+from worker import protocol
+
+INTERPRETER = workloads.interpreter()
+
+
+def _step(consumer, label: str):
+    """The consumer's bootstep of that class name, as built for this worker; None if absent."""
+    blueprint = getattr(consumer, "blueprint", None)
+    return next((s for s in getattr(blueprint, "order", ()) if type(s).__name__ == label), None)
+
+
+def _step_enabled(consumer, label: str) -> bool | None:
+    step = _step(consumer, label)
+    return None if step is None else bool(getattr(step, "enabled", True))
+
+
+def describe(consumer) -> dict:
+    task = consumer.app.tasks.get(protocol.TASK_NAME)
+    controller = consumer.controller
+    pool = getattr(controller, "pool_cls", None)
+    pool_name = getattr(pool, "__module__", "").rsplit(".", 1)[-1] if pool else None
+    qos = getattr(consumer, "qos", None)
+    events = _step(consumer, "Events")
+    return {
+        "pool": {"thread": "threads", "prefork": "prefork", "solo": "solo", "gevent": "gevent"}.get(
+            pool_name, pool_name
+        ),
+        "concurrency": getattr(controller, "concurrency", None),
+        "prefetch_multiplier": consumer.prefetch_multiplier,
+        "prefetch_count": qos.value if qos is not None else None,
+        "acks_late": getattr(task, "acks_late", None),
+        "reject_on_worker_lost": getattr(task, "reject_on_worker_lost", None)
+        if getattr(task, "reject_on_worker_lost", None) is not None
+        else consumer.app.conf.task_reject_on_worker_lost,
+        "task_events": events.groups is None if events is not None else None,
+        "mingle": _step_enabled(consumer, "Mingle"),
+        "gossip": _step_enabled(consumer, "Gossip"),
+        "heartbeat": _step_enabled(consumer, "Heart"),
+        "queues": sorted(q.name for q in consumer.task_consumer.queues) if consumer.task_consumer else [],
+        "serializer": consumer.app.conf.task_serializer,
+        "interpreter": INTERPRETER,
+    }
+
+
+@inspect_command(name=protocol.INFO_COMMAND)
+def poolbench_info(state, **kwargs):
+    """The settings this worker really runs with (see the module's docstring)."""
+    return describe(state.consumer)
