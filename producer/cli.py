@@ -41,7 +41,18 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     c.add_argument(
         "--workload", default="squares", help="built-in name, pkg.module:function or file.py:function"
     )
-    c.add_argument("--size", type=int, help="argument passed to the workload (default: the workload's own)")
+    c.add_argument(
+        "--size",
+        type=_int_or_auto,
+        help="argument passed to the workload, or 'auto' to calibrate it to --call-ms "
+        "(default: the workload's own; auto for your own functions)",
+    )
+    c.add_argument(
+        "--call-ms",
+        type=float,
+        default=defaults.DEFAULT_CALL_MS,
+        help="with --size auto, the time one call should take (default 100)",
+    )
     c.add_argument("--tasks", type=int, default=defaults.DEFAULT_TASKS, help="calls per batch (default 10)")
     c.add_argument(
         "--concurrency",
@@ -54,7 +65,18 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         default=",".join(defaults.DEFAULT_BACKENDS),
         help="comma-separated; the sequential baseline always runs (see 'list')",
     )
-    c.add_argument("--repeat", type=int, default=defaults.DEFAULT_REPEAT, help="measured rounds (default 5)")
+    c.add_argument(
+        "--repeat",
+        type=_int_or_auto,
+        default="auto",
+        help="measured rounds, or 'auto': until the comparison is decided or --max-time runs out (default)",
+    )
+    c.add_argument(
+        "--max-time",
+        type=float,
+        default=defaults.DEFAULT_MAX_TIME,
+        help="with --repeat auto, seconds of measured rounds at most (default 60)",
+    )
     c.add_argument("--warmup", type=int, default=defaults.DEFAULT_WARMUP, help="uncounted rounds (default 1)")
     c.add_argument(
         "--start-method",
@@ -96,9 +118,18 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     return p
 
 
+def _int_or_auto(text: str):
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number or 'auto', not {text!r}") from None
+
+
 def _check_range(name: str, value) -> None:
     low, high = LIMITS[name]
-    if value is not None and not low <= value <= high:
+    if value is not None and value != "auto" and not low <= value <= high:
         raise UsageError(f"--{name} must be between {low:,} and {high:,}, not {value:,}")
 
 
@@ -129,6 +160,8 @@ def settings_from_args(args, environ) -> Settings:
         _check_range(name, getattr(args, name))
     if min(args.timeout, args.worker_timeout, args.startup_timeout) <= 0:
         raise UsageError("--timeout, --worker-timeout and --startup-timeout must be positive")
+    if not 0 < args.max_time <= 24 * 3600 or not 1 <= args.call_ms <= 600_000:
+        raise UsageError("--max-time must be between 0 and 86,400 s, and --call-ms between 1 and 600,000")
     names = [backends.spec(n.strip()).name for n in args.backends.split(",") if n.strip()]
     names = ["sequential"] + [n for n in dict.fromkeys(names) if n != "sequential"]
     pools = [entry.pool for entry in map(backends.spec, names) if entry.needs_broker]
@@ -141,24 +174,38 @@ def settings_from_args(args, environ) -> Settings:
         )
     return Settings(
         workload=args.workload,
-        size=args.size,
+        size=None if args.size == "auto" else args.size,
+        calibrate=args.size == "auto",
+        call_ms=args.call_ms,
         tasks=args.tasks,
         concurrency=args.concurrency,
         backends=tuple(names),
-        repeat=args.repeat,
+        repeat=None if args.repeat == "auto" else args.repeat,
+        max_time=args.max_time,
         warmup=args.warmup,
         start_method=args.start_method,
         timeout=args.timeout,
         worker_timeout=args.worker_timeout,
         startup_timeout=args.startup_timeout,
         broker_url=broker_url,
+        broker_source=("--broker" if args.broker else defaults.BROKER_ENV) if broker_url else None,
         workers=_parse_workers(args.workers, pools),
         environ=inherited(environ),
     )
 
 
-def output_from_args(args, environ) -> Output:
+def output_from_args(args, environ, settings: Settings) -> Output:
+    notice = None
+    celery = any(backends.spec(name).needs_broker for name in settings.backends)
+    if celery and not args.broker and environ.get(defaults.BROKER_ENV):
+        from producer.services.redis import mask_url
+
+        notice = (
+            f"using running workers via ${defaults.BROKER_ENV} ({mask_url(environ[defaults.BROKER_ENV])}); "
+            f"unset it to start a private Redis and workers"
+        )
     return Output(
+        notice=notice,
         json_path=args.json_path,
         progress=not args.no_progress and sys.stderr.isatty(),
         wide=args.wide,
@@ -173,7 +220,8 @@ def main(argv: list[str] | None = None, prog: str = "poolbench") -> int:
         args = _parser(prog).parse_args(argv)
         if args.command == "list":
             return commands.list_all()
-        return commands.compare(settings_from_args(args, os.environ), output_from_args(args, os.environ))
+        settings = settings_from_args(args, os.environ)
+        return commands.compare(settings, output_from_args(args, os.environ, settings))
     except PoolbenchError as exc:
         print(f"poolbench: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -9,6 +9,7 @@ import tempfile
 import workloads
 from producer import backends, report, session
 from producer.errors import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT
+from producer.measure.rounds import Tick
 from producer.report.document import Document
 from producer.settings import Output, Settings
 
@@ -25,25 +26,42 @@ def list_all() -> int:
 
 
 class _ProgressBar:
-    def __init__(self, stream):
-        self.stream = stream
+    """One line on stderr, redrawn as each task's result arrives: where, how far, how long."""
 
-    def __call__(self, done: int, total: int, label: str) -> None:
-        width = 24
-        filled = width * done // total
-        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label:<32}")
-        if done == total:
-            self.stream.write("\r" + " " * (width + 48) + "\r")
+    def __init__(self, stream, width: int):
+        self.stream = stream
+        self.width = max(40, width - 1)
+
+    def __call__(self, tick: Tick) -> None:
+        bar = 12
+        filled = bar * tick.task // max(1, tick.tasks)
+        eta = "" if tick.eta_s is None else f"  ETA {tick.eta_s:.0f} s"
+        line = (
+            f"[{'#' * filled}{'.' * (bar - filled)}] {tick.backend} {tick.label}: task "
+            f"{tick.task}/{tick.tasks}"
+            f"  {tick.elapsed_s:.0f} s{eta}"
+        )
+        self.stream.write("\r" + line[: self.width].ljust(self.width))
         self.stream.flush()
 
     def status(self, message: str) -> None:
-        self.stream.write(f"{message}\r")
+        self.stream.write("\r" + message[: self.width].ljust(self.width))
+        self.stream.flush()
+
+    def clear(self) -> None:
+        self.stream.write("\r" + " " * self.width + "\r")
         self.stream.flush()
 
 
 def compare(settings: Settings, output: Output) -> int:
-    bar = _ProgressBar(sys.stderr) if output.progress else None
-    doc = session.run(settings, progress=bar, status=bar.status if bar else None)
+    bar = _ProgressBar(sys.stderr, output.width) if output.progress else None
+    if bar and output.notice:
+        bar.status(output.notice)  # the report's first line says it again
+    try:
+        doc = session.run(settings, progress=bar, status=bar.status if bar else None)
+    finally:
+        if bar:
+            bar.clear()
     emit(doc, output)
     if doc["ok"]:
         return EXIT_OK

@@ -2,7 +2,8 @@
 
     PoolbenchError                 exit 1
     ├── UsageError                 exit 2  bad flag or value, caught before any work
-    │   └── WorkloadNotFound       exit 2  unknown name, unimportable module or file
+    │   ├── WorkloadNotFound       exit 2  unknown name, unimportable module or file
+    │   └── PreflightFailed        exit 2  the workload's first call raised, crashed or ran away
     ├── BrokerUnavailable          exit 3  Redis cannot be reached
     ├── NoWorker                   exit 4  no Celery worker consumes a pool's queue
     ├── BatchTimeout               exit 5  a batch overran --timeout
@@ -38,6 +39,12 @@ class UsageError(PoolbenchError):
 
 class WorkloadNotFound(UsageError):
     """Raised when a workload name or spec cannot be resolved to a function."""
+
+
+class PreflightFailed(UsageError):
+    """Raised when the workload fails its preflight call, before any pool starts: it raised,
+    killed its process, outgrew the memory guard, overran --timeout, returned something that
+    cannot travel as JSON, or returned different results for the same size."""
 
 
 class BrokerUnavailable(PoolbenchError):

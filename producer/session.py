@@ -12,15 +12,15 @@ from collections.abc import Callable
 import workloads
 from producer import backends
 from producer.errors import WorkloadNotFound
-from producer.measure import host
-from producer.measure.rounds import run_rounds
-from producer.report.document import Document, build
+from producer.measure import host, preflight
+from producer.measure.cputime import tree_cpu_s
+from producer.measure.results import build
+from producer.measure.rounds import Progress, run_rounds
+from producer.report.document import Document
 from producer.report.verdict import judge
 from producer.services.redis import mask_url
-from producer.settings import USER_DEFAULT_SIZE, Settings
+from producer.settings import Settings
 
-Progress = Callable[[int, int, str], None]
-"""``progress(done, total, label)``, called as batches start."""
 Status = Callable[[str], None]
 """``status(message)``: what the session is doing between batches (starting a stack)."""
 
@@ -35,8 +35,21 @@ def resolve_workload(spec: str) -> workloads.Workload:
 def run(settings: Settings, progress: Progress | None = None, status: Status | None = None) -> Document:
     """Run every selected backend in interleaved rounds; return the verified, judged document."""
     workload = resolve_workload(settings.workload)
-    size = settings.size if settings.size is not None else (workload.default_size or USER_DEFAULT_SIZE)
+    size = settings.size if settings.size is not None else (workload.default_size or None)
     tuning = host.share_malloc_arena()  # before any thread or pool exists
+    others = host.OtherLoad(tree_cpu_s)
+    load = {"loadavg_before": host.loadavg()}
+    if status:
+        status("calibrating the size..." if size is None or settings.calibrate else "preflight: one call...")
+    checked = preflight.run(
+        workload.spec,
+        None if settings.calibrate else size,
+        call_s=settings.call_ms / 1000,
+        timeout=settings.timeout,
+        concurrency=settings.concurrency,
+    )
+    size = checked.size
+    load["others_before_cores"] = others.cores()
     pools = [entry.pool for entry in map(backends.spec, settings.backends) if entry.needs_broker]
     stack = None
     with contextlib.ExitStack() as started:
@@ -52,6 +65,7 @@ def run(settings: Settings, progress: Progress | None = None, status: Status | N
         elif pools:
             stack = {"embedded": False, "broker": mask_url(settings.broker_url)}
         runs = run_rounds(settings, workload.spec, size, progress)
+    load["loadavg_after"] = host.loadavg()
     doc = build(
         runs,
         machine=host.describe(),
@@ -66,6 +80,8 @@ def run(settings: Settings, progress: Progress | None = None, status: Status | N
         settings=settings_record(settings, tuning),
         stack=stack,
         environment=settings.environ,
+        preflight=checked.as_dict(),
+        load=load,
     )
     doc["verdict"] = judge(doc)
     return doc
@@ -76,13 +92,17 @@ def settings_record(settings: Settings, tuning: dict) -> dict:
         "backends": list(settings.backends),
         "tasks": settings.tasks,
         "concurrency": settings.concurrency,
-        "repeat": settings.repeat,
+        "repeat": settings.repeat if settings.repeat is not None else "auto",
+        "max_time": settings.max_time,
         "warmup": settings.warmup,
+        "size": "auto" if settings.calibrate else settings.size,
+        "call_ms": settings.call_ms,
         "start_method": settings.start_method,
         "timeout": settings.timeout,
         "worker_timeout": settings.worker_timeout,
         "startup_timeout": settings.startup_timeout,
         "broker": mask_url(settings.broker_url) if settings.broker_url else None,
+        "broker_source": settings.broker_source,
         "workers": settings.workers,
         "interleaved": True,
         **tuning,

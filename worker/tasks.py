@@ -93,4 +93,6 @@ def run_workload(self, spec: str, size: int) -> dict:
     record.pop("index", None)
     record["received"] = getattr(self.request, RECEIVED_KEY, None)
     record["worker"] = self.request.hostname
+    if (self.request.delivery_info or {}).get("redelivered"):
+        record["redelivered"] = True  # the producer marks the batch as disturbed
     return record

@@ -31,6 +31,7 @@ class PooledBackend(Backend):
         for index, result in enumerate(pending):
             try:
                 records.append(result.get(max(0.0, deadline - time.monotonic())))
+                self.task_done()
             except multiprocessing.TimeoutError:
                 done = sum(r.ready() for r in pending)
                 self.close()  # the pool still runs the late tasks: it cannot be reused

@@ -34,11 +34,23 @@ def _range(r: Result) -> str:
 
 
 def _speedup(r: Result) -> str:
-    sp = r["speedup"]
+    """The per-round speedups' geometric mean and 95% interval; the median and range without one."""
+    sp, c = r["speedup"], r.get("comparison")
+    if r["too_short"]:
+        return "too short"
     if not sp:
         return "-"
     if r["backend"] == "sequential" or not sp["paired"]:
-        return f"{sp['median']:.2f}x (baseline)"
+        return "1.00x (baseline)"
+    if c:
+        return f"{c['mid']:.2f}x [{c['low']:.2f}-{c['high']:.2f}]"
+    return f"{sp['median']:.2f}x ({sp['paired']['min']:.2f}-{sp['paired']['max']:.2f})"
+
+
+def _round_range(r: Result) -> str:
+    sp = r["speedup"]
+    if not sp or not sp["paired"] or r["backend"] == "sequential":
+        return "-"
     return f"{sp['median']:.2f}x ({sp['paired']['min']:.2f}-{sp['paired']['max']:.2f})"
 
 
@@ -57,7 +69,7 @@ def _util(r: Result) -> str:
     if not util:
         return "-"
     text = f"{util['median']:.2f} ±{util['iqr'] / 2:.2f}"
-    return text + " (tasks)" if r.get("cpu_source") == "tasks" else text
+    return text + "ᵗ" if r.get("cpu_source") == "tasks" else text
 
 
 def _concurrency(r: Result) -> str:
@@ -69,8 +81,12 @@ def _concurrency(r: Result) -> str:
 def _verified(r: Result) -> str:
     if not r["wall_s"]:
         return "FAILED"
-    text = "yes" if r["ok"] else "NO"
-    return text + " (unstable)" if r["warnings"] else text
+    return "yes" if r["ok"] else "NO"
+
+
+def _name(r: Result) -> str:
+    """The backend's name, starred when a note below speaks of it."""
+    return r["backend"] + ("*" if r["warnings"] or r["problems"] else "")
 
 
 @dataclass(frozen=True)
@@ -82,11 +98,12 @@ class Column:
 
 
 COLUMNS = (
-    Column("backend", lambda r: r["backend"], True),
+    Column("backend", _name, True),
     Column("conc.", _concurrency, False),
     Column("time ±IQR/2", _time, True),
     Column("min-max", _range, False),
-    Column("speedup (range)", _speedup, True),
+    Column("speedup [95%]", _speedup, True),
+    Column("median (range)", _round_range, False),
     Column("efficiency", _efficiency, False),
     Column("CPU/wall", _util, True),
     Column("start-up", lambda r: ms(r["startup_s"] or 0.0), False),

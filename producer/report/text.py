@@ -32,14 +32,20 @@ def python_label(info: dict) -> str:
 
 def _header(doc: Document) -> list[str]:
     m, w, s = doc["machine"], doc["workload"], doc["settings"]
-    lines = [
+    lines = []
+    stack = doc.get("stack")
+    if stack and not stack.get("embedded") and s.get("broker_source") == "REDIS_URL":
+        lines.append(
+            f"using running workers via $REDIS_URL ({stack['broker']}); unset it to start a private "
+            "Redis and workers"
+        )
+    lines += [
         f"poolbench {doc['tool']['version']}: {w['name']} (size {w['size']:,}, {w['kind']}), "
         f"{s['tasks']} tasks per batch, concurrency {s['concurrency']}",
         f"rounds: {s['repeat']} measured + {s['warmup']} warm-up, interleaved; timeout {s['timeout']:g} s",
         f"machine: {m['cpus_usable']} CPUs ({m['cpu_model'] or 'unknown CPU'}), {python_label(m)}; "
         f"one malloc arena: {'yes' if s.get('malloc_arena_max') else 'no'}",
     ]
-    stack = doc.get("stack")
     if stack:
         lines.append("celery: " + _stack_line(doc, stack))
     return lines
@@ -93,8 +99,9 @@ def _notes(doc: Document) -> list[str]:
 
 
 LEGEND = (
-    "time = median batch wall time over the measured rounds, ±IQR/2; speedup = sequential median / "
-    "backend median, (range) = min-max of per-round ratios; CPU/wall = cores kept busy"
+    "time = median batch wall time, ±IQR/2; speedup = geometric mean of the per-round ratios "
+    "baseline/backend, [95% confidence interval]; CPU/wall = cores kept busy (ᵗ: from the tasks' own "
+    "CPU time, for workers outside this machine's process tree); * = see the notes below"
 )
 
 

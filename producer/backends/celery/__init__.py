@@ -132,6 +132,7 @@ class CeleryBackend(Backend):
                     )
                 for index, at, result in sent:
                     records.append(self._collect(index, at, result, deadline))
+                    self.task_done()
             except _Overrun:
                 done = len(records) + self._abandon([result for _, _, result in sent[len(records) :]])
                 raise BatchTimeout(self.name, done, tasks, self.settings.timeout) from None
