@@ -39,10 +39,15 @@ def _header(doc: Document) -> list[str]:
             f"using running workers via $REDIS_URL ({stack['broker']}); unset it to start a private "
             "Redis and workers"
         )
+    pre = doc.get("preflight") or {}
+    call = f", one call {ms(pre['call_s'])}" if pre.get("call_s") else ""
+    chosen = " (calibrated)" if pre.get("calibrated") else ""
+    measured = (doc["results"][0].get("wall_s") or {}).get("n", 0)
+    repeat = f"{measured} measured" + (" (auto)" if s["repeat"] == "auto" else "")
     lines += [
-        f"poolbench {doc['tool']['version']}: {w['name']} (size {w['size']:,}, {w['kind']}), "
-        f"{s['tasks']} tasks per batch, concurrency {s['concurrency']}",
-        f"rounds: {s['repeat']} measured + {s['warmup']} warm-up, interleaved; timeout {s['timeout']:g} s",
+        f"poolbench {doc['tool']['version']}: {w['name']}, size {w['size']:,}{chosen}{call}; "
+        f"{s['tasks']} tasks, concurrency {s['concurrency']}",
+        f"rounds: {repeat} + {s['warmup']} warm-up, interleaved; timeout {s['timeout']:g} s",
         f"machine: {m['cpus_usable']} CPUs ({m['cpu_model'] or 'unknown CPU'}), {python_label(m)}; "
         f"one malloc arena: {'yes' if s.get('malloc_arena_max') else 'no'}",
     ]
@@ -114,7 +119,8 @@ def verdict_sentences(doc: Document) -> list[str]:
     if v["kind"] == "undecided":
         out.append(f"Undecided: {v['reason']}.")
     else:
-        out.append(f"This work is {v['kind']}: {v['reason']}.")
+        sure = "" if v["confidence"] == "high" else f" (confidence {v['confidence']}: see below)"
+        out.append(f"This work is {v['kind']}{sure}: {v['reason']}.")
     local, celery = v["recommend"]["local"], v["recommend"]["celery"]
     if local:
         out.append(f"Locally, use {local}.")

@@ -203,7 +203,8 @@ def _notes(doc: Document, split: dict | None, others: float | None, cpus: int) -
             "(or threadpoolctl) to compare pools fairly."
         )
     concurrency = doc["settings"]["concurrency"]
-    if concurrency > cpus:
+    computes = split is None or split["waiting"] < MIXED
+    if concurrency > cpus and computes:
         notes.append(
             f"With --concurrency {concurrency} on {cpus} CPUs, processes take turns on the cores and hold "
             f"{concurrency} tasks' memory at once; --concurrency {cpus} shows the ceiling for this machine."
