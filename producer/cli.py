@@ -35,7 +35,7 @@ class _Parser(argparse.ArgumentParser):
 def _parser(prog: str) -> argparse.ArgumentParser:
     p = _Parser(prog=prog, description="Threads, processes, or which Celery pool? Measure it.")
     p.add_argument("--version", action="version", version=f"poolbench {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="{compare,list}", parser_class=_Parser)
+    sub = p.add_subparsers(dest="command", metavar="{compare,sweep,list}", parser_class=_Parser)
     sub.required = True
     c = sub.add_parser("compare", help="time one workload through several backends")
     c.add_argument(
@@ -114,6 +114,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     )
     c.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     c.add_argument("--wide", action="store_true", help="every column, not just those that fit 80 columns")
+    _sweep_parser(sub, c)
     sub.add_parser("list", help="list workloads and backends")
     return p
 
@@ -125,6 +126,45 @@ def _int_or_auto(text: str):
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number or 'auto', not {text!r}") from None
+
+
+def _sweep_parser(sub, compare) -> None:
+    """``sweep`` takes every ``compare`` option; --concurrency and --workers become lists."""
+    s = sub.add_parser(
+        "sweep",
+        parents=[compare],
+        add_help=False,
+        conflict_handler="resolve",
+        help="speedup and efficiency against concurrency, or against embedded Celery workers",
+    )
+    s.add_argument("-h", "--help", action="help", help="show this help message and exit")
+    s.add_argument(
+        "--concurrency", default="1,2,4,8", help="comma-separated concurrencies to sweep (default 1,2,4,8)"
+    )
+    s.add_argument(
+        "--workers",
+        default="1",
+        help="comma-separated numbers of embedded worker processes per Celery pool (default 1)",
+    )
+    s.add_argument("--tasks", type=int, help="calls per batch (default: twice the largest concurrency)")
+
+
+def int_list(text: str, flag: str, low: int, high: int) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        values = []
+    if not values or any(not low <= v <= high for v in values):
+        raise UsageError(f"{flag} takes whole numbers from {low} to {high} separated by commas, not '{text}'")
+    return sorted(set(values))
+
+
+def sweep_from_args(args, environ) -> tuple[Settings, list[int], list[int]]:
+    concurrencies = int_list(args.concurrency, "--concurrency", *LIMITS["concurrency"])
+    workers = int_list(args.workers, "--workers", 1, 64)
+    args.concurrency, args.workers = max(concurrencies), ""
+    args.tasks = args.tasks if args.tasks is not None else 2 * max(concurrencies)
+    return settings_from_args(args, environ), concurrencies, workers
 
 
 def _check_range(name: str, value) -> None:
@@ -220,6 +260,10 @@ def main(argv: list[str] | None = None, prog: str = "poolbench") -> int:
         args = _parser(prog).parse_args(argv)
         if args.command == "list":
             return commands.list_all()
+        if args.command == "sweep":
+            settings, concurrencies, workers = sweep_from_args(args, os.environ)
+            output = output_from_args(args, os.environ, settings)
+            return commands.sweep(settings, concurrencies, workers, output)
         settings = settings_from_args(args, os.environ)
         return commands.compare(settings, output_from_args(args, os.environ, settings))
     except PoolbenchError as exc:

@@ -68,6 +68,21 @@ def compare(settings: Settings, output: Output) -> int:
     return EXIT_TIMEOUT if any(r["timed_out"] for r in doc["results"]) else EXIT_FAILED
 
 
+def sweep(settings: Settings, concurrencies: list[int], workers: list[int], output: Output) -> int:
+    from producer import sweep as sweeping
+
+    bar = _ProgressBar(sys.stderr, output.width) if output.progress else None
+    try:
+        doc = sweeping.run(settings, concurrencies, workers, progress=bar, status=bar.status if bar else None)
+    finally:
+        if bar:
+            bar.clear()
+    emit(doc, output)
+    if doc["ok"]:
+        return EXIT_OK
+    return EXIT_TIMEOUT if any(r["timed_out"] for r in doc["results"]) else EXIT_FAILED
+
+
 def emit(doc: Document, output: Output) -> None:
     text = report.render("text", doc, wide=output.wide, width=output.width, color=output.color)
     if output.json_path == "-":

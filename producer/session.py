@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import workloads
 from producer import backends
@@ -32,8 +33,19 @@ def resolve_workload(spec: str) -> workloads.Workload:
         raise WorkloadNotFound(str(exc)) from None
 
 
-def run(settings: Settings, progress: Progress | None = None, status: Status | None = None) -> Document:
-    """Run every selected backend in interleaved rounds; return the verified, judged document."""
+@dataclass
+class Prepared:
+    """What is known before any pool starts: the workload, its checked size, the machine."""
+
+    workload: workloads.Workload
+    size: int
+    preflight: dict
+    tuning: dict
+    load: dict
+
+
+def prepare(settings: Settings, status: Status | None = None) -> Prepared:
+    """Resolve the workload, tune the process, and run the preflight (choosing the size)."""
     workload = resolve_workload(settings.workload)
     size = settings.size if settings.size is not None else (workload.default_size or None)
     tuning = host.share_malloc_arena()  # before any thread or pool exists
@@ -48,43 +60,61 @@ def run(settings: Settings, progress: Progress | None = None, status: Status | N
         timeout=settings.timeout,
         concurrency=settings.concurrency,
     )
-    size = checked.size
     load["others_before_cores"] = others.cores()
-    pools = [entry.pool for entry in map(backends.spec, settings.backends) if entry.needs_broker]
-    stack = None
-    with contextlib.ExitStack() as started:
-        if pools and settings.broker_url is None:
-            from producer.stack import EmbeddedStack
+    return Prepared(workload, checked.size, checked.as_dict(), tuning, load)
 
-            allow = [] if workloads.is_builtin(workload.spec) else [workload.spec]
-            if status:
-                status(f"starting a private Redis and {', '.join(pools)} workers...")
-            embedded = started.enter_context(EmbeddedStack(settings, pools, allow=allow))
-            settings = settings.replace(broker_url=embedded.broker_url)
-            stack = {"embedded": True, **embedded.describe()}
-        elif pools:
-            stack = {"embedded": False, "broker": mask_url(settings.broker_url)}
-        runs = run_rounds(settings, workload.spec, size, progress)
-    load["loadavg_after"] = host.loadavg()
+
+@contextlib.contextmanager
+def broker(settings: Settings, prepared: Prepared, status: Status | None = None, plans=None):
+    """The settings to measure with, and what serves the Celery backends: an embedded stack
+    (started here, stopped on leaving) or the running workers of ``settings.broker_url``."""
+    pools = [entry.pool for entry in map(backends.spec, settings.backends) if entry.needs_broker]
+    if not pools:
+        yield settings, None
+    elif settings.broker_url is not None:
+        yield settings, {"embedded": False, "broker": mask_url(settings.broker_url)}
+    else:
+        from producer.stack import EmbeddedStack
+
+        spec = prepared.workload.spec
+        allow = [] if workloads.is_builtin(spec) else [spec]
+        if status:
+            status(f"starting a private Redis and {', '.join(pools)} workers...")
+        with EmbeddedStack(settings, pools, allow=allow, plans=plans) as embedded:
+            yield settings.replace(broker_url=embedded.broker_url), {"embedded": True, **embedded.describe()}
+
+
+def document(runs, settings: Settings, prepared: Prepared, stack: dict | None) -> Document:
+    """The result document of measured runs, judged."""
+    load = {**prepared.load, "loadavg_after": host.loadavg()}
+    w = prepared.workload
     doc = build(
         runs,
         machine=host.describe(),
         workload={
-            "name": workload.name,
-            "spec": workload.spec,
-            "size": size,
+            "name": w.name,
+            "spec": w.spec,
+            "size": prepared.size,
             "tasks": settings.tasks,
-            "kind": workload.kind,
-            "description": workload.description,
+            "kind": w.kind,
+            "description": w.description,
         },
-        settings=settings_record(settings, tuning),
+        settings=settings_record(settings, prepared.tuning),
         stack=stack,
         environment=settings.environ,
-        preflight=checked.as_dict(),
+        preflight=prepared.preflight,
         load=load,
     )
     doc["verdict"] = judge(doc)
     return doc
+
+
+def run(settings: Settings, progress: Progress | None = None, status: Status | None = None) -> Document:
+    """Run every selected backend in interleaved rounds; return the verified, judged document."""
+    prepared = prepare(settings, status)
+    with broker(settings, prepared, status) as (measured_with, stack):
+        runs = run_rounds(measured_with, prepared.workload.spec, prepared.size, progress)
+    return document(runs, measured_with, prepared, stack)
 
 
 def settings_record(settings: Settings, tuning: dict) -> dict:

@@ -10,17 +10,29 @@ from __future__ import annotations
 import tempfile
 import time
 
-from producer.backends.celery.workers import WorkerFleet
+from producer.backends.celery.workers import WorkerFleet, WorkerPlan
 from producer.services.environ import Interpreter
 from producer.services.redis import RedisServer
+from worker.protocol import queue_for
 
 
 class EmbeddedStack:
     """A private Redis on a free 127.0.0.1 port and ``settings.workers[pool]`` workers per pool."""
 
-    def __init__(self, settings, pools: list[str], allow: list[str], interpreter: Interpreter | None = None):
+    def __init__(
+        self,
+        settings,
+        pools: list[str],
+        allow: list[str],
+        interpreter: Interpreter | None = None,
+        plans: list[WorkerPlan] | None = None,
+    ):
         self.settings = settings
         self.pools = list(dict.fromkeys(pools))
+        self.plans = plans or [
+            WorkerPlan(pool, queue_for(pool), settings.workers.get(pool, 1), settings.concurrency)
+            for pool in self.pools
+        ]
         self.allow = list(allow)
         self.interpreter = interpreter or Interpreter.current()
         self.broker_url: str | None = None
@@ -47,11 +59,9 @@ class EmbeddedStack:
         self._redis = RedisServer(self._dir.name)
         self._redis.start(deadline)
         self.broker_url = self._redis.url
-        if self.pools:
+        if self.plans:
             self._fleet = WorkerFleet(
-                self.pools,
-                counts=self.settings.workers,
-                concurrency=self.settings.concurrency,
+                self.plans,
                 allow=self.allow,
                 interpreter=self.interpreter,
                 environ=self.settings.environ,

@@ -81,11 +81,11 @@ def spec(name: str) -> BackendSpec:
     return REGISTRY[name]
 
 
-def create(name: str, settings: Settings) -> Backend:
-    """Import the backend's module now, and build it."""
+def create(name: str, settings: Settings, **params) -> Backend:
+    """Import the backend's module now, and build it (``params`` add to the registry's)."""
     entry = spec(name)
     module_name, class_name = entry.target.split(":")
-    backend = getattr(importlib.import_module(module_name), class_name)(settings, **entry.params)
+    backend = getattr(importlib.import_module(module_name), class_name)(settings, **entry.params, **params)
     backend.spec = entry
     return backend
 

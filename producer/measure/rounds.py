@@ -80,17 +80,36 @@ class BackendRun:
         return checksum(self.summaries) if self.summaries is not None else None
 
 
+@dataclass(frozen=True)
+class Variant:
+    """One row of a run: a backend built with its own settings (a sweep varies them)."""
+
+    label: str
+    backend: str
+    settings: Settings
+    params: dict = field(default_factory=dict)
+
+
 def run_rounds(
-    settings: Settings, spec: str, size: int, progress: Progress | None = None
+    settings: Settings,
+    spec: str,
+    size: int,
+    progress: Progress | None = None,
+    variants: list[Variant] | None = None,
 ) -> list[BackendRun]:
-    """Start every backend, run warm-up and measured rounds, close them all, whatever happens."""
+    """Start every backend, run warm-up and measured rounds, close them all, whatever happens.
+
+    ``variants`` default to one per selected backend with the run's settings; the first
+    one is the baseline every other is verified and compared against.
+    """
+    variants = variants or [Variant(name, name, settings) for name in settings.backends]
     with contextlib.ExitStack() as started:
         pairs = []
-        for name in settings.backends:
-            backend = backends.create(name, settings)
+        for variant in variants:
+            backend = backends.create(variant.backend, variant.settings, **variant.params)
             t0 = time.perf_counter()
             started.enter_context(backend)
-            pairs.append((BackendRun(name, startup_s=time.perf_counter() - t0), backend))
+            pairs.append((BackendRun(variant.label, startup_s=time.perf_counter() - t0), backend))
         _Rounds(settings, spec, size, pairs, progress).run()
         for run, backend in pairs:  # after the batches: they teach some, e.g. which Python ran tasks
             run.info = backend.describe()

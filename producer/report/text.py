@@ -110,6 +110,29 @@ LEGEND = (
 )
 
 
+def sweep_lines(doc: Document) -> list[str]:
+    """For a sweep: where each backend's scaling stops, against the ideal line."""
+    sweep = doc.get("sweep")
+    if not sweep:
+        return []
+    cpus = doc["machine"].get("cpus_usable")
+    lines = []
+    for name, stop in sweep["stops"].items():
+        points = sweep["series"][name]
+        shown = ", ".join(
+            f"{p['label'].split(' ', 1)[1]} {p['speedup']:.2f}x (ideal {p['ideal']})"
+            for p in points
+            if p["speedup"] is not None
+        )
+        at = stop["at"].split(" ", 1)[-1] if stop["at"] else None
+        where = f"scaling stops at {at} ({stop['speedup']:.2f}x)" if at else stop["reason"]
+        lines.append(
+            f"{name}: {shown or 'no point measured'}; {where}" + (f": {stop['reason']}" if stop["at"] else "")
+        )
+    lines.append(f"ideal = min(concurrency x workers, tasks, the {cpus} usable CPUs)")
+    return lines
+
+
 def verdict_sentences(doc: Document) -> list[str]:
     v: Verdict | None = doc.get("verdict")
     failed = [r["backend"] for r in doc["results"] if not r["ok"]]
@@ -155,7 +178,7 @@ def render(doc: Document, *, wide: bool = False, width: int = 80, color: bool = 
         return textwrap.wrap(text, fill, subsequent_indent=indent) or [""]
 
     out = [part for line in _header(doc) for part in wrap(line)] + [""] + lines + [""]
-    out += [part for note in [LEGEND, *_notes(doc)] for part in wrap(note)]
+    out += [part for note in [LEGEND, *_notes(doc), *sweep_lines(doc)] for part in wrap(note)]
     out.append("")
     said = [part for sentence in verdict_sentences(doc) for part in wrap(sentence, "")]
     if color:

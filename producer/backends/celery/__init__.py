@@ -34,10 +34,10 @@ CAVEATS = {
 
 
 class CeleryBackend(Backend):
-    def __init__(self, settings, pool: str):
+    def __init__(self, settings, pool: str, queue: str | None = None):
         super().__init__(settings)
         self.pool = pool
-        self.queue = queue_for(pool)
+        self.queue = queue or queue_for(pool)
         self._url = settings.broker_url
         self._app = None
         self._nodes: dict[str, int] = {}

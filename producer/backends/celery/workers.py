@@ -26,6 +26,16 @@ STOP_TIMEOUT = 10.0
 _POLL_S = 0.01
 
 
+@dataclass(frozen=True)
+class WorkerPlan:
+    """``count`` workers of one pool, each with ``concurrency`` slots, consuming ``queue``."""
+
+    pool: str
+    queue: str
+    count: int
+    concurrency: int
+
+
 @dataclass
 class EmbeddedWorker:
     pool: str
@@ -33,6 +43,7 @@ class EmbeddedWorker:
     node_file: str
     """Written by the worker once it consumes (``python -m worker --nodename-file``)."""
     child: Child
+    plan: WorkerPlan | None = None
 
 
 class WorkerFleet:
@@ -40,18 +51,14 @@ class WorkerFleet:
 
     def __init__(
         self,
-        pools: list[str],
+        plans: list[WorkerPlan],
         *,
-        counts: dict[str, int],
-        concurrency: int,
         allow: list[str],
         interpreter: Interpreter,
         environ: dict[str, str],
         folder: str,
     ):
-        self.pools = list(dict.fromkeys(pools))
-        self.counts = counts
-        self.concurrency = concurrency
+        self.plans = plans
         self.allow = list(allow)
         self.interpreter = interpreter
         self.environ = environ
@@ -61,16 +68,17 @@ class WorkerFleet:
     def start(self, broker_url: str) -> None:
         env = child_environ(self.environ, {"REDIS_URL": broker_url})
         allow = [flag for spec in self.allow for flag in ("--allow", spec)]
-        for pool in self.pools:
-            for number in range(1, self.counts.get(pool, 1) + 1):
-                name = f"{pool}-{number}"
-                node = node_name(pool, secrets.token_hex(4), socket.gethostname())
+        for plan in self.plans:
+            for number in range(1, plan.count + 1):
+                name = f"{plan.queue}-{number}"
+                node = node_name(plan.queue, secrets.token_hex(4), socket.gethostname())
                 node_file = os.path.join(self.folder, f"{name}.node")
-                argv = [*self.interpreter.module_argv("worker"), "--pool", pool, "--hostname", node]
-                argv += ["--concurrency", str(self.concurrency), *allow, "--nodename-file", node_file]
-                self.workers.append(
-                    EmbeddedWorker(pool, node, node_file, Child(name, argv, env, self.folder))
-                )
+                argv = [*self.interpreter.module_argv("worker"), "--pool", plan.pool, "--hostname", node]
+                argv += ["--queue", plan.queue, "--concurrency", str(plan.concurrency), *allow]
+                argv += ["--nodename-file", node_file]
+                worker = EmbeddedWorker(plan.pool, node, node_file, Child(name, argv, env, self.folder))
+                worker.plan = plan
+                self.workers.append(worker)
 
     def wait_ready(self, broker_url: str, deadline: float, timeout: float) -> None:
         waiting = list(self.workers)
@@ -118,7 +126,8 @@ class WorkerFleet:
                 {
                     "node": worker.node,
                     "pid": worker.child.pid,
-                    "concurrency": slots(worker.pool, self.concurrency),
+                    "queue": worker.plan.queue,
+                    "concurrency": slots(worker.pool, worker.plan.concurrency),
                     "argv": worker.child.argv,
                 }
             )
