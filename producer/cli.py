@@ -7,13 +7,14 @@ defaults in :mod:`producer.settings`; this is the one place that reads them.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shutil
 import sys
 
-from producer import __version__, backends, commands
+from producer import __version__, backends, commands, stops
 from producer import settings as defaults
-from producer.errors import EXIT_INTERRUPTED, PoolbenchError, UsageError
+from producer.errors import EXIT_PIPE_CLOSED, Interrupted, PoolbenchError, UsageError
 from producer.services.environ import inherited
 from producer.settings import Output, Settings
 from producer.sitepath import user_folder_last
@@ -24,7 +25,12 @@ LIMITS = {
     "concurrency": (1, 1024),
     "repeat": (1, 1000),
     "warmup": (0, 100),
+    "memory_limit": (16, 2**24),
 }
+SECONDS = ("timeout", "worker_timeout", "startup_timeout")
+"""Float flags: each must be a finite number of seconds, above 0 and at most MAX_SECONDS."""
+MAX_SECONDS = 7 * 24 * 3600.0
+"""A week: beyond it, waits overflow some clocks (threading, Celery) rather than wait."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -90,6 +96,13 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     c.add_argument(
         "--json", dest="json_path", metavar="FILE", help="write the result document; '-' for stdout"
     )
+    c.add_argument(
+        "--memory-limit",
+        type=int,
+        metavar="MIB",
+        help="MiB a local backend's processes may grow by in a batch before the run is stopped "
+        "(default: half the memory available)",
+    )
     c.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     c.add_argument("--wide", action="store_true", help="every column, not just those that fit 80 columns")
     sub.add_parser("list", help="list workloads and backends")
@@ -99,7 +112,14 @@ def _parser(prog: str) -> argparse.ArgumentParser:
 def _check_range(name: str, value) -> None:
     low, high = LIMITS[name]
     if value is not None and not low <= value <= high:
-        raise UsageError(f"--{name} must be between {low:,} and {high:,}, not {value:,}")
+        flag = "--" + name.replace("_", "-")
+        raise UsageError(f"{flag} must be between {low:,} and {high:,}, not {value:,}")
+
+
+def _check_seconds(name: str, value: float) -> None:
+    if not (math.isfinite(value) and 0 < value <= MAX_SECONDS):
+        flag = "--" + name.replace("_", "-")
+        raise UsageError(f"{flag} must be positive and finite, at most {MAX_SECONDS:,.0f} s; not {value}")
 
 
 def _parse_workers(text: str, celery_pools: list[str]) -> dict[str, int]:
@@ -127,8 +147,8 @@ def _check_json_path(path: str | None) -> None:
 def settings_from_args(args, environ) -> Settings:
     for name in LIMITS:
         _check_range(name, getattr(args, name))
-    if min(args.timeout, args.worker_timeout, args.startup_timeout) <= 0:
-        raise UsageError("--timeout, --worker-timeout and --startup-timeout must be positive")
+    for name in SECONDS:
+        _check_seconds(name, getattr(args, name))
     names = [backends.spec(n.strip()).name for n in args.backends.split(",") if n.strip()]
     names = ["sequential"] + [n for n in dict.fromkeys(names) if n != "sequential"]
     pools = [entry.pool for entry in map(backends.spec, names) if entry.needs_broker]
@@ -154,6 +174,7 @@ def settings_from_args(args, environ) -> Settings:
         broker_url=broker_url,
         workers=_parse_workers(args.workers, pools),
         environ=inherited(environ),
+        memory_limit=args.memory_limit,
     )
 
 
@@ -169,14 +190,29 @@ def output_from_args(args, environ) -> Output:
 
 def main(argv: list[str] | None = None, prog: str = "poolbench") -> int:
     user_folder_last()  # `module:function` resolves alike for `poolbench` and `python -m producer`
+    with stops.handled():  # SIGINT, SIGTERM and SIGHUP raise Interrupted
+        try:
+            args = _parser(prog).parse_args(argv)
+            if args.command == "list":
+                return commands.list_all()
+            return commands.compare(settings_from_args(args, os.environ), output_from_args(args, os.environ))
+        except PoolbenchError as exc:
+            print(f"poolbench: error: {exc}", file=sys.stderr)
+            return exc.exit_code
+        except KeyboardInterrupt as exc:  # everything started has been stopped on the way here
+            stops.ignored()
+            signum = exc.signum if isinstance(exc, Interrupted) else 2
+            _last_word(
+                f"poolbench: interrupted ({stops.name(signum)}); everything it started has been stopped"
+            )
+            return 128 + signum
+        except BrokenPipeError:  # the reader of stdout went away (`poolbench list | head -2`)
+            stops.drop_output()
+            return EXIT_PIPE_CLOSED
+
+
+def _last_word(line: str) -> None:
     try:
-        args = _parser(prog).parse_args(argv)
-        if args.command == "list":
-            return commands.list_all()
-        return commands.compare(settings_from_args(args, os.environ), output_from_args(args, os.environ))
-    except PoolbenchError as exc:
-        print(f"poolbench: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("poolbench: interrupted; everything it started has been stopped", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        print(line, file=sys.stderr, flush=True)
+    except OSError:  # stderr is a closed pipe too
+        stops.drop_output()

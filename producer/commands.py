@@ -20,7 +20,13 @@ def list_all() -> int:
         print(f"  {name:<10} {w.kind:<10} size {w.default_size:>9,}  {w.description}")
     print("backends (--backends a,b,...):")
     for name, entry in backends.REGISTRY.items():
-        print(f"  {name:<15} {entry.description}")
+        if not entry.for_tests:
+            print(f"  {name:<15} {entry.description}")
+    print("for tests (never measured by default):")
+    for name, entry in backends.REGISTRY.items():
+        if entry.for_tests:
+            print(f"  {name:<15} {entry.description}")
+    sys.stdout.flush()  # a closed pipe (`| head -2`) is noticed here, inside main(), not at exit
     return EXIT_OK
 
 
@@ -55,11 +61,13 @@ def emit(doc: Document, output: Output) -> None:
     if output.json_path == "-":
         sys.stdout.write(report.render("json", doc))
         sys.stderr.write(text)
+        sys.stdout.flush()
         return
     sys.stdout.write(text)
     if output.json_path:
         write_file(output.json_path, report.render("json", doc))
         sys.stdout.write(f"results written to {output.json_path}\n")
+    sys.stdout.flush()
 
 
 def write_file(path: str, content: str | bytes) -> None:

@@ -75,10 +75,18 @@ def run_rounds(
                     progress(done, total, f"{run.name} {label}")
                 if run.timed_out:
                     continue
+                if baseline.timed_out and not baseline.batches:  # nothing to compare with, or verify by
+                    _skip(run, f"not run: the {baseline.name} baseline overran --timeout in its first batch")
+                    continue
                 _run_batch(run, backend, settings, spec, size, r, baseline.summaries)
         for run, backend in pairs:  # after the batches: they teach some, e.g. which Python ran tasks
             run.info = backend.describe()
     return [run for run, _ in pairs]
+
+
+def _skip(run: BackendRun, reason: str) -> None:
+    if reason not in run.problems:
+        run.problems.append(reason)
 
 
 def _run_batch(run, backend, settings, spec, size, r, expected) -> None:
