@@ -10,6 +10,7 @@ import workloads
 from producer import backends, report, session
 from producer.errors import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT
 from producer.report.document import Document
+from producer.services import folders
 from producer.settings import Output, Settings
 
 
@@ -48,6 +49,7 @@ class _ProgressBar:
 
 
 def compare(settings: Settings, output: Output) -> int:
+    folders.remove_abandoned(folders.STACK_PREFIX)  # left by runs killed with SIGKILL
     bar = _ProgressBar(sys.stderr) if output.progress else None
     doc = session.run(settings, progress=bar, status=bar.status if bar else None)
     emit(doc, output)

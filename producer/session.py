@@ -84,6 +84,7 @@ def settings_record(settings: Settings, tuning: dict) -> dict:
         "startup_timeout": settings.startup_timeout,
         "broker": mask_url(settings.broker_url) if settings.broker_url else None,
         "workers": settings.workers,
+        "memory_limit": settings.memory_limit,
         "interleaved": True,
         **tuning,
     }

@@ -18,7 +18,7 @@ from producer.services import folders
 from producer.services.environ import Interpreter
 from producer.services.redis import RedisServer
 
-FOLDER_PREFIX = "poolbench-stack-"
+FOLDER_PREFIX = folders.STACK_PREFIX
 
 
 class EmbeddedStack:

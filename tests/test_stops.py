@@ -6,6 +6,7 @@ files as well as processes.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -57,10 +58,11 @@ def wait_for_children(producer: subprocess.Popen, ready, seconds: float = 60) ->
     )
 
 
-def stop_and_check(producer, sig: int, group: bool, children, temp: str) -> str:
+def stop_and_check(producer, sig: int, group: bool, children, temp: str, already_sent: bool = False) -> str:
     """Send ``sig``; check the exit code, the one line, and that nothing at all remains."""
     try:
-        os.killpg(producer.pid, sig) if group else producer.send_signal(sig)
+        if not already_sent:
+            os.killpg(producer.pid, sig) if group else producer.send_signal(sig)
         _, stderr = producer.communicate(timeout=60)
     finally:
         if producer.poll() is None:
@@ -89,6 +91,21 @@ def test_a_stop_during_a_task_that_never_returns_is_one_line_and_leaves_nothing(
     children = wait_for_children(producer, lambda seen: len(seen) >= 4)  # 1 + 1 + 2 local processes
     time.sleep(0.5)  # the baseline's first task is running, and never returns
     stop_and_check(producer, sig, group, children, temp)
+
+
+@pytest.mark.parametrize("gap_s", [0.0, 0.005, 0.02])
+def test_a_second_ctrl_c_while_stopping_still_prints_one_line_and_leaves_nothing(tmp_path, gap_s):
+    (tmp_path / "hangs.py").write_text(HANGS)
+    producer, temp = start(
+        tmp_path, "--workload", "hangs.py:hangs", "--backends", LOCAL, "--concurrency", "2"
+    )
+    children = wait_for_children(producer, lambda seen: len(seen) >= 4)
+    time.sleep(0.5)
+    os.killpg(producer.pid, signal.SIGINT)
+    time.sleep(gap_s)
+    with contextlib.suppress(ProcessLookupError):  # it may have finished stopping already
+        os.killpg(producer.pid, signal.SIGINT)
+    stop_and_check(producer, signal.SIGINT, True, children, temp, already_sent=True)
 
 
 @pytest.mark.redis

@@ -15,7 +15,7 @@ the pipe and N threads run the tasks, sharing the child's one GIL as threads of 
 process do.
 
 The child ignores SIGINT and SIGHUP (a terminal's Ctrl-C reaches the whole process group;
-the producer decides, and stops its children itself), dies with the producer (Linux
+the producer decides, and stops its children itself), dies of SIGTERM, dies with the producer (Linux
 ``PR_SET_PDEATHSIG``), and shares one malloc arena as the producer does, for the same
 reason (:func:`producer.measure.host.share_malloc_arena`).
 """
@@ -39,6 +39,7 @@ def serve(conn, threads: int, producer_pid: int) -> None:
     _die_with(producer_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the producer's handler, copied by fork
     share_malloc_arena()
     send = _Sender(conn)
     send(("ready", os.getpid()))

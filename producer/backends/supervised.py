@@ -51,6 +51,8 @@ WATCH_S = 0.05
 """How often the memory of busy children is read, at the least."""
 DEATHS_PER_BATCH = 3
 """After this many children died in one batch (beyond one per process), its other tasks are not run."""
+STOP_S = 2.0
+"""How long idle children may take to stop, and killed ones to be reaped, when a pool closes."""
 SINGLE_CHILD_WINDOW = 16
 """A lone child (sequential, threads) may hold this many tasks: nobody else could take them."""
 
@@ -128,15 +130,22 @@ class ChildPool:
                 _kill(child)
             else:
                 _send(child, ("stop",))
-        deadline = time.monotonic() + 2.0
+        deadline = time.monotonic() + STOP_S
+        interrupted: BaseException | None = None
         for child in children:
-            child.process.join(max(0.0, deadline - time.monotonic()))
-            if child.process.exitcode is None:
+            for wait_s in (deadline - time.monotonic(), STOP_S):  # then SIGKILL, which is never refused
+                try:
+                    child.process.join(max(0.0, wait_s) if interrupted is None else 0.0)
+                except KeyboardInterrupt as exc:  # another Ctrl-C: no more patience, but no orphans
+                    interrupted = exc
+                if child.process.exitcode is not None:
+                    break
                 _kill(child)
-                child.process.join()
             child.conn.close()
         self._selector.close()
         self._selector = selectors.DefaultSelector()
+        if interrupted is not None:
+            raise interrupted
 
     # -- the parts
 

@@ -18,6 +18,8 @@ import tempfile
 import psutil
 
 OWNER_FILE = "owner"
+STACK_PREFIX = "poolbench-stack-"
+"""The embedded stack's folders (Redis's files, the workers' logs)."""
 
 
 def make_owned(prefix: str) -> str:
