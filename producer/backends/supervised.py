@@ -17,9 +17,17 @@ Why this stays honest. The baseline still means "every call, one after another, 
 one thread": one thread of one interpreter runs them, and that interpreter is not
 shared with the producer's own threads (Celery's, the pipes'), which only makes the
 baseline cleaner. ``threads`` still share one GIL, as threads of any one process do.
-CPU time is the process tree's, as before; the children are the tree's members.
-The cost is one pipe round trip per task (tens of microseconds), which every local
-backend pays alike, and one process start per backend, timed as start-up.
+CPU time is the process tree's, as before; the children are the tree's members, read to
+the nanosecond (:mod:`producer.measure.cputime`). The cost is one pipe round trip per
+task (tens of microseconds), which every local backend pays alike, and one process
+start per backend, timed as start-up. The first call of a run is the baseline's first
+warm-up task: a workload that crashes, hangs or eats memory from its first call is
+caught there, in a child, before any other backend runs it.
+
+Why not ``concurrent.futures.ProcessPoolExecutor``: when a worker dies it fails every
+pending task with BrokenProcessPool, without saying which task killed it, and neither it
+nor ``multiprocessing.Pool`` (which silently replaces the dead worker and loses its task)
+can stop a running task at --timeout. Here the producer knows which task each child runs.
 
 Each process of ``processes`` holds up to two tasks: the one it runs and the next, so that
 it never waits for the producer between two calls; every call of a batch is the same
