@@ -16,6 +16,7 @@ import contextlib
 import os
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 
 from producer.errors import Interrupted
@@ -29,7 +30,13 @@ def _raise_interrupted(signum, frame) -> None:
 
 @contextlib.contextmanager
 def handled() -> Iterator[None]:
-    """Turn the stop signals into :class:`Interrupted` while the block runs, then restore them."""
+    """Turn the stop signals into :class:`Interrupted` while the block runs, then restore them.
+
+    Only the main thread may set handlers; elsewhere this changes nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     previous = {sig: signal.signal(sig, _raise_interrupted) for sig in SIGNALS}
     try:
         yield
