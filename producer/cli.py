@@ -7,13 +7,14 @@ defaults in :mod:`producer.settings`; this is the one place that reads them.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shutil
 import sys
 
-from producer import __version__, backends, commands
+from producer import __version__, backends, commands, stops
 from producer import settings as defaults
-from producer.errors import EXIT_INTERRUPTED, PoolbenchError, UsageError
+from producer.errors import EXIT_PIPE_CLOSED, Interrupted, PoolbenchError, UsageError
 from producer.services.environ import inherited
 from producer.settings import Output, Settings
 from producer.sitepath import user_folder_last
@@ -24,7 +25,12 @@ LIMITS = {
     "concurrency": (1, 1024),
     "repeat": (1, 1000),
     "warmup": (0, 100),
+    "memory_limit": (16, 2**24),
 }
+SECONDS = ("timeout", "worker_timeout", "startup_timeout", "max_time")
+"""Float flags: each must be a finite number of seconds, above 0 and at most MAX_SECONDS."""
+MAX_SECONDS = 7 * 24 * 3600.0
+"""A week: beyond it, waits overflow some clocks (threading, Celery) rather than wait."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,7 +43,14 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"poolbench {__version__}")
     sub = p.add_subparsers(dest="command", metavar="{compare,sweep,list}", parser_class=_Parser)
     sub.required = True
-    c = sub.add_parser("compare", help="time one workload through several backends")
+    _run_options(sub.add_parser("compare", help="time one workload through several backends"))
+    _sweep_parser(sub)
+    sub.add_parser("list", help="list workloads and backends")
+    return p
+
+
+def _run_options(c: argparse.ArgumentParser) -> None:
+    """The options of every command that runs a measurement (compare, sweep)."""
     c.add_argument(
         "--workload", default="squares", help="built-in name, pkg.module:function or file.py:function"
     )
@@ -112,11 +125,15 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     c.add_argument(
         "--json", dest="json_path", metavar="FILE", help="write the result document; '-' for stdout"
     )
+    c.add_argument(
+        "--memory-limit",
+        type=int,
+        metavar="MIB",
+        help="MiB a local backend's processes may grow by in a batch before the run is stopped "
+        "(default: half the memory available)",
+    )
     c.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     c.add_argument("--wide", action="store_true", help="every column, not just those that fit 80 columns")
-    _sweep_parser(sub, c)
-    sub.add_parser("list", help="list workloads and backends")
-    return p
 
 
 def _int_or_auto(text: str):
@@ -128,16 +145,14 @@ def _int_or_auto(text: str):
         raise argparse.ArgumentTypeError(f"expected a whole number or 'auto', not {text!r}") from None
 
 
-def _sweep_parser(sub, compare) -> None:
+def _sweep_parser(sub) -> None:
     """``sweep`` takes every ``compare`` option; --concurrency and --workers become lists."""
     s = sub.add_parser(
         "sweep",
-        parents=[compare],
-        add_help=False,
         conflict_handler="resolve",
         help="speedup and efficiency against concurrency, or against embedded Celery workers",
     )
-    s.add_argument("-h", "--help", action="help", help="show this help message and exit")
+    _run_options(s)
     s.add_argument(
         "--concurrency", default="1,2,4,8", help="comma-separated concurrencies to sweep (default 1,2,4,8)"
     )
@@ -170,7 +185,14 @@ def sweep_from_args(args, environ) -> tuple[Settings, list[int], list[int]]:
 def _check_range(name: str, value) -> None:
     low, high = LIMITS[name]
     if value is not None and value != "auto" and not low <= value <= high:
-        raise UsageError(f"--{name} must be between {low:,} and {high:,}, not {value:,}")
+        flag = "--" + name.replace("_", "-")
+        raise UsageError(f"{flag} must be between {low:,} and {high:,}, not {value:,}")
+
+
+def _check_seconds(name: str, value: float) -> None:
+    if not (math.isfinite(value) and 0 < value <= MAX_SECONDS):
+        flag = "--" + name.replace("_", "-")
+        raise UsageError(f"{flag} must be positive and finite, at most {MAX_SECONDS:,.0f} s; not {value}")
 
 
 def _parse_workers(text: str, celery_pools: list[str]) -> dict[str, int]:
@@ -198,10 +220,10 @@ def _check_json_path(path: str | None) -> None:
 def settings_from_args(args, environ) -> Settings:
     for name in LIMITS:
         _check_range(name, getattr(args, name))
-    if min(args.timeout, args.worker_timeout, args.startup_timeout) <= 0:
-        raise UsageError("--timeout, --worker-timeout and --startup-timeout must be positive")
-    if not 0 < args.max_time <= 24 * 3600 or not 1 <= args.call_ms <= 600_000:
-        raise UsageError("--max-time must be between 0 and 86,400 s, and --call-ms between 1 and 600,000")
+    for name in SECONDS:
+        _check_seconds(name, getattr(args, name))
+    if not 1 <= args.call_ms <= 600_000:
+        raise UsageError(f"--call-ms must be between 1 and 600,000, not {args.call_ms:g}")
     names = [backends.spec(n.strip()).name for n in args.backends.split(",") if n.strip()]
     names = ["sequential"] + [n for n in dict.fromkeys(names) if n != "sequential"]
     pools = [entry.pool for entry in map(backends.spec, names) if entry.needs_broker]
@@ -231,6 +253,7 @@ def settings_from_args(args, environ) -> Settings:
         broker_source=("--broker" if args.broker else defaults.BROKER_ENV) if broker_url else None,
         workers=_parse_workers(args.workers, pools),
         environ=inherited(environ),
+        memory_limit=args.memory_limit,
     )
 
 
@@ -256,19 +279,34 @@ def output_from_args(args, environ, settings: Settings) -> Output:
 
 def main(argv: list[str] | None = None, prog: str = "poolbench") -> int:
     user_folder_last()  # `module:function` resolves alike for `poolbench` and `python -m producer`
+    with stops.handled():  # SIGINT, SIGTERM and SIGHUP raise Interrupted
+        try:
+            args = _parser(prog).parse_args(argv)
+            if args.command == "list":
+                return commands.list_all()
+            if args.command == "sweep":
+                settings, concurrencies, workers = sweep_from_args(args, os.environ)
+                output = output_from_args(args, os.environ, settings)
+                return commands.sweep(settings, concurrencies, workers, output)
+            settings = settings_from_args(args, os.environ)
+            return commands.compare(settings, output_from_args(args, os.environ, settings))
+        except PoolbenchError as exc:
+            print(f"poolbench: error: {exc}", file=sys.stderr)
+            return exc.exit_code
+        except KeyboardInterrupt as exc:  # everything started has been stopped on the way here
+            stops.ignored()
+            signum = exc.signum if isinstance(exc, Interrupted) else 2
+            _last_word(
+                f"poolbench: interrupted ({stops.name(signum)}); everything it started has been stopped"
+            )
+            return 128 + signum
+        except BrokenPipeError:  # the reader of stdout went away (`poolbench list | head -2`)
+            stops.drop_output()
+            return EXIT_PIPE_CLOSED
+
+
+def _last_word(line: str) -> None:
     try:
-        args = _parser(prog).parse_args(argv)
-        if args.command == "list":
-            return commands.list_all()
-        if args.command == "sweep":
-            settings, concurrencies, workers = sweep_from_args(args, os.environ)
-            output = output_from_args(args, os.environ, settings)
-            return commands.sweep(settings, concurrencies, workers, output)
-        settings = settings_from_args(args, os.environ)
-        return commands.compare(settings, output_from_args(args, os.environ, settings))
-    except PoolbenchError as exc:
-        print(f"poolbench: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("poolbench: interrupted; everything it started has been stopped", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        print(line, file=sys.stderr, flush=True)
+    except OSError:  # stderr is a closed pipe too
+        stops.drop_output()

@@ -11,6 +11,7 @@ from producer import backends, report, session
 from producer.errors import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT
 from producer.measure.rounds import Tick
 from producer.report.document import Document
+from producer.services import folders
 from producer.settings import Output, Settings
 
 
@@ -21,7 +22,13 @@ def list_all() -> int:
         print(f"  {name:<10} {w.kind:<10} size {w.default_size:>9,}  {w.description}")
     print("backends (--backends a,b,...):")
     for name, entry in backends.REGISTRY.items():
-        print(f"  {name:<15} {entry.description}")
+        if not entry.for_tests:
+            print(f"  {name:<15} {entry.description}")
+    print("for tests (never measured by default):")
+    for name, entry in backends.REGISTRY.items():
+        if entry.for_tests:
+            print(f"  {name:<15} {entry.description}")
+    sys.stdout.flush()  # a closed pipe (`| head -2`) is noticed here, inside main(), not at exit
     return EXIT_OK
 
 
@@ -54,6 +61,7 @@ class _ProgressBar:
 
 
 def compare(settings: Settings, output: Output) -> int:
+    folders.remove_abandoned(folders.STACK_PREFIX)  # left by runs killed with SIGKILL
     bar = _ProgressBar(sys.stderr, output.width) if output.progress else None
     if bar and output.notice:
         bar.status(output.notice)  # the report's first line says it again
@@ -88,11 +96,13 @@ def emit(doc: Document, output: Output) -> None:
     if output.json_path == "-":
         sys.stdout.write(report.render("json", doc))
         sys.stderr.write(text)
+        sys.stdout.flush()
         return
     sys.stdout.write(text)
     if output.json_path:
         write_file(output.json_path, report.render("json", doc))
         sys.stdout.write(f"results written to {output.json_path}\n")
+    sys.stdout.flush()
 
 
 def write_file(path: str, content: str | bytes) -> None:

@@ -59,6 +59,7 @@ def prepare(settings: Settings, status: Status | None = None) -> Prepared:
         call_s=settings.call_ms / 1000,
         timeout=settings.timeout,
         concurrency=settings.concurrency,
+        memory_limit_mib=settings.memory_limit,
     )
     load["others_before_cores"] = others.cores()
     return Prepared(workload, checked.size, checked.as_dict(), tuning, load)
@@ -134,6 +135,7 @@ def settings_record(settings: Settings, tuning: dict) -> dict:
         "broker": mask_url(settings.broker_url) if settings.broker_url else None,
         "broker_source": settings.broker_source,
         "workers": settings.workers,
+        "memory_limit": settings.memory_limit,
         "interleaved": True,
         **tuning,
     }

@@ -59,6 +59,8 @@ class Settings:
     """Interpreter of the embedded workers; None: this one."""
     environ: dict[str, str] = field(default_factory=dict)
     """What children inherit, read once at the edge (``services.environ.inherited``)."""
+    memory_limit: int | None = None
+    """MiB a local backend's processes may grow by in a batch; None: half the memory available."""
 
     def replace(self, **changes) -> Settings:
         return dataclasses.replace(self, **changes)

@@ -51,3 +51,18 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, code: int, *needles
 
 def load_json(path) -> dict:
     return json.loads(Path(path).read_text())
+
+
+HANGS_AFTER_PREFLIGHT = """import os, time
+
+def hangs(size):
+    # The preflight calls a workload twice; every later call never returns.
+    calls = os.path.join(os.path.dirname(os.path.abspath(__file__)), "calls")
+    with open(calls, "a") as f:
+        f.write("x")
+    if os.path.getsize(calls) > 2:
+        while True:
+            time.sleep(0.01)
+    return size
+"""
+"""A workload that passes its preflight, then hangs in every batch (write it as hangs.py)."""

@@ -118,6 +118,8 @@ def _import_module(name: str):
         return importlib.import_module(name)
     except ImportError as exc:
         raise WorkloadError(f"cannot import module '{name}': {exc}") from exc
+    except (Exception, SystemExit) as exc:  # its import ran and failed, or called sys.exit()
+        raise WorkloadError(f"cannot import module '{name}': {_failure(exc)}") from exc
 
 
 def _import_file(path: str):
@@ -132,10 +134,16 @@ def _import_file(path: str):
     sys.modules[name] = module
     try:
         module_spec.loader.exec_module(module)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # SystemExit: the file calls sys.exit() when imported
         del sys.modules[name]
-        raise WorkloadError(f"cannot import '{path}': {type(exc).__name__}: {exc}") from exc
+        raise WorkloadError(f"cannot import '{path}': {_failure(exc)}") from exc
     return module
+
+
+def _failure(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"it called sys.exit({exc.code!r}) when imported"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _adapt(func: Callable) -> Callable[[int], dict]:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import psutil
 
 from producer.errors import PreflightFailed
+from producer.services.process import die_with_parent
 from workloads.summary import NotSerialisable
 
 CALIBRATE_MAX_S = 10.0
@@ -66,14 +67,25 @@ def memory_budget(concurrency: int = 1) -> int:
     return int(psutil.virtual_memory().available * MEMORY_SHARE / max(1, concurrency))
 
 
-def run(spec: str, size: int | None, *, call_s: float, timeout: float, concurrency: int = 1) -> Preflight:
-    """Resolve, call and (``size=None``) calibrate ``spec`` in a child; PreflightFailed on failure."""
-    budget = memory_budget(concurrency)
+def run(
+    spec: str,
+    size: int | None,
+    *,
+    call_s: float,
+    timeout: float,
+    concurrency: int = 1,
+    memory_limit_mib: int | None = None,
+) -> Preflight:
+    """Resolve, call and (``size=None``) calibrate ``spec`` in a child; PreflightFailed on failure.
+
+    One call may grow memory by ``memory_limit_mib`` (``--memory-limit``), else by its
+    share of the memory available with ``concurrency`` calls at once."""
+    budget = memory_limit_mib * 2**20 if memory_limit_mib else memory_budget(concurrency)
     context = multiprocessing.get_context(
         "fork" if "fork" in multiprocessing.get_all_start_methods() else None
     )
     receive, send = context.Pipe(duplex=False)
-    child = context.Process(target=_child, args=(send, spec, size, call_s, budget), daemon=True)
+    child = context.Process(target=_child, args=(send, os.getpid(), spec, size, call_s, budget), daemon=True)
     child.start()
     send.close()
     deadline = time.monotonic() + timeout + (CALIBRATE_MAX_S if size is None else 0)
@@ -111,8 +123,9 @@ def _how(exitcode: int | None) -> str:
     return f"killed by signal {-exitcode}" if exitcode < 0 else f"exit code {exitcode}"
 
 
-def _child(send, spec: str, size: int | None, call_s: float, budget: int) -> None:
+def _child(send, parent: int, spec: str, size: int | None, call_s: float, budget: int) -> None:
     """In the child: do the checks, send ("ok", fields) or ("error", one line)."""
+    die_with_parent(parent)
     try:
         outcome = ("ok", _check(send, spec, size, call_s, budget))
     except PreflightFailed as exc:
@@ -151,8 +164,8 @@ class _MemoryWatch:
                     (
                         "error",
                         f"one call at size {self.size:,} grew memory past {grown:,.0f} MiB "
-                        "(its share of the memory available, with --concurrency calls at once) "
-                        "and was stopped; lower --size",
+                        "(--memory-limit, or its share of the memory available with --concurrency "
+                        "calls at once) and was stopped; lower --size",
                     )
                 )
                 os._exit(0)

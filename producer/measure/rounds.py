@@ -125,14 +125,21 @@ class _Rounds:
 
     def run(self) -> None:
         r = 0
+        baseline = self.pairs[0][0]
         while not self._enough(r):
             for run, backend in self.pairs:
-                if not run.timed_out:
-                    self._batch(run, backend, r)
+                if run.timed_out:
+                    continue
+                if baseline.timed_out and not baseline.batches:  # nothing to compare with, or verify by
+                    _skip(run, f"not run: the {baseline.name} baseline overran --timeout in its first batch")
+                    continue
+                self._batch(run, backend, r)
             r += 1
 
     def _enough(self, r: int) -> bool:
         s = self.settings
+        if r > 0 and self.pairs[0][0].timed_out:
+            return True  # the baseline overran: no later round can be compared
         if r < s.warmup:
             return False
         if s.repeat is not None:
@@ -181,6 +188,11 @@ class _Rounds:
             _run_batch(run, backend, self.settings, self.spec, self.size, r, self.pairs[0][0].summaries)
         finally:
             backend.on_task = None
+
+
+def _skip(run: BackendRun, reason: str) -> None:
+    if reason not in run.problems:
+        run.problems.append(reason)
 
 
 def _run_batch(run, backend, settings, spec, size, r, expected) -> None:

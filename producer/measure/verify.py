@@ -28,8 +28,10 @@ def check_batch(records: list[dict], tasks: int, expected: list | None) -> tuple
         problems.append(f"unexpected results for tasks {stray[:5]}")
     for index in sorted(i for i in by_index if isinstance(i, int)):
         error = by_index[index].get("error")
-        if error:
-            problems.append(f"task {index} raised {error['type']}: {error['message']}")
+        if error:  # a backend may phrase its own failures, e.g. "task 3 killed its process (...)"
+            problems.append(
+                error.get("problem") or f"task {index} raised {error['type']}: {error['message']}"
+            )
     summaries = [by_index.get(i, {}).get("summary") for i in range(tasks)]
     if expected is not None and not problems:
         wrong = [i for i, (got, want) in enumerate(zip(summaries, expected, strict=True)) if got != want]

@@ -20,20 +20,23 @@ from pathlib import Path
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent():
-    """A preexec_fn asking the kernel for SIGTERM when this process dies; None off Linux."""
+def die_with_parent(parent: int, sig: int = signal.SIGKILL) -> None:
+    """In a child: ask the kernel for ``sig`` when the parent dies; exit now if it is gone already.
+
+    Off Linux there is no such request: the parent's own clean-up and its pipes' EOF remain.
+    """
     try:
-        prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, sig)
     except (OSError, AttributeError):
-        return None
+        pass
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def _die_with_parent():
+    """A preexec_fn asking for SIGTERM when this process (the child's parent) dies."""
     parent = os.getpid()
-
-    def preexec() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-        if os.getppid() != parent:  # the producer died before prctl took effect
-            os._exit(1)
-
-    return preexec
+    return lambda: die_with_parent(parent, signal.SIGTERM)
 
 
 class Child:
