@@ -53,16 +53,20 @@ def load_json(path) -> dict:
     return json.loads(Path(path).read_text())
 
 
-HANGS_AFTER_PREFLIGHT = """import os, time
+def after_preflight(body: str, name: str = "f") -> str:
+    """Source of a workload that passes its preflight (two calls), then runs ``body`` on every
+    later call: how a batch meets a task that hangs or kills its process."""
+    return f"""import os, time
 
-def hangs(size):
-    # The preflight calls a workload twice; every later call never returns.
+def {name}(size):
     calls = os.path.join(os.path.dirname(os.path.abspath(__file__)), "calls")
     with open(calls, "a") as f:
         f.write("x")
     if os.path.getsize(calls) > 2:
-        while True:
-            time.sleep(0.01)
+        {body}
     return size
 """
+
+
+HANGS_AFTER_PREFLIGHT = after_preflight("while True: time.sleep(0.01)", "hangs")
 """A workload that passes its preflight, then hangs in every batch (write it as hangs.py)."""

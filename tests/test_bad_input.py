@@ -7,7 +7,7 @@ import json
 import pytest
 
 from producer.errors import EXIT_FAILED, EXIT_TIMEOUT, EXIT_USAGE
-from tests.helpers import HANGS_AFTER_PREFLIGHT, assert_one_line_error, run_cli
+from tests.helpers import HANGS_AFTER_PREFLIGHT, after_preflight, assert_one_line_error, run_cli
 
 LOCAL = ["--backends", "sequential,threads,processes", "--tasks", "3", "--concurrency", "2"]
 QUICK = [*LOCAL, "--repeat", "1", "--warmup", "0"]
@@ -86,12 +86,13 @@ def test_a_task_that_never_returns_is_exit_5_naming_the_running_tasks(tmp_path):
 
 
 def test_a_task_that_kills_its_process_is_reported_and_the_producer_lives(tmp_path):
-    (tmp_path / "dies.py").write_text("import os\ndef f(size):\n    os._exit(1)\n")
-    proc = run_cli("compare", "--workload", "dies.py:f", *QUICK, "--json", "-", cwd=tmp_path)
+    (tmp_path / "dies.py").write_text(after_preflight("os._exit(1)"))
+    proc = run_cli("compare", "--workload", "dies.py:f", "--size", "1", *QUICK, "--json", "-", cwd=tmp_path)
     assert proc.returncode == EXIT_FAILED, proc.stderr
     doc = json.loads(proc.stdout)
     for result in doc["results"]:
-        assert "task 0 killed its process (exit code 1)" in result["problems"], result["problems"]
+        problems = result["problems"]
+        assert any(p.startswith("task 0 killed its process (exit code 1)") for p in problems), problems
     assert "Traceback" not in proc.stderr and "killed its process" in proc.stderr
 
 
