@@ -140,7 +140,7 @@ def _run_line(label: str, name: str, doc: Document) -> str:
     w, s, m = doc["workload"], doc["settings"], doc["machine"]
     gil = {True: "GIL enabled", False: "GIL disabled"}.get(m.get("gil_enabled"), "GIL unknown")
     return (
-        f"{label}: {name} ({doc.get('created', '?')}): {w['name']} size {w['size']:,}, {s['tasks']} tasks, "
+        f"{label}: {name} ({doc.get('created', '?')}): {w['name']} size {w['size']:,}, {w['tasks']} tasks, "
         f"concurrency {s['concurrency']}, {s['repeat']} rounds; {m.get('cpus_usable')} CPUs, "
         f"{m.get('python_implementation')} {m.get('python_version')}, {gil}"
     )
