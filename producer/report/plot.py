@@ -215,9 +215,7 @@ def draw_speedup(fig, doc: Document) -> None:
     for x, r in enumerate(shown):
         median = r["speedup"]["median"]
         paired = r["speedup"].get("paired") or {}
-        ax.bar(
-            x, median, width=0.6, color=color_of(r["backend"], x), alpha=0.85, gid=f"speedup-{r['backend']}"
-        )
+        ax.bar(x, median, width=0.6, color=color_of(r["backend"], x), gid=f"speedup-{r['backend']}")
         if paired and r["backend"] != "sequential":
             low, high = paired["min"], paired["max"]
             ax.errorbar(x, median, yerr=[[median - low], [high - median]], color="#222222", capsize=5, lw=1.2)
