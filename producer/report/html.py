@@ -95,8 +95,8 @@ def render(doc: Document, **_options) -> str:
     title = f"poolbench: {w['name']} (size {w['size']:,}, {w['kind']})"
     body = [
         f"<h1>{escape(title)}</h1>",
-        f'<p class="sub">{escape(doc.get("created", ""))}; poolbench {escape(doc["tool"]["version"])}</p>',
         *[f'<p class="sub">{escape(line)}</p>' for line in text.header_lines(doc)],
+        f'<p class="sub">measured {escape(doc.get("created", ""))}</p>',
         "<h2>Verdict</h2>",
         *_verdict(doc),
         "<h2>Results</h2>",
