@@ -18,6 +18,7 @@ from producer.errors import UsageError
 from producer.report import lanes as lanes_mod
 from producer.report.document import Document, Result
 from producer.report.lanes import Timeline
+from producer.report.table import ms
 from producer.report.text import python_label
 
 FORMATS = ("png", "svg")
@@ -65,7 +66,7 @@ def _figure(width: float, height: float):
     return Figure(figsize=(width, height), dpi=100, layout="none")
 
 
-TOP_IN, BOTTOM_IN, GAP_IN = 0.75, 0.5, 0.4
+TOP_IN, BOTTOM_IN, GAP_IN = 0.9, 0.5, 0.4
 """Inches above the first panel (title, legend), below the last (axis label), between panels."""
 
 
@@ -80,9 +81,12 @@ def draw_timeline(fig, doc: Document) -> None:
     lines = lanes_mod.timelines(doc)
     results = {r["backend"]: r for r in doc["results"]}
     order = {r["backend"]: i for i, r in enumerate(doc["results"])}
+    height = timeline_height(lines)
     fig.suptitle(
         "Where each task ran, and how much of it was on a CPU (one typical round per backend)",
         x=0.01,
+        y=1 - 0.08 / height,
+        va="top",
         ha="left",
         fontsize=12,
         fontweight="bold",
@@ -92,7 +96,6 @@ def draw_timeline(fig, doc: Document) -> None:
         return
     scale, unit = _unit(max(t.end for t in lines) or 1.0)
     span = max(max(t.end, t.wall_s) for t in lines) * scale * 1.02
-    height = timeline_height(lines)
     axes_in = [LANE_IN * len(t.lanes) for t in lines]
     grid = fig.add_gridspec(
         len(lines),
@@ -127,15 +130,22 @@ def draw_timeline(fig, doc: Document) -> None:
     if any(t.family == "celery" for t in lines):
         queued = "queued in Celery (sent -> started)"
         handles.append(Patch(facecolor="white", edgecolor=QUEUE_COLOR, hatch="////", label=queued))
+    if any(b.failed for t in lines for lane in t.lanes for b in lane.bars):
+        handles.append(Patch(facecolor="white", edgecolor="#d00000", lw=1.4, label="task raised"))
     fig.legend(
-        handles=handles, loc="upper left", bbox_to_anchor=(0.01, 0.965), ncol=3, fontsize=8, frameon=False
+        handles=handles,
+        loc="upper left",
+        bbox_to_anchor=(0.01, 1 - 0.33 / height),
+        ncol=len(handles),
+        fontsize=8,
+        frameon=False,
     )
 
 
 def _panel_titles(line: Timeline, result: Result) -> tuple[str, str]:
     util = result.get("cpu_util") or {}
     busy = f"; cores kept busy {util['median']:.2f}" if util else ""
-    wall = f"batch wall time {line.wall_s * 1000:.0f} ms (dotted)"
+    wall = f"batch wall time {ms(line.wall_s)} (dotted)"
     left = f"{line.backend}: round {line.round} of {line.rounds}, {wall}"
     return left, f"tasks on a CPU {line.cpu_share:.0%} of their running time{busy}"
 
@@ -215,7 +225,16 @@ def draw_speedup(fig, doc: Document) -> None:
     for x, r in enumerate(shown):
         median = r["speedup"]["median"]
         paired = r["speedup"].get("paired") or {}
-        ax.bar(x, median, width=0.6, color=color_of(r["backend"], x), gid=f"speedup-{r['backend']}")
+        failed = not r["ok"]
+        ax.bar(
+            x,
+            median,
+            width=0.6,
+            color="#dddddd" if failed else color_of(r["backend"], x),
+            edgecolor="#d00000" if failed else "none",
+            hatch="xx" if failed else None,
+            gid=f"speedup-{r['backend']}",
+        )
         if paired and r["backend"] != "sequential":
             low, high = paired["min"], paired["max"]
             ax.errorbar(x, median, yerr=[[median - low], [high - median]], color="#222222", capsize=5, lw=1.2)
@@ -233,9 +252,9 @@ def draw_speedup(fig, doc: Document) -> None:
                 ha="center",
                 fontsize=7,
             )
-        inside = median > 0.3 * top
+        inside = median > 0.3 * top and not failed
         ax.annotate(
-            f"{median:.2f}x",
+            f"{median:.2f}x" + (" FAILED" if failed else ""),
             (x - 0.3, median),
             xytext=(3, -3 if inside else 3),
             textcoords="offset points",
@@ -243,7 +262,7 @@ def draw_speedup(fig, doc: Document) -> None:
             va="top" if inside else "bottom",
             fontsize=9,
             fontweight="bold",
-            color="white" if inside else "black",
+            color="white" if inside else "#d00000" if failed else "black",
         )
     ax.axhline(1.0, color="#555555", lw=0.8)
     ax.set_xticks(
