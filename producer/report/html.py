@@ -18,7 +18,7 @@ body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: 
        max-width: 1180px; margin: 1.5em auto; padding: 0 1em; }
 h1 { font-size: 1.5em; margin-bottom: 0.1em; }
 h2 { font-size: 1.15em; margin-top: 1.8em; border-bottom: 1px solid #ddd; }
-.sub { color: #555; margin-top: 0; }
+.sub { color: #555; margin: 0.15em 0; }
 .verdict { background: #eef6ee; border-left: 5px solid #2f8f46; padding: 0.6em 1em; }
 .verdict.undecided, .verdict.failed { background: #fdf3e6; border-left-color: #d98a00; }
 .verdict p { margin: 0.3em 0; }
@@ -53,8 +53,9 @@ def _charts(doc: Document) -> list[str]:
         _svg(doc, "timeline"),
         "<figcaption>Each bar is one task on the thread, process or Celery worker that ran it; the "
         "filled part is the share of its wall time spent on a CPU. Threads under the GIL overlap "
-        "but are mostly unfilled (they take turns); processes overlap filled. The hatched strip "
-        "under a Celery task is the time it waited in the queue.</figcaption>",
+        "but are mostly unfilled (they take turns); processes overlap with full bars when the "
+        "cores are free. The hatched strip under a Celery task is the time it waited in the "
+        "queue.</figcaption>",
         "</figure>",
         '<figure id="speedup">',
         _svg(doc, "speedup"),
