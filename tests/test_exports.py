@@ -17,19 +17,18 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from producer.report import lanes, plot
-from tests.helpers import ROOT, assert_one_line_error, load_json, run_cli
+from tests.helpers import ROOT, assert_one_line_error, load_json, run_cli, unavailable
 
 RUN = ["--tasks", "4", "--concurrency", "2", "--repeat", "2", "--warmup", "0"]
 RUN += ["--backends", "sequential,threads,processes"]
 NO_MATPLOTLIB = "poolbench: error: --plot needs matplotlib: pip install 'poolbench[plot]'"
 
-if not plot.available():
-    pytest.skip("matplotlib is not installed (pip install -e '.[test]')", allow_module_level=True)
-
 
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
     """One real run written in every format, and a second run of the same workload."""
+    if not plot.available():
+        unavailable("matplotlib is not installed (pip install -e '.[test]')")
     folder = tmp_path_factory.mktemp("runs")
     files = {name: folder / f"a.{name}" for name in ("json", "png", "html", "md", "csv")}
     flags = ["--json", files["json"], "--plot", files["png"], "--html", files["html"]]

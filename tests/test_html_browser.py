@@ -56,7 +56,7 @@ def console_messages(stderr: str) -> list[str]:
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
     if not plot.available():
-        pytest.skip("matplotlib is not installed (pip install -e '.[test]')")
+        unavailable("matplotlib is not installed (pip install -e '.[test]')")
     folder = tmp_path_factory.mktemp("html")
     html = folder / "report.html"
     args = ["--workload", "squares", "--size", "20000", "--tasks", "4", "--concurrency", "2"]
