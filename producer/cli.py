@@ -12,7 +12,7 @@ import os
 import shutil
 import sys
 
-from producer import __version__, backends, commands, stops
+from producer import __version__, backends, commands, exports, stops
 from producer import settings as defaults
 from producer.errors import EXIT_PIPE_CLOSED, Interrupted, PoolbenchError, UsageError
 from producer.services.environ import inherited
@@ -41,10 +41,11 @@ class _Parser(argparse.ArgumentParser):
 def _parser(prog: str) -> argparse.ArgumentParser:
     p = _Parser(prog=prog, description="Threads, processes, or which Celery pool? Measure it.")
     p.add_argument("--version", action="version", version=f"poolbench {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="{compare,sweep,list}", parser_class=_Parser)
+    sub = p.add_subparsers(dest="command", metavar="{compare,sweep,report,diff,list}", parser_class=_Parser)
     sub.required = True
     _run_options(sub.add_parser("compare", help="time one workload through several backends"))
     _sweep_parser(sub)
+    _saved_run_parsers(sub)
     sub.add_parser("list", help="list workloads and backends")
     return p
 
@@ -132,6 +133,7 @@ def _run_options(c: argparse.ArgumentParser) -> None:
         help="MiB a local backend's processes may grow by in a batch before the run is stopped "
         "(default: half the memory available)",
     )
+    exports.add_flags(c)
     c.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     c.add_argument("--wide", action="store_true", help="every column, not just those that fit 80 columns")
 
@@ -182,6 +184,17 @@ def sweep_from_args(args, environ) -> tuple[Settings, list[int], list[int]]:
     return settings_from_args(args, environ), concurrencies, workers
 
 
+def _saved_run_parsers(sub) -> None:
+    r = sub.add_parser("report", help="re-render a saved run (compare --json FILE)")
+    r.add_argument("run", metavar="RUN.json", help="a result document written by compare --json")
+    exports.add_flags(r)
+    r.add_argument("--wide", action="store_true", help="every column, not just those that fit 80 columns")
+    d = sub.add_parser("diff", help="compare two saved runs backend by backend (Welch's t-test)")
+    d.add_argument("a", metavar="A.json", help="the earlier or reference run")
+    d.add_argument("b", metavar="B.json", help="the run to compare with it")
+    d.add_argument("--force", action="store_true", help="compare runs of different workloads anyway")
+
+
 def _check_range(name: str, value) -> None:
     low, high = LIMITS[name]
     if value is not None and value != "auto" and not low <= value <= high:
@@ -208,13 +221,8 @@ def _parse_workers(text: str, celery_pools: list[str]) -> dict[str, int]:
 
 
 def _check_json_path(path: str | None) -> None:
-    if path in (None, "-"):
-        return
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path) or not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-        raise UsageError(f"cannot write --json file '{path}': its folder does not exist or is not writable")
-    if os.path.exists(path) and not os.access(path, os.W_OK):
-        raise UsageError(f"cannot write --json file '{path}': permission denied")
+    if path not in (None, "-"):
+        exports.check_writable("--json", path)
 
 
 def settings_from_args(args, environ) -> Settings:
@@ -257,9 +265,9 @@ def settings_from_args(args, environ) -> Settings:
     )
 
 
-def output_from_args(args, environ, settings: Settings) -> Output:
+def output_from_args(args, environ, settings: Settings | None = None) -> Output:
     notice = None
-    celery = any(backends.spec(name).needs_broker for name in settings.backends)
+    celery = settings is not None and any(backends.spec(name).needs_broker for name in settings.backends)
     if celery and not args.broker and environ.get(defaults.BROKER_ENV):
         from producer.services.redis import mask_url
 
@@ -269,8 +277,9 @@ def output_from_args(args, environ, settings: Settings) -> Output:
         )
     return Output(
         notice=notice,
-        json_path=args.json_path,
-        progress=not args.no_progress and sys.stderr.isatty(),
+        json_path=getattr(args, "json_path", None),
+        exports=exports.from_args(args),
+        progress=not getattr(args, "no_progress", True) and sys.stderr.isatty(),
         wide=args.wide,
         width=shutil.get_terminal_size((80, 24)).columns if sys.stdout.isatty() else 80,
         color=sys.stdout.isatty() and "NO_COLOR" not in environ,
@@ -284,6 +293,10 @@ def main(argv: list[str] | None = None, prog: str = "poolbench") -> int:
             args = _parser(prog).parse_args(argv)
             if args.command == "list":
                 return commands.list_all()
+            if args.command == "report":
+                return commands.report_saved(args.run, output_from_args(args, os.environ))
+            if args.command == "diff":
+                return commands.diff(args.a, args.b, force=args.force)
             if args.command == "sweep":
                 settings, concurrencies, workers = sweep_from_args(args, os.environ)
                 output = output_from_args(args, os.environ, settings)

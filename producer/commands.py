@@ -7,8 +7,8 @@ import sys
 import tempfile
 
 import workloads
-from producer import backends, report, session
-from producer.errors import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT
+from producer import backends, exports, report, session
+from producer.errors import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, UsageError
 from producer.measure.rounds import Tick
 from producer.report.document import Document
 from producer.services import folders
@@ -92,17 +92,60 @@ def sweep(settings: Settings, concurrencies: list[int], workers: list[int], outp
 
 
 def emit(doc: Document, output: Output) -> None:
+    """The text report, then the files asked for; every file is rendered before the first is written."""
+    files = exports.render_all(doc, output.exports)
     text = report.render("text", doc, wide=output.wide, width=output.width, color=output.color)
     if output.json_path == "-":
         sys.stdout.write(report.render("json", doc))
         sys.stderr.write(text)
+        _write_exports(files, sys.stderr)
         sys.stdout.flush()
         return
     sys.stdout.write(text)
     if output.json_path:
         write_file(output.json_path, report.render("json", doc))
         sys.stdout.write(f"results written to {output.json_path}\n")
+    _write_exports(files, sys.stdout)
     sys.stdout.flush()
+
+
+def _write_exports(files: list[tuple[str, str | bytes]], said=None) -> None:
+    for path, content in files:
+        write_file(path, content)
+        (said or sys.stdout).write(f"written to {path}\n")
+
+
+RENDER_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+"""What a hand-edited or truncated document makes an exporter raise."""
+
+
+def report_saved(path: str, output: Output) -> int:
+    """Re-render a saved run: the text report on stdout, and the files asked for."""
+    from producer.report import saved
+
+    doc = saved.load(path)
+    try:
+        text = report.render("text", doc, wide=output.wide, width=output.width, color=output.color)
+        files = exports.render_all(doc, output.exports)
+    except RENDER_ERRORS as exc:
+        raise UsageError(f"'{path}' is not a poolbench result document: cannot render it ({exc!r})") from None
+    sys.stdout.write(text)
+    _write_exports(files)
+    return EXIT_OK
+
+
+def diff(a_path: str, b_path: str, force: bool = False) -> int:
+    """Compare two saved runs backend by backend."""
+    from producer.report import diff as diffing
+    from producer.report import saved
+
+    a, b = saved.load(a_path), saved.load(b_path)
+    try:
+        text = diffing.render(diffing.compare(a, b, a_path, b_path, force=force))
+    except RENDER_ERRORS as exc:
+        raise UsageError(f"cannot compare '{a_path}' with '{b_path}': malformed result ({exc!r})") from None
+    sys.stdout.write(text)
+    return EXIT_OK
 
 
 def write_file(path: str, content: str | bytes) -> None:

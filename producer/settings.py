@@ -71,6 +71,8 @@ class Output:
     """How the CLI shows a run; the run itself never sees this."""
 
     json_path: str | None = None
+    exports: tuple = ()
+    """(exporter, path, options) for --plot, --html, --markdown, --csv (``producer.exports``)."""
     progress: bool = False
     wide: bool = False
     width: int = 80

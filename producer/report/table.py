@@ -115,3 +115,46 @@ def rows(doc: Document, wide: bool = True) -> tuple[list[str], list[list[str]]]:
     """Column titles and one row of cells per result."""
     columns = [c for c in COLUMNS if wide or c.compact]
     return [c.title for c in columns], [[c.cell(r) for c in columns] for r in doc["results"]]
+
+
+def _stat(key: str, field: str) -> Callable[[Result], float | None]:
+    return lambda r: (r.get(key) or {}).get(field)
+
+
+def _paired(field: str) -> Callable[[Result], float | None]:
+    return lambda r: ((r.get("speedup") or {}).get("paired") or {}).get(field)
+
+
+NUMBERS: tuple[tuple[str, Callable[[Result], object]], ...] = (
+    ("backend", lambda r: r["backend"]),
+    ("family", lambda r: r.get("family")),
+    ("pool", lambda r: r.get("pool")),
+    ("concurrency", lambda r: r["concurrency"]),
+    ("workers", lambda r: (r.get("settings") or {}).get("workers")),
+    ("rounds", _stat("wall_s", "n")),
+    ("wall_median_s", _stat("wall_s", "median")),
+    ("wall_iqr_s", _stat("wall_s", "iqr")),
+    ("wall_min_s", _stat("wall_s", "min")),
+    ("wall_max_s", _stat("wall_s", "max")),
+    ("wall_mean_s", _stat("wall_s", "mean")),
+    ("wall_stdev_s", _stat("wall_s", "stdev")),
+    ("speedup_median", _stat("speedup", "median")),
+    ("speedup_min", _paired("min")),
+    ("speedup_max", _paired("max")),
+    ("efficiency", _stat("efficiency", "value")),
+    ("parallelism", _stat("efficiency", "parallelism")),
+    ("cpu_util_median", _stat("cpu_util", "median")),
+    ("cpu_util_iqr", _stat("cpu_util", "iqr")),
+    ("startup_s", lambda r: r.get("startup_s")),
+    ("p_value_vs_baseline", lambda r: r.get("p_value_vs_baseline")),
+    ("queue_wait_median_s", _stat("queue_wait_s", "median")),
+    ("task_run_median_s", _stat("task_run_s", "median")),
+    ("verified", lambda r: bool(r["ok"] and r.get("wall_s"))),
+    ("unstable", lambda r: bool(r.get("warnings"))),
+)
+"""Raw numbers per result, in seconds and ratios, for formats read by programs (CSV)."""
+
+
+def number_rows(doc: Document) -> tuple[list[str], list[list[object]]]:
+    """Titles and one row of raw values per result; None where a value was not measured."""
+    return [title for title, _ in NUMBERS], [[get(r) for _, get in NUMBERS] for r in doc["results"]]

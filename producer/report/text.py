@@ -30,7 +30,7 @@ def python_label(info: dict) -> str:
     )
 
 
-def _header(doc: Document) -> list[str]:
+def header_lines(doc: Document) -> list[str]:
     m, w, s = doc["machine"], doc["workload"], doc["settings"]
     lines = []
     stack = doc.get("stack")
@@ -86,7 +86,7 @@ def celery_settings(r: Result) -> str:
     )
 
 
-def _notes(doc: Document) -> list[str]:
+def note_lines(doc: Document) -> list[str]:
     notes = []
     for r in doc["results"]:
         notes += [f"{r['backend']}: {p}" for p in r["problems"]]
@@ -177,8 +177,8 @@ def render(doc: Document, *, wide: bool = False, width: int = 80, color: bool = 
     def wrap(text: str, indent: str = "  ") -> list[str]:
         return textwrap.wrap(text, fill, subsequent_indent=indent) or [""]
 
-    out = [part for line in _header(doc) for part in wrap(line)] + [""] + lines + [""]
-    out += [part for note in [LEGEND, *_notes(doc), *sweep_lines(doc)] for part in wrap(note)]
+    out = [part for line in header_lines(doc) for part in wrap(line)] + [""] + lines + [""]
+    out += [part for note in [LEGEND, *note_lines(doc), *sweep_lines(doc)] for part in wrap(note)]
     out.append("")
     said = [part for sentence in verdict_sentences(doc) for part in wrap(sentence, "")]
     if color:
