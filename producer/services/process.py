@@ -21,7 +21,9 @@ _PR_SET_PDEATHSIG = 1
 
 
 def die_with_parent(parent: int, sig: int = signal.SIGKILL) -> None:
-    """In a child: ask the kernel for ``sig`` when the parent dies; exit now if it is gone already.
+    """In a child: ask the kernel for ``sig`` when its parent dies; exit now if ``parent`` (the
+    producer) is gone already. Under forkserver the parent is the server, which the producer's
+    own exit ends in turn.
 
     Off Linux there is no such request: the parent's own clean-up and its pipes' EOF remain.
     """
@@ -29,7 +31,9 @@ def die_with_parent(parent: int, sig: int = signal.SIGKILL) -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, sig)
     except (OSError, AttributeError):
         pass
-    if os.getppid() != parent:  # the parent died before the request took effect
+    try:
+        os.kill(parent, 0)
+    except ProcessLookupError:  # the producer died before the request took effect
         os._exit(1)
 
 
