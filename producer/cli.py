@@ -13,6 +13,7 @@ import sys
 
 from producer import __version__, backends, commands
 from producer import settings as defaults
+from producer.convoy import flags as convoy_flags
 from producer.errors import EXIT_INTERRUPTED, PoolbenchError, UsageError
 from producer.services.environ import inherited
 from producer.settings import Output, Settings
@@ -35,7 +36,7 @@ class _Parser(argparse.ArgumentParser):
 def _parser(prog: str) -> argparse.ArgumentParser:
     p = _Parser(prog=prog, description="Threads, processes, or which Celery pool? Measure it.")
     p.add_argument("--version", action="version", version=f"poolbench {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="{compare,list}", parser_class=_Parser)
+    sub = p.add_subparsers(dest="command", metavar="{compare,list,convoy}", parser_class=_Parser)
     sub.required = True
     c = sub.add_parser("compare", help="time one workload through several backends")
     c.add_argument(
@@ -115,6 +116,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     c.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     c.add_argument("--wide", action="store_true", help="every column, not just those that fit 80 columns")
     sub.add_parser("list", help="list workloads and backends")
+    convoy_flags.add_parser(sub)
     return p
 
 
@@ -220,6 +222,11 @@ def main(argv: list[str] | None = None, prog: str = "poolbench") -> int:
         args = _parser(prog).parse_args(argv)
         if args.command == "list":
             return commands.list_all()
+        if args.command == "convoy":
+            interactive, width = sys.stderr.isatty(), shutil.get_terminal_size((80, 24)).columns
+            return commands.convoy(
+                *convoy_flags.from_args(args, os.environ, interactive=interactive, width=width)
+            )
         settings = settings_from_args(args, os.environ)
         return commands.compare(settings, output_from_args(args, os.environ, settings))
     except PoolbenchError as exc:

@@ -7,7 +7,9 @@
     ├── BrokerUnavailable          exit 3  Redis cannot be reached
     ├── NoWorker                   exit 4  no Celery worker consumes a pool's queue
     ├── BatchTimeout               exit 5  a batch overran --timeout
-    └── StackError                 exit 6  the embedded Redis or workers would not start
+    ├── StackError                 exit 6  the embedded Redis or workers would not start
+    ├── ConvoyError                exit 1  convoy: the echo server, its client or a load failed
+    └── ConvoyTimeout              exit 5  convoy: a round trip or a load overran --timeout
 
 Third-party errors (redis-py, Celery, OS) are translated into these at the boundary,
 with a message that says what to do. The CLI catches only ``PoolbenchError``.
@@ -75,3 +77,14 @@ class StackError(PoolbenchError):
     """Raised when the embedded Redis or its workers cannot be started."""
 
     exit_code = EXIT_STACK
+
+
+class ConvoyError(PoolbenchError):
+    """Raised when ``convoy``'s echo server, its client or a load process fails."""
+
+
+class ConvoyTimeout(PoolbenchError):
+    """Raised when a ``convoy`` wait overran --timeout: a round trip, the client, a load starting
+    or stopping."""
+
+    exit_code = EXIT_TIMEOUT
