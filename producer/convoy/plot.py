@@ -43,8 +43,8 @@ def caption(doc: dict) -> str:
         f"{m.get('platform', '')}; "
         f"{python_label(m)}; switch interval {s['switch_interval_s'] * 1000:g} ms. "
         f"Server: {s['server']}; client: {s['client']}; {s['transport']}, {s['message_bytes']}-byte "
-        f"messages. Load: {s['tasks']} tasks of {s['load']}. {s['rounds']} round(s) x {s['duration']:g} s "
-        f"per condition, interleaved; the last round is drawn. "
+        f"messages. Load: {s['tasks']} task{'s' if s['tasks'] != 1 else ''} of {s['load']}. "
+        f"{s['rounds']} round(s) x {s['duration']:g} s per condition, interleaved; the last round is drawn. "
         f"poolbench {doc['tool']['version']}, {doc.get('created', '')}."
     )
 
@@ -120,9 +120,10 @@ def figure(doc: dict):
         axes.append(ax)
     axes[-1].set_xlabel("time since the measuring window began (s)")
     fig.supylabel("round-trip latency (log scale)", x=0.01, fontsize=10)
-    tasks = doc["settings"]["tasks"]
+    by = {c["condition"]: c for c in conditions}
     fig.suptitle(
-        f"Echo round trips to a server thread, beside {tasks} CPU-bound threads or {tasks} processes",
+        f"Round trips to an echo server thread, alone and beside {label(by['threads'])} or "
+        f"{label(by['processes'])} of CPU-bound Python",
         x=0.09, ha="left", y=1 - 0.15 / height, fontsize=13, fontweight="bold",
     )  # fmt: skip
     fig.text(

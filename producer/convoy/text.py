@@ -13,7 +13,6 @@ import textwrap
 from producer.report.table import ms
 from producer.report.text import python_label
 
-LABELS = {"idle": "no load", "threads": "{n} threads", "processes": "{n} processes"}
 LEGEND = (
     "median = of every round trip, ±IQR/2; p99 and requests/s = median over rounds (min-max); "
     "vs none = geometric mean of the per-round ratios to the no-load condition [95% interval]"
@@ -21,7 +20,12 @@ LEGEND = (
 
 
 def label(condition: dict) -> str:
-    return LABELS[condition["condition"]].format(n=condition["tasks"])
+    """'no load', '1 thread', '2 processes'."""
+    kind, n = condition["condition"], condition["tasks"]
+    if kind == "idle":
+        return "no load"
+    singular = {"threads": "thread", "processes": "process"}[kind]
+    return f"{n} {kind if n != 1 else singular}"
 
 
 def _count(value: float) -> str:
