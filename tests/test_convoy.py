@@ -246,6 +246,7 @@ def _rounds(*requests_per_s: float) -> list[dict]:
         ((1000, 1100, 900), (20000, 21000, 19000), "convoy"),
         ((20000, 21000, 19000), (20500, 20000, 19500), "no-convoy"),
         ((1000, 20000, 900), (20000, 21000, 1000), "unclear"),
+        ((100, 1000, 1000), (1000, 900, 3000), "unclear"),  # a mean of 3x, but not surely above 1
         ((1000,), (5000,), "convoy"),  # one round: the single ratio decides
     ],
 )

@@ -133,8 +133,9 @@ def _condition(kind: str, rounds: list[dict], idle: list[dict], tasks: int) -> d
 
 
 CONVOY_FACTOR = 2.0
-"""Beside processes the server must answer this many times the requests it answers beside threads,
-round by round (the whole 95% interval of the ratio), to call it a convoy; under it, none."""
+"""A convoy: beside processes the server answers this many times the requests it answers beside
+threads (the geometric mean of the per-round ratios), and the ratio's 95% interval lies above 1.
+No convoy: the whole interval lies under this factor."""
 
 
 def finding(conditions: list[dict]) -> dict:
@@ -150,7 +151,12 @@ def finding(conditions: list[dict]) -> dict:
     ratio = _ratio(processes, "requests_per_s", threads)
     low = ratio["low"] if ratio["low"] is not None else ratio["mid"]
     high = ratio["high"] if ratio["high"] is not None else ratio["mid"]
-    kind = "convoy" if low >= CONVOY_FACTOR else "no-convoy" if high < CONVOY_FACTOR else "unclear"
+    if low > 1 and ratio["mid"] >= CONVOY_FACTOR:
+        kind = "convoy"  # surely more, and by a lot
+    elif high < CONVOY_FACTOR:
+        kind = "no-convoy"
+    else:
+        kind = "unclear"
     return {
         "kind": kind,
         "factor": CONVOY_FACTOR,

@@ -3,7 +3,8 @@
 One row per condition (no load, threads, processes), sharing a logarithmic latency axis:
 each dot is one round trip at the time it started, with its median, its p99 and the
 switch interval drawn across; beside each row, how the time spent waiting for replies
-splits by latency (a few slow round trips can take most of it).
+splits by latency (bars; a few slow round trips can take most of it), and how the
+round trips do (a line; dots drawn on top of each other hide how many there are).
 Beside threads, the dots split into a fast band and a band at the switch interval and
 beyond; that gap is the GIL. The caption gives the machine, interpreter and settings.
 
@@ -25,7 +26,7 @@ from producer.report.text import python_label
 FORMATS = ("png", "svg")
 MISSING = "--plot needs matplotlib: pip install 'poolbench[plot]'"
 COLORS = {"idle": "#6b6b6b", "threads": "#e07b00", "processes": "#1f6fb4"}
-WIDTH_IN, ROW_IN, TOP_IN = 11.0, 2.2, 0.9
+WIDTH_IN, ROW_IN, TOP_IN = 11.0, 2.2, 1.1
 
 
 def require() -> None:
@@ -82,6 +83,9 @@ def _row(ax, hist, c: dict, doc: dict, bins) -> None:
     total = sum(line["latency_s"]) or 1.0
     weights = [100 * x / total for x in line["latency_s"]]  # the share of time, not of round trips
     hist.hist(line["latency_s"], bins=bins, weights=weights, orientation="horizontal", color=color)
+    share = [100 / len(line["latency_s"])] * len(line["latency_s"])  # dots overlap; this counts them
+    hist.hist(line["latency_s"], bins=bins, weights=share, orientation="horizontal", histtype="step",
+              color="black", linewidth=0.9)  # fmt: skip
     hist.set_xlim(0, 100)
 
 
@@ -100,7 +104,7 @@ def figure(doc: dict):
     )  # fmt: skip
     every = [x for c in conditions for x in c["timeline"]["latency_s"] if x > 0]
     top = max(max(every), doc["settings"]["switch_interval_s"])
-    low, high = math.log10(min(every) / 3), math.log10(top * 1.5)
+    low, high = math.log10(min(every) / 3), math.log10(top * 4)
     bins = [10 ** (low + (high - low) * i / 30) for i in range(31)]
     axes = []
     for row, c in enumerate(conditions):
@@ -113,8 +117,11 @@ def figure(doc: dict):
         ax.grid(True, which="major", axis="y", color="#dddddd", linewidth=0.6)
         hist.tick_params(labelleft=False)
         if row == 0:
-            hist.set_title("time waited, by latency", fontsize=9)
-        hist.set_xlabel("% of the time waited" if row == len(conditions) - 1 else "", fontsize=8)
+            hist.set_title("share by latency", fontsize=9)
+        last_row = row == len(conditions) - 1
+        hist.set_xlabel(
+            "%: bars of the time waited,\nline of the round trips" if last_row else "", fontsize=8
+        )
         if row < len(conditions) - 1:
             ax.tick_params(labelbottom=False)
         axes.append(ax)
@@ -122,14 +129,16 @@ def figure(doc: dict):
     fig.supylabel("round-trip latency (log scale)", x=0.01, fontsize=10)
     by = {c["condition"]: c for c in conditions}
     fig.suptitle(
-        f"Round trips to an echo server thread, alone and beside {label(by['threads'])} or "
-        f"{label(by['processes'])} of CPU-bound Python",
-        x=0.09, ha="left", y=1 - 0.15 / height, fontsize=13, fontweight="bold",
+        f"Round trips to an echo server thread, beside {label(by['threads'])} or {label(by['processes'])} "
+        "of CPU-bound Python",
+        x=0.09, ha="left", y=1 - 0.15 / height, fontsize=12, fontweight="bold",
     )  # fmt: skip
-    fig.text(
-        0.09, 1 - 0.5 / height, "Threads share the server's GIL: the server waits for it each time it wakes. "
-        "Processes have their own.", fontsize=9.5, color="#333333",
-    )  # fmt: skip
+    subtitle = (
+        "Threads share the server's GIL: the server waits for it each time it wakes. Processes have "
+        "their own.\nDots drawn on top of each other hide how many there are; the bars on the right say "
+        "where the time went."
+    )
+    fig.text(0.09, 1 - 0.35 / height, subtitle, fontsize=9.5, color="#333333", va="top")
     fig.text(0.01, 0.01, "\n".join(cap), fontsize=7.5, va="bottom", ha="left", color="#333333")
     return fig
 

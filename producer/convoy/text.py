@@ -81,7 +81,8 @@ def header(doc: dict) -> list[str]:
     return [
         f"poolbench {doc['tool']['version']} convoy: round trips to an echo server thread of this process "
         f"({s['transport']}, {s['message_bytes']}-byte messages), the client in a process of its own",
-        f"load: {s['tasks']} CPU-bound tasks ({s['load']}), as threads beside the server, or as processes",
+        f"load: {s['tasks']} CPU-bound task{'s' if s['tasks'] != 1 else ''} ({s['load']}), as threads "
+        "beside the server, or as processes",
         f"rounds: {rounds} x {s['duration']:g} s per condition, interleaved ({', '.join(s['conditions'])}); "
         f"{s['warmup_s']:g} s warm-up; timeout {s['timeout']:g} s",
         f"machine: {m['cpus_usable']} CPUs ({m.get('cpu_model') or 'unknown CPU'}), {python_label(m)}; "
@@ -101,7 +102,11 @@ def _load_line(doc: dict) -> str:
     by = {c["condition"]: c["load_chunks_per_s"]["median"] for c in doc["conditions"]}
     line = "the load ran: " + ", ".join(parts) + " in all (median over rounds, min-max)"
     if by["threads"] > 0:
-        line += f"; processes got through {by['processes'] / by['threads']:.2g}x the work of threads"
+        line += (
+            f"; processes got through {by['processes'] / by['threads']:.2g}x the work of threads (the "
+            "server and its client share the CPUs with the load: the more requests served, the less "
+            "CPU is left for it)"
+        )
     return line
 
 
@@ -134,7 +139,7 @@ def sentences(doc: dict) -> list[str]:
         f"Beside {label(threads)} the server answered {rps(threads)} requests/s instead of {rps(idle)}, "
         f"with a p99 round trip of {p99(threads)} instead of {p99(idle)}; beside {label(procs)} it "
         f"answered {rps(procs)} requests/s with a p99 of {p99(procs)}: {times(ratio['mid'])}x{interval} "
-        "the requests it answered beside threads, though processes load the CPUs as much."
+        "the requests it answered beside threads, though the processes ran the same CPU-bound work."
     ]
     if f["kind"] == "convoy":
         said.append(
