@@ -163,9 +163,11 @@ def test_ctrl_c_at_any_point_stops_everything(after_s):
     assert wait_until(lambda: footprint() == before, 10), (footprint(), before)
 
 
-def test_sigterm_stops_the_cli_and_its_children():
+def test_sigterm_stops_the_cli_and_its_children_without_waiting_for_them():
+    """Mid-measurement: the client is stopped, not waited for (its samples would fill the pipe),
+    so stopping never runs into --timeout, made far longer here than the test would wait."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "producer", "convoy", "--duration", "1", "--rounds", "20"],
+        [sys.executable, "-m", "producer", "convoy", "--duration", "5", "--rounds", "2", "--timeout", "600"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -174,8 +176,9 @@ def test_sigterm_stops_the_cli_and_its_children():
     )
     try:
         assert wait_until(lambda: len(convoy_children(proc.pid)) > 1, 60), "no load process started"
+        time.sleep(1.5)  # into the 5 s window beside the processes, where the client sends the most
         proc.send_signal(signal.SIGTERM)
-        _, stderr = proc.communicate(timeout=60)
+        _, stderr = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -42,19 +42,27 @@ def add_parser(sub) -> None:
         description="Round trips to an echo server thread of this process, with no load, beside N "
         "CPU-bound threads, and beside N CPU-bound processes, interleaved round by round.",
     )
-    c.add_argument("--tasks", type=int, help="CPU-bound threads, or processes (default: usable CPUs)")
+    c.add_argument(
+        "--tasks", type=int, metavar="N", help="CPU-bound threads, or processes (default: usable CPUs)"
+    )
     c.add_argument(
         "--duration",
         type=float,
+        metavar="S",
         default=DEFAULT_DURATION,
         help=f"seconds of round trips per condition per round (default {DEFAULT_DURATION:g})",
     )
     c.add_argument(
-        "--rounds", type=int, default=DEFAULT_ROUNDS, help=f"interleaved rounds (default {DEFAULT_ROUNDS})"
+        "--rounds",
+        type=int,
+        metavar="R",
+        default=DEFAULT_ROUNDS,
+        help=f"interleaved rounds (default {DEFAULT_ROUNDS})",
     )
     c.add_argument(
         "--timeout",
         type=float,
+        metavar="S",
         default=DEFAULT_TIMEOUT,
         help="seconds any one wait may take: a round trip, a load starting or stopping "
         f"(default {DEFAULT_TIMEOUT:g})",

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from producer import __version__
 from producer.convoy import load
 from producer.convoy.echo import MESSAGE, EchoClient, EchoServer
+from producer.errors import ConvoyError
 from producer.measure import host, stats
 
 SCHEMA_VERSION = 1
@@ -71,8 +72,6 @@ def _measure_round(client: EchoClient, server: EchoServer, kind: str, settings: 
         starts, latencies = client.measure(settings.duration)
     server.check()
     if not latencies:
-        from producer.errors import ConvoyError
-
         raise ConvoyError(f"no round trip completed in {settings.duration:g} s under {kind}")
     span = starts[-1] + latencies[-1]
     return {
