@@ -14,6 +14,7 @@ import sys
 
 from producer import __version__, backends, commands, exports, stops
 from producer import settings as defaults
+from producer.convoy import flags as convoy_flags
 from producer.errors import EXIT_PIPE_CLOSED, Interrupted, PoolbenchError, UsageError
 from producer.services.environ import inherited
 from producer.settings import Output, Settings
@@ -41,12 +42,15 @@ class _Parser(argparse.ArgumentParser):
 def _parser(prog: str) -> argparse.ArgumentParser:
     p = _Parser(prog=prog, description="Threads, processes, or which Celery pool? Measure it.")
     p.add_argument("--version", action="version", version=f"poolbench {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="{compare,sweep,report,diff,list}", parser_class=_Parser)
+    sub = p.add_subparsers(
+        dest="command", metavar="{compare,sweep,report,diff,list,convoy}", parser_class=_Parser
+    )
     sub.required = True
     _run_options(sub.add_parser("compare", help="time one workload through several backends"))
     _sweep_parser(sub)
     _saved_run_parsers(sub)
     sub.add_parser("list", help="list workloads and backends")
+    convoy_flags.add_parser(sub)
     return p
 
 
@@ -293,6 +297,11 @@ def main(argv: list[str] | None = None, prog: str = "poolbench") -> int:
             args = _parser(prog).parse_args(argv)
             if args.command == "list":
                 return commands.list_all()
+            if args.command == "convoy":
+                interactive, width = sys.stderr.isatty(), shutil.get_terminal_size((80, 24)).columns
+                return commands.convoy(
+                    *convoy_flags.from_args(args, os.environ, interactive=interactive, width=width)
+                )
             if args.command == "report":
                 return commands.report_saved(args.run, output_from_args(args, os.environ))
             if args.command == "diff":

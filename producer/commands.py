@@ -158,3 +158,45 @@ def write_file(path: str, content: str | bytes) -> None:
     os.umask(umask)
     os.chmod(f.name, 0o666 & ~umask)  # as open() would; the temporary file was private
     os.replace(f.name, path)
+
+
+def convoy(settings, output) -> int:
+    """``convoy``: measure, print the report, write --json and --plot; SIGTERM stops it like Ctrl-C."""
+    import json
+    import signal
+
+    from producer.convoy import measure, text
+
+    def progress(number: int, rounds: int, condition: str) -> None:
+        sys.stderr.write(f"\rround {number}/{rounds}: {condition:<10}")
+        sys.stderr.flush()
+
+    def terminated(*_):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        doc = measure.run(settings, progress=progress if output.progress else None)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if output.progress:
+            sys.stderr.write("\r" + " " * 30 + "\r")
+    files: list[tuple[str, str | bytes]] = []
+    if output.plot_path:
+        from producer.convoy import plot
+
+        files.append((output.plot_path, plot.render(doc, output.plot_format)))
+    document = json.dumps(doc, indent=1) + "\n"
+    report_text = text.render(doc, width=output.width)
+    if output.json_path == "-":
+        sys.stdout.write(document)
+        sys.stderr.write(report_text)
+    else:
+        sys.stdout.write(report_text)
+        if output.json_path:
+            files.insert(0, (output.json_path, document))
+    for path, content in files:
+        write_file(path, content)
+        if output.json_path != "-":
+            sys.stdout.write(f"written to {path}\n")
+    return EXIT_OK

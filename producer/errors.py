@@ -8,7 +8,9 @@
     ├── BrokerUnavailable          exit 3  Redis cannot be reached
     ├── NoWorker                   exit 4  no Celery worker consumes a pool's queue
     ├── BatchTimeout               exit 5  a batch overran --timeout
-    └── StackError                 exit 6  the embedded stack or local processes would not start
+    ├── StackError                 exit 6  the embedded stack or local processes would not start
+    ├── ConvoyError                exit 1  convoy: the echo server, its client or a load failed
+    └── ConvoyTimeout              exit 5  convoy: a round trip or a load overran --timeout
 
 Stops are not errors: SIGINT, SIGTERM and SIGHUP each raise :class:`Interrupted` (a
 KeyboardInterrupt, so every ``finally`` and context manager stops what it started), and
@@ -112,3 +114,14 @@ class Interrupted(KeyboardInterrupt):
     @property
     def exit_code(self) -> int:
         return 128 + self.signum
+
+
+class ConvoyError(PoolbenchError):
+    """Raised when ``convoy``'s echo server, its client or a load process fails."""
+
+
+class ConvoyTimeout(PoolbenchError):
+    """Raised when a ``convoy`` wait overran --timeout: a round trip, the client, a load starting
+    or stopping."""
+
+    exit_code = EXIT_TIMEOUT
