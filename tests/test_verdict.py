@@ -119,3 +119,16 @@ def test_a_pool_with_a_caveat_is_never_recommended():
         fake_run("celery-solo", [1.1, 1.1, 1.12, 1.1, 1.11], cpu_share=0.05, concurrency=1),
     )
     assert doc["verdict"]["kind"] == "io-bound" and doc["verdict"]["recommend"]["celery"] is None
+
+
+def test_threads_faster_without_more_cpu_are_not_read_as_releasing_the_gil():
+    # A busy machine: the thread pool won more CPU share than the lone baseline thread.
+    doc = make_doc(
+        fake_run("sequential", SEQ, cpu_share=0.6, runq_share=0.4, concurrency=1),
+        fake_run("threads", [0.75, 0.76, 0.74, 0.75, 0.76], cpu_share=0.45, concurrency=2),
+        fake_run("processes", [0.76, 0.75, 0.77, 0.75, 0.76], cpu_share=0.45, concurrency=2),
+        others=1.0,
+    )
+    threads = next(r for r in doc["results"] if r["backend"] == "threads")
+    assert threads["comparison"]["class"] == "faster"
+    assert doc["verdict"]["kind"] == "undecided" and doc["verdict"]["recommend"]["local"] is None

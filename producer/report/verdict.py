@@ -48,8 +48,19 @@ def _cls(r: Result | None) -> str | None:
     return r["comparison"]["class"] if r else None
 
 
-def _scales(r: Result | None) -> bool:
-    return bool(r and _cls(r) == "faster" and r["comparison"]["low"] >= SCALES)
+def _scales(r: Result | None, base: Result | None = None) -> bool:
+    """Clearly faster than the baseline, and (for computing work) by keeping more cores busy.
+
+    The second condition guards a busy machine: there a GIL-bound thread pool can win a
+    larger share of the CPU than the lone, starved baseline thread and look faster without
+    running anything in parallel; its CPU/wall then stays at one core or below.
+    """
+    if not (r and _cls(r) == "faster" and r["comparison"]["low"] >= SCALES):
+        return False
+    mine, theirs = (r.get("cpu_util") or {}).get("median"), ((base or {}).get("cpu_util") or {}).get("median")
+    if base is None or mine is None:
+        return True
+    return mine >= SCALES and (theirs is None or mine >= theirs * SCALES)
 
 
 def _x(r: Result) -> str:
@@ -79,7 +90,7 @@ def judge(doc: Document) -> Verdict:
         gil=gil,
     )
     waiting = split["waiting"] if split else max(0.0, 1.0 - (base["cpu_util"] or {}).get("median", 1.0))
-    kind, reason = _kind(waiting, threads, procs, gil)
+    kind, reason = _kind(waiting, threads, procs, gil, base)
     if kind == "undecided":
         return _verdict(kind, reason, evidence, notes + _next_steps(results))
     local = _local_pick(kind, gil, results)
@@ -93,7 +104,9 @@ def judge(doc: Document) -> Verdict:
     return verdict
 
 
-def _kind(waiting: float, threads: Result | None, procs: Result | None, gil: bool) -> tuple[str, str]:
+def _kind(
+    waiting: float, threads: Result | None, procs: Result | None, gil: bool, base: Result
+) -> tuple[str, str]:
     if waiting >= WAITS:
         if threads and _cls(threads) in ("same", "slower"):
             return "undecided", (
@@ -103,13 +116,13 @@ def _kind(waiting: float, threads: Result | None, procs: Result | None, gil: boo
         return "io-bound", f"run alone, the work spent {waiting:.0%} of its time waiting, not computing"
     if waiting >= MIXED:
         return "mixed", f"run alone, the work spent {waiting:.0%} of its time waiting and the rest computing"
-    if _scales(threads):
+    if _scales(threads, base):
         why = (
             "the interpreter has no GIL" if not gil else "its computing runs in C code that releases the GIL"
         )
         return ("cpu-bound" if not gil else "gil-releasing"), f"threads scaled ({_x(threads)}): {why}"
     if threads and _cls(threads) in ("same", "slower"):
-        if _scales(procs):
+        if _scales(procs, base):
             return "cpu-bound", (
                 f"threads gained nothing ({_x(threads)}): the GIL lets one thread run Python at a time, "
                 f"while processes, each with its own GIL, ran it in parallel ({_x(procs)})"
@@ -127,6 +140,11 @@ def _kind(waiting: float, threads: Result | None, procs: Result | None, gil: boo
         )
     if threads is None:
         return "undecided", "no thread backend ran, so whether the work holds the GIL is unknown"
+    if _scales(threads):
+        return "undecided", (
+            f"threads ran faster ({_x(threads)}) without keeping more cores busy than the baseline: "
+            "a busy machine's scheduling, not parallel work"
+        )
     return "undecided", f"threads' gain is not clear from noise yet ({_x(threads)})"
 
 
