@@ -129,7 +129,7 @@ def sweep_lines(doc: Document) -> list[str]:
         lines.append(
             f"{name}: {shown or 'no point measured'}; {where}" + (f": {stop['reason']}" if stop["at"] else "")
         )
-    lines.append(f"ideal = min(concurrency x workers, tasks, the {cpus} usable CPUs)")
+    lines.append(f"ideal = min(concurrency x workers, tasks, the {cpus} usable CPUs), for computing work")
     return lines
 
 
