@@ -40,14 +40,14 @@ def header_lines(doc: Document) -> list[str]:
             "Redis and workers"
         )
     pre = doc.get("preflight") or {}
-    call = f", one call {ms(pre['call_s'])}" if pre.get("call_s") else ""
+    call = f" (one call {ms(pre['call_s'])})" if pre.get("call_s") else ""
     chosen = " (calibrated)" if pre.get("calibrated") else ""
     measured = (doc["results"][0].get("wall_s") or {}).get("n", 0)
     repeat = f"{measured} measured" + (" (auto)" if s["repeat"] == "auto" else "")
     lines += [
-        f"poolbench {doc['tool']['version']}: {w['name']}, size {w['size']:,}{chosen}{call}; "
-        f"{s['tasks']} tasks, concurrency {s['concurrency']}",
-        f"rounds: {repeat} + {s['warmup']} warm-up, interleaved; timeout {s['timeout']:g} s",
+        f"{w['name']}, size {w['size']:,}{chosen}{call}; {s['tasks']} tasks, concurrency {s['concurrency']}",
+        f"rounds: {repeat} + {s['warmup']} warm-up, interleaved; timeout {s['timeout']:g} s; "
+        f"poolbench {doc['tool']['version']}",
         f"machine: {m['cpus_usable']} CPUs ({m['cpu_model'] or 'unknown CPU'}), {python_label(m)}; "
         f"one malloc arena: {'yes' if s.get('malloc_arena_max') else 'no'}",
     ]
