@@ -19,6 +19,7 @@ import os
 import platform
 import socket
 
+from producer.measure import cgroup
 from workloads import interpreter
 
 
@@ -40,12 +41,26 @@ def _version(dist: str) -> str | None:
         return None
 
 
+def cpus() -> dict:
+    """CPUs by affinity, the cgroup's CPU quota, and the smaller of the two (``cpus_usable``).
+
+    Inside a container with ``cpus: 1`` every host CPU stays visible and the quota
+    rations their time: efficiency and a suggested concurrency must count the quota.
+    """
+    affinity = cgroup.affinity_cpus()
+    quota = cgroup.read_quota(cgroup.read_file)
+    return {
+        "cpus_affinity": affinity,
+        "cpu_quota": {"cpus": quota.cpus, "source": quota.source} if quota else None,
+        "cpus_usable": cgroup.usable_cpus(affinity, quota),
+    }
+
+
 def describe() -> dict:
-    affinity = getattr(os, "sched_getaffinity", None)
     return {
         "hostname": socket.gethostname(),
         "cpu_count": os.cpu_count(),
-        "cpus_usable": len(affinity(0)) if affinity else os.cpu_count(),
+        **cpus(),
         "cpu_model": _cpu_model(),
         "platform": platform.platform(),
         **interpreter(),
@@ -53,7 +68,8 @@ def describe() -> dict:
     }
 
 
-def usable_cpus(machine: dict) -> int:
+def usable_cpus(machine: dict) -> float | int:
+    """CPUs' worth of time the run could use: affinity, or the cgroup quota if smaller."""
     return machine.get("cpus_usable") or machine.get("cpu_count") or 1
 
 
