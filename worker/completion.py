@@ -1,0 +1,55 @@
+"""``--no-result``: a task reports its record to Redis itself, not through the result backend.
+
+Fire and forget still has to be verified. Each task of such a batch stores its record
+(summary or error) in the batch's hash under its index and increments the batch's
+counter, in one atomic script; the task that brings the counter to the batch's total
+pushes once to the batch's ``done`` list, which the producer waits on with a timeout
+(``BLPOP``, no polling). The producer then reads the hash, verifies every index once,
+and deletes the keys. Every key expires with the result expiry in any case, so a late
+duplicate cannot leave one behind for good.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import redis
+
+from worker import protocol
+
+_STORE = """
+local field = ARGV[1]
+if redis.call('HSETNX', KEYS[1], field, ARGV[2]) == 0 then
+  redis.call('HSET', KEYS[1], field .. '#' .. redis.call('HLEN', KEYS[1]), ARGV[2])
+end
+local count = redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+if count == tonumber(ARGV[4]) then
+  redis.call('RPUSH', KEYS[3], count)
+  redis.call('EXPIRE', KEYS[3], ARGV[3])
+end
+return count
+"""
+"""Store the record (a second run of one index under a field of its own, so the producer
+sees it twice), count it, and push ``done`` when the count reaches the total: one round
+trip, atomic."""
+
+_clients: dict[int, tuple[redis.Redis, object]] = {}
+"""One client and script per process: prefork children must not share their parent's sockets."""
+
+
+def _store_script(url: str):
+    pid = os.getpid()
+    if pid not in _clients:
+        client = redis.Redis.from_url(url)
+        _clients[pid] = (client, client.register_script(_STORE))
+    return _clients[pid][1]
+
+
+def report(url: str, report: dict, index: int, record: dict) -> int:
+    """Store ``record`` as task ``index`` of the batch ``report`` names; return the batch's count."""
+    keys = protocol.completion_keys(str(report.get("token")))
+    args = [str(index), json.dumps(record), protocol.RESULT_EXPIRES_S, int(report["total"])]
+    return int(_store_script(url)(keys=[keys["records"], keys["count"], keys["done"]], args=args))
