@@ -76,6 +76,9 @@ def compare(
     broker: str | None = None,
     workers: dict[str, int] | None = None,
     start_method: str | None = None,
+    chunks: int = 1,
+    prefetch: int | None = None,
+    no_result: bool = False,
 ) -> Run:
     """Time ``workload`` through ``backends`` (the sequential baseline always runs).
 
@@ -83,6 +86,8 @@ def compare(
     or a function object defined at the top level of an importable module or file.
     ``broker``: a Redis URL of running workers; None starts a private Redis and workers
     for the Celery backends (the environment's REDIS_URL is not consulted here).
+    ``chunks``, ``prefetch`` and ``no_result`` shape the Celery backends only, as the
+    CLI's ``--chunks``, ``--prefetch`` and ``--no-result`` do.
     """
     spec = workload if isinstance(workload, str) else _spec_of(workload)
     names = [registry.spec(name).name for name in backends]
@@ -99,6 +104,9 @@ def compare(
         workers=dict(workers or {}),
         start_method=start_method,
         environ=inherited(os.environ),
+        chunks=chunks,
+        prefetch=prefetch,
+        no_result=no_result,
     )
     return Run(session.run(settings))
 

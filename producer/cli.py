@@ -87,6 +87,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     c.add_argument(
         "--workers", default="", help="embedded worker processes per pool, e.g. prefork=3,threads=2"
     )
+    _cost_flags(c)
     c.add_argument(
         "--json", dest="json_path", metavar="FILE", help="write the result document; '-' for stdout"
     )
@@ -94,6 +95,42 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     c.add_argument("--wide", action="store_true", help="every column, not just those that fit 80 columns")
     sub.add_parser("list", help="list workloads and backends")
     return p
+
+
+def _cost_flags(c) -> None:
+    """What each Celery task costs: messages, prefetch, the result backend (issue 12)."""
+    c.add_argument("--chunks", type=int, default=1, help="Celery only: calls per message (Celery chunks)")
+    c.add_argument(
+        "--prefetch", type=int, help="Celery only: the embedded workers' prefetch multiplier (default 1)"
+    )
+    c.add_argument(
+        "--no-result",
+        action="store_true",
+        help="Celery only: fire and forget; tasks report completion to Redis, not the result backend",
+    )
+
+
+def _check_costs(args, pools: list[str], broker_url: str | None) -> None:
+    if not 1 <= args.chunks <= args.tasks:
+        raise UsageError(f"--chunks must be between 1 and --tasks ({args.tasks}), not {args.chunks}")
+    if args.prefetch is not None and not 1 <= args.prefetch <= 1000:
+        raise UsageError(f"--prefetch must be between 1 and 1,000, not {args.prefetch}")
+    flags = [
+        f
+        for f, on in (
+            ("--chunks", args.chunks > 1),
+            ("--prefetch", args.prefetch),
+            ("--no-result", args.no_result),
+        )
+        if on
+    ]
+    if flags and not pools:
+        raise UsageError(f"{', '.join(flags)} apply to Celery backends, and none is selected")
+    if args.prefetch is not None and broker_url:
+        raise UsageError(
+            "--prefetch sets the embedded workers' prefetch; with --broker or REDIS_URL, start the "
+            "workers with `python -m worker --prefetch-multiplier N` instead"
+        )
 
 
 def _check_range(name: str, value) -> None:
@@ -139,7 +176,11 @@ def settings_from_args(args, environ) -> Settings:
             "--workers sizes the embedded stack; with --broker or REDIS_URL, start more workers "
             "with `python -m worker --pool POOL` instead"
         )
+    _check_costs(args, pools, broker_url)
     return Settings(
+        chunks=args.chunks,
+        prefetch=args.prefetch,
+        no_result=args.no_result,
         workload=args.workload,
         size=args.size,
         tasks=args.tasks,

@@ -14,6 +14,7 @@ from producer import backends
 from producer.errors import WorkloadNotFound
 from producer.measure import host
 from producer.measure.rounds import run_rounds
+from producer.report.chunking import chunking_notes
 from producer.report.document import Document, build
 from producer.report.verdict import judge
 from producer.services.redis import mask_url
@@ -68,6 +69,7 @@ def run(settings: Settings, progress: Progress | None = None, status: Status | N
         environment=settings.environ,
     )
     doc["verdict"] = judge(doc)
+    doc["verdict"]["notes"] += chunking_notes(doc)  # apart from the verdict's own logic
     return doc
 
 
@@ -85,5 +87,8 @@ def settings_record(settings: Settings, tuning: dict) -> dict:
         "broker": mask_url(settings.broker_url) if settings.broker_url else None,
         "workers": settings.workers,
         "interleaved": True,
+        "chunks": settings.chunks,
+        "prefetch": settings.prefetch,
+        "no_result": settings.no_result,
         **tuning,
     }

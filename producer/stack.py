@@ -56,6 +56,7 @@ class EmbeddedStack:
                 interpreter=self.interpreter,
                 environ=self.settings.environ,
                 folder=self._dir.name,
+                prefetch=self.settings.prefetch,
             )
             self._fleet.start(self.broker_url)
             self._fleet.wait_ready(self.broker_url, deadline, self.settings.startup_timeout)

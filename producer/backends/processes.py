@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 
 from producer.backends.pooled import PooledBackend
+from producer.measure import memory
 
 
 class ProcessesBackend(PooledBackend):
@@ -18,3 +19,9 @@ class ProcessesBackend(PooledBackend):
 
     def settings_info(self) -> dict:
         return {"start_method": self._context.get_start_method()}
+
+    def memory_scope(self) -> memory.Scope:
+        """The pool's processes (``Pool._pool``, its list of worker processes) and their children."""
+        pool = getattr(self, "_pool", None)
+        pids = tuple(process.pid for process in getattr(pool, "_pool", ()))
+        return memory.Scope(pids, True, "the pool's processes")

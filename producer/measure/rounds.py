@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from producer import backends
 from producer.errors import BatchTimeout
 from producer.measure.cputime import tree_cpu_s
+from producer.measure.memory import Sampler
 from producer.measure.verify import check_batch, checksum
 from producer.settings import Settings
 
@@ -28,6 +29,8 @@ class Batch:
     wall_s: float
     cpu_s: float
     tasks: list[dict]
+    memory: dict | None = None
+    """Peak memory of the backend's processes during the batch (:mod:`producer.measure.memory`)."""
 
 
 @dataclass
@@ -83,16 +86,19 @@ def run_rounds(
 
 def _run_batch(run, backend, settings, spec, size, r, expected) -> None:
     tasks = settings.tasks
-    cpu0 = tree_cpu_s()
-    t0 = time.perf_counter()
+    sampler = Sampler(backend.memory_scope()).start()  # its own thread, started outside the clock
     try:
+        cpu0 = tree_cpu_s()
+        t0 = time.perf_counter()
         records = backend.run_batch(spec, size, tasks)
+        wall = time.perf_counter() - t0
+        cpu = tree_cpu_s() - cpu0
     except BatchTimeout as exc:
         run.timed_out = True
         run.problems.append(str(exc))
         return
-    wall = time.perf_counter() - t0
-    cpu = tree_cpu_s() - cpu0
+    finally:
+        memory = sampler.stop()
     summaries, problems = check_batch(records, tasks, expected)
     for problem in problems:
         if problem not in run.problems:
@@ -102,4 +108,4 @@ def _run_batch(run, backend, settings, spec, size, r, expected) -> None:
     for record in records:
         record.pop("summary", None)  # verified above; the digest stays in run.checksum
     records.sort(key=lambda rec: rec["index"] if isinstance(rec.get("index"), int) else -1)
-    run.batches.append(Batch(r, r < settings.warmup, wall, cpu, records))
+    run.batches.append(Batch(r, r < settings.warmup, wall, cpu, records, memory))

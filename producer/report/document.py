@@ -19,7 +19,9 @@ import statistics
 from typing import Any, TypedDict
 
 from producer import __version__
+from producer.measure.breakdown import breakdown
 from producer.measure.host import usable_cpus
+from producer.measure.memory import summarise
 from producer.measure.rounds import BackendRun
 from producer.measure.stats import describe, welch_p
 
@@ -60,6 +62,12 @@ class TaskRecord(TypedDict, total=False):
     """Celery only: when the worker process received the message."""
     worker: str
     """Celery only: the node name that ran it."""
+    publish_s: float
+    """Celery only: how long the producer's ``send_task`` call took."""
+    collected: float
+    """Celery only: when the producer had the result (absent with --no-result)."""
+    message: int
+    """Celery with --chunks: the message (chunk) that carried this call."""
 
 
 class Round(TypedDict):
@@ -68,6 +76,8 @@ class Round(TypedDict):
     wall_s: float
     cpu_s: float
     tasks: list[TaskRecord]
+    memory: dict | None
+    """Peak memory of the backend's processes during this batch."""
 
 
 class Result(TypedDict, total=False):
@@ -96,6 +106,13 @@ class Result(TypedDict, total=False):
     p_value_vs_baseline: float | None
     queue_wait_s: StatsDict
     task_run_s: StatsDict
+    breakdown: dict[str, Any]
+    """Celery only: publish, queue wait, hand-off, run, result back and the slots' idle time
+    between tasks, each a StatsDict with ``p90``; ``hosts`` and ``clock`` say whose clocks
+    the timestamps came from (:mod:`producer.measure.breakdown`)."""
+    memory: dict[str, Any]
+    """Peak RSS and USS of the backend's processes (:mod:`producer.measure.memory`);
+    ``peak_rss_bytes`` None with ``unknown`` saying why (workers reached via --broker)."""
     rounds: list[Round]
 
 
@@ -138,6 +155,8 @@ def build(
     embedded = bool(stack and stack.get("embedded"))
     here = {k: machine.get(k) for k in PYTHON_KEYS}
     results = [_result(run, baseline, settings["tasks"], cpus, embedded, here) for run in runs]
+    for result, run in zip(results, runs, strict=True):
+        _add_costs(result, run, machine.get("hostname"))
     return Document(
         schema_version=SCHEMA_VERSION,
         tool={"name": "poolbench", "version": __version__},
@@ -153,6 +172,14 @@ def build(
 
 
 PYTHON_KEYS = ("executable", "python_implementation", "python_version", "gil_enabled", "free_threaded_build")
+
+
+def _add_costs(out: Result, run: BackendRun, producer_host: str | None) -> None:
+    """What each task cost (Celery) and the memory the backend held (issue 12)."""
+    costs = breakdown([b.tasks for b in run.measured], producer_host)
+    if costs:
+        out["breakdown"] = costs
+    out["memory"] = summarise([b.memory for b in run.measured])
 
 
 def _python_of(run: BackendRun, here: dict) -> dict:
@@ -194,7 +221,14 @@ def _result(
         p_value_vs_baseline=None,
         warnings=[],
         rounds=[
-            Round(round=b.round, warmup=b.warmup, wall_s=b.wall_s, cpu_s=b.cpu_s, tasks=b.tasks)
+            Round(
+                round=b.round,
+                warmup=b.warmup,
+                wall_s=b.wall_s,
+                cpu_s=b.cpu_s,
+                tasks=b.tasks,
+                memory={k: v for k, v in (b.memory or {}).items() if k != "per_process"} or None,
+            )
             for b in run.batches
         ],
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import textwrap
 
-from producer.report import table
+from producer.report import costs, table
 from producer.report.document import Document, Result, Verdict
 from producer.report.table import ms
 
@@ -36,12 +36,13 @@ def _header(doc: Document) -> list[str]:
         f"poolbench {doc['tool']['version']}: {w['name']} (size {w['size']:,}, {w['kind']}), "
         f"{s['tasks']} tasks per batch, concurrency {s['concurrency']}",
         f"rounds: {s['repeat']} measured + {s['warmup']} warm-up, interleaved; timeout {s['timeout']:g} s",
-        f"machine: {m['cpus_usable']} CPUs ({m['cpu_model'] or 'unknown CPU'}), {python_label(m)}; "
+        f"machine: {costs.machine_cpus(m)}, {python_label(m)}; "
         f"one malloc arena: {'yes' if s.get('malloc_arena_max') else 'no'}",
     ]
     stack = doc.get("stack")
     if stack:
         lines.append("celery: " + _stack_line(doc, stack))
+        lines.append("celery batches: " + costs.knobs(s))
     return lines
 
 
@@ -82,13 +83,19 @@ def _notes(doc: Document) -> list[str]:
         notes += [f"{r['backend']}: {w}" for w in r["warnings"] + r["caveats"]]
         if r["family"] == "celery":
             line = f"{r['backend']}: {celery_settings(r)}"
-            if r.get("queue_wait_s") and r.get("task_run_s"):
+            if cpus := costs.worker_cpus(r):
+                line += f"; {cpus}"
+            if r.get("queue_wait_s") and r.get("task_run_s") and not r.get("breakdown"):
                 q, t = r["queue_wait_s"], r["task_run_s"]
                 line += (
                     f"; per task, queue wait {ms(q['median'])} (IQR {ms(q['iqr'])}), "
                     f"run {ms(t['median'])} (IQR {ms(t['iqr'])})"
                 )
             notes.append(line)
+            if parts := costs.breakdown_line(r):
+                notes.append(parts)
+    if memory := costs.memory_line(doc):
+        notes.append(memory)
     return notes
 
 

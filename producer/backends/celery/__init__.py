@@ -18,7 +18,10 @@ from celery.exceptions import TimeoutError as CeleryTimeout
 
 from producer.backends.base import Backend
 from producer.backends.celery.app import APPS, BROKER_ERRORS, broker_errors, failure_of
+from producer.backends.celery.footprint import worker_scope
+from producer.backends.celery.messages import MessageBatch, note_arrival
 from producer.errors import BatchTimeout, NoWorker
+from producer.measure import memory
 from producer.services.redis import check_redis, mask_url
 from worker.protocol import INFO_COMMAND, TASK_NAME, queue_for
 from workloads import canonical
@@ -120,6 +123,8 @@ class CeleryBackend(Backend):
 
     def run_batch(self, spec: str, size: int, tasks: int) -> list[dict]:
         spec = canonical(spec)  # a file path must mean the same file on the worker
+        if self.settings.chunks > 1 or self.settings.no_result:
+            return self._run_messages(spec, size, tasks)
         deadline = time.monotonic() + self.settings.timeout
         sent = []
         records: list[dict] = []
@@ -127,9 +132,9 @@ class CeleryBackend(Backend):
             try:
                 for index in range(tasks):
                     at = time.time()
-                    sent.append(
-                        (index, at, self._app.send_task(TASK_NAME, args=[spec, size], queue=self.queue))
-                    )
+                    result = self._app.send_task(TASK_NAME, args=[spec, size], queue=self.queue)
+                    sent.append((index, (at, time.time() - at, {}), result))
+                    note_arrival(result, sent[-1][1][2])
                 for index, at, result in sent:
                     records.append(self._collect(index, at, result, deadline))
             except _Overrun:
@@ -141,16 +146,24 @@ class CeleryBackend(Backend):
                 raise
         return records
 
-    def _collect(self, index: int, sent_at: float, result, deadline: float) -> dict:
+    def _collect(self, index: int, timing: tuple, result, deadline: float) -> dict:
         try:
             value = result.get(timeout=max(0.001, deadline - time.monotonic()), propagate=False)
         except CeleryTimeout:
             raise _Overrun from None
         ok = result.state == states.SUCCESS and isinstance(value, dict)
         record = {**value} if ok else {"error": failure_of(value)}
-        record.update(index=index, sent=sent_at)
+        sent_at, publish_s, arrived = timing
+        record.update(
+            index=index, sent=sent_at, publish_s=publish_s, collected=arrived.get("at", time.time())
+        )
         result.forget()  # while later tasks still run: only the last one's costs the batch time
         return record
+
+    def _run_messages(self, spec: str, size: int, tasks: int) -> list[dict]:
+        """--chunks and --no-result: the batch travels as :mod:`.messages` says."""
+        with broker_errors(self._url):
+            return MessageBatch(self._app, self.queue, self.settings, self.name).run(spec, size, tasks)
 
     def _abandon(self, pending: list) -> int:
         """Revoke the tasks not collected and delete their results; return how many had finished.
@@ -172,6 +185,10 @@ class CeleryBackend(Backend):
 
     def caveats(self) -> list[str]:
         return [CAVEATS[self.pool]] if self.pool in CAVEATS else []
+
+    def memory_scope(self) -> memory.Scope:
+        """The workers' processes, when they are this process's children (embedded)."""
+        return worker_scope(self._node_info)
 
     def settings_info(self) -> dict:
         """The workers' real settings, read back from them: one value where they agree."""

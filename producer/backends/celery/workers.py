@@ -48,6 +48,7 @@ class WorkerFleet:
         interpreter: Interpreter,
         environ: dict[str, str],
         folder: str,
+        prefetch: int | None = None,
     ):
         self.pools = list(dict.fromkeys(pools))
         self.counts = counts
@@ -56,6 +57,8 @@ class WorkerFleet:
         self.interpreter = interpreter
         self.environ = environ
         self.folder = folder
+        self.prefetch = prefetch
+        """``--prefetch-multiplier`` of every worker; None: the worker's default."""
         self.workers: list[EmbeddedWorker] = []
 
     def start(self, broker_url: str) -> None:
@@ -68,6 +71,8 @@ class WorkerFleet:
                 node_file = os.path.join(self.folder, f"{name}.node")
                 argv = [*self.interpreter.module_argv("worker"), "--pool", pool, "--hostname", node]
                 argv += ["--concurrency", str(self.concurrency), *allow, "--nodename-file", node_file]
+                if self.prefetch is not None:
+                    argv += ["--prefetch-multiplier", str(self.prefetch)]
                 self.workers.append(
                     EmbeddedWorker(pool, node, node_file, Child(name, argv, env, self.folder))
                 )

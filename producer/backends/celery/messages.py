@@ -1,0 +1,180 @@
+"""What each Celery task costs: batches sent in chunks, or without a result backend.
+
+Two knobs change how a batch travels (issue 12), and both keep every task verified:
+
+- ``--chunks N``: Celery's own ``chunks`` primitive puts N calls in one message (a
+  ``celery.starmap`` task), so a message's costs (publish, queue, hand-off to a pool
+  slot, result) are paid once per N calls. Each call carries its index, which the
+  worker echoes, so a batch is still checked index by index, every index once.
+- ``--no-result``: fire and forget. Messages ask for no result; instead each task
+  stores its record in the batch's Redis hash and counts itself
+  (:mod:`worker.completion`), and the producer waits, with the batch's timeout, on a
+  list the last task pushes to. The batch's keys are deleted when it ends, whatever
+  happens; they expire anyway.
+
+Every record keeps the timestamps of the per-task breakdown: ``sent`` and
+``publish_s`` here, ``received``, ``started``, ``ended`` on the worker, ``collected``
+when the producer had the result (no result, no ``collected``). Records of one chunk
+share their message's ``message`` number and timestamps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+
+from celery import states
+from celery.canvas import chunks
+from celery.exceptions import TimeoutError as CeleryTimeout
+
+from producer.backends.celery.app import BROKER_ERRORS, failure_of
+from producer.errors import BatchTimeout
+from worker.protocol import TASK_NAME, completion_keys
+
+WAIT_SLICE_S = 1.0
+"""``--no-result``: longest single BLPOP; the deadline is checked between slices."""
+
+
+@dataclass
+class Message:
+    number: int
+    indices: list[int]
+    result: object
+    """The message's AsyncResult (its id is what a revoke needs)."""
+    sent: float
+    publish_s: float
+    arrived: dict = field(default_factory=dict)
+    """``{"at": time.time()}`` once the producer's result consumer took the result in."""
+
+
+class _Overrun(Exception):
+    """The batch did not complete before its deadline."""
+
+
+def note_arrival(result, arrived: dict) -> None:
+    """Stamp when the result consumer takes this result in, even while we wait on another.
+
+    Results are collected in index order, but the consumer drains every result that
+    lands while it waits; the stamp is that moment, not when our loop got round to it.
+    """
+    result.then(lambda _: arrived.setdefault("at", time.time()))
+
+
+class MessageBatch:
+    """One batch through ``app`` to ``queue``, in chunks and/or without results."""
+
+    def __init__(self, app, queue: str, settings, name: str):
+        self.app, self.queue, self.settings, self.name = app, queue, settings, name
+        self.per_message = max(1, settings.chunks)
+        self.no_result = settings.no_result
+
+    def run(self, spec: str, size: int, tasks: int) -> list[dict]:
+        deadline = time.monotonic() + self.settings.timeout
+        token = secrets.token_hex(8) if self.no_result else None
+        keys = completion_keys(token) if token else None
+        report = {"token": token, "total": tasks} if token else None
+        calls = [[spec, size, index, report] if report else [spec, size, index] for index in range(tasks)]
+        messages: list[Message] = []
+        records: list[dict] = []
+        try:
+            try:
+                messages = self._send(calls)
+                records = self._wait_reports(keys, messages, deadline) if keys else []
+                if not keys:
+                    for message in messages:
+                        records += self._collect(message, deadline)
+            except _Overrun:
+                done = self._abandon(messages, keys, tasks)
+                raise BatchTimeout(self.name, done, tasks, self.settings.timeout) from None
+            except BaseException:  # Ctrl-C or a lost broker: leave no work queued behind us
+                with contextlib.suppress(*BROKER_ERRORS):
+                    self._abandon(messages, keys, tasks)
+                raise
+        finally:
+            if keys:
+                with contextlib.suppress(*BROKER_ERRORS):
+                    self.app.backend.client.delete(*keys.values())
+        return records
+
+    def _send(self, calls: list[list]) -> list[Message]:
+        options = {"queue": self.queue, "ignore_result": self.no_result}
+        if self.per_message > 1:
+            parts = chunks(self.app.signature(TASK_NAME), calls, self.per_message, app=self.app).group().tasks
+            payloads = [(part, [call[2] for call in part.kwargs["it"]]) for part in parts]
+        else:
+            payloads = [(call, [call[2]]) for call in calls]
+        messages = []
+        for number, (payload, indices) in enumerate(payloads):
+            sent = time.time()
+            t0 = time.perf_counter()
+            if self.per_message > 1:
+                result = payload.apply_async(**options)
+            else:
+                result = self.app.send_task(TASK_NAME, args=payload, **options)
+            message = Message(number, indices, result, sent, time.perf_counter() - t0)
+            if not self.no_result:
+                note_arrival(result, message.arrived)
+            messages.append(message)
+        return messages
+
+    def _stamp(self, message: Message, record: dict) -> dict:
+        record.update(sent=message.sent, publish_s=message.publish_s)
+        if self.per_message > 1:
+            record["message"] = message.number
+        return record
+
+    def _collect(self, message: Message, deadline: float) -> list[dict]:
+        result = message.result
+        try:
+            value = result.get(timeout=max(0.001, deadline - time.monotonic()), propagate=False)
+        except CeleryTimeout:
+            raise _Overrun from None
+        collected = message.arrived.get("at", time.time())
+        ok = result.state == states.SUCCESS
+        values = value if self.per_message > 1 and isinstance(value, list) else [value]
+        if not ok or not all(isinstance(v, dict) for v in values):
+            failure = failure_of(value) if not ok else failure_of(values)
+            values = [{"index": index, "error": failure} for index in message.indices]
+        result.forget()  # while later messages still run
+        message.result = None
+        return [self._stamp(message, {**v, "collected": collected}) for v in values]
+
+    def _wait_reports(self, keys: dict, messages: list[Message], deadline: float) -> list[dict]:
+        """``--no-result``: wait for the last task's push, then read every task's record."""
+        client = self.app.backend.client
+        while not client.blpop([keys["done"]], timeout=self._slice(deadline)):
+            if time.monotonic() >= deadline:
+                raise _Overrun
+        by_index = {index: message for message in messages for index in message.indices}
+        records = []
+        for raw in client.hvals(keys["records"]):
+            record = json.loads(raw)
+            message = by_index.get(record.get("index"))
+            records.append(self._stamp(message, record) if message else record)
+        return records
+
+    @staticmethod
+    def _slice(deadline: float) -> float:
+        return round(max(0.01, min(WAIT_SLICE_S, deadline - time.monotonic())), 3)
+
+    def _abandon(self, messages: list[Message], keys: dict | None, tasks: int) -> int:
+        """Revoke what has not finished, forget stored results; return how many tasks finished."""
+        if keys:
+            reported = {
+                json.loads(raw).get("index") for raw in self.app.backend.client.hvals(keys["records"])
+            }
+            unfinished = [m for m in messages if not set(m.indices) <= reported]
+            if unfinished:
+                self.app.control.revoke([m.result.id for m in unfinished])
+            return len(reported & set(range(tasks)))
+        pending = [m for m in messages if m.result is not None]
+        unfinished = [m.result.id for m in pending if not m.result.ready()]
+        if unfinished:
+            self.app.control.revoke(unfinished)
+        for message in pending:
+            message.result.forget()
+        done = {i for m in messages if m.result is None or m.result.id not in unfinished for i in m.indices}
+        return len(done)
