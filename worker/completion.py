@@ -5,8 +5,8 @@ Fire and forget still has to be verified. Each task of such a batch stores its r
 counter, in one atomic script; the task that brings the counter to the batch's total
 pushes once to the batch's ``done`` list, which the producer waits on with a timeout
 (``BLPOP``, no polling). The producer then reads the hash, verifies every index once,
-and deletes the keys. Every key expires with the result expiry in any case, so a late
-duplicate cannot leave one behind for good.
+and deletes the keys; a task finishing later writes nothing (see ``_STORE``), and
+every key expires with the result expiry in any case.
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ import redis
 from worker import protocol
 
 _STORE = """
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  return -1
+end
 local field = ARGV[1]
 if redis.call('HSETNX', KEYS[1], field, ARGV[2]) == 0 then
   redis.call('HSET', KEYS[1], field .. '#' .. redis.call('HLEN', KEYS[1]), ARGV[2])
@@ -34,7 +37,9 @@ return count
 """
 """Store the record (a second run of one index under a field of its own, so the producer
 sees it twice), count it, and push ``done`` when the count reaches the total: one round
-trip, atomic."""
+trip, atomic. The producer creates the counter before it sends and deletes it when the
+batch ends: a task that finishes after that (a batch abandoned at its timeout) finds no
+counter and writes nothing, so it cannot leave a key behind."""
 
 _clients: dict[int, tuple[redis.Redis, object]] = {}
 """One client and script per process: prefork children must not share their parent's sockets."""
@@ -49,7 +54,8 @@ def _store_script(url: str):
 
 
 def report(url: str, report: dict, index: int, record: dict) -> int:
-    """Store ``record`` as task ``index`` of the batch ``report`` names; return the batch's count."""
+    """Store ``record`` as task ``index`` of the batch ``report`` names; return the batch's count
+    (-1: the batch is over and nothing was written)."""
     keys = protocol.completion_keys(str(report.get("token")))
     args = [str(index), json.dumps(record), protocol.RESULT_EXPIRES_S, int(report["total"])]
     return int(_store_script(url)(keys=[keys["records"], keys["count"], keys["done"]], args=args))

@@ -69,8 +69,9 @@ def describe() -> dict:
 
 
 def usable_cpus(machine: dict) -> float | int:
-    """CPUs' worth of time the run could use: affinity, or the cgroup quota if smaller."""
-    return machine.get("cpus_usable") or machine.get("cpu_count") or 1
+    """The parallelism a run could reach: affinity, or the cgroup quota if smaller (1.5 CPUs
+    allow 1.5x). At least 1: a quota below one CPU throttles the sequential baseline too."""
+    return max(1, machine.get("cpus_usable") or machine.get("cpu_count") or 1)
 
 
 _M_ARENA_MAX = -8

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ from producer.backends.celery.app import BROKER_ERRORS, failure_of
 from producer.errors import BatchTimeout
 from worker.protocol import TASK_NAME, completion_keys
 
+REVOKE_REPLIES_S = 1.0
+"""After a timeout or Ctrl-C: how long the workers' replies to a revoke are waited for."""
 WAIT_SLICE_S = 1.0
 """``--no-result``: longest single BLPOP; the deadline is checked between slices."""
 
@@ -80,6 +83,8 @@ class MessageBatch:
         messages: list[Message] = []
         records: list[dict] = []
         try:
+            if keys:  # the workers write only while this counter exists (worker.completion)
+                self.app.backend.client.set(keys["count"], 0, ex=math.ceil(self.settings.timeout) + 60)
             try:
                 messages = self._send(calls)
                 records = self._wait_reports(keys, messages, deadline) if keys else []
@@ -166,15 +171,25 @@ class MessageBatch:
             reported = {
                 json.loads(raw).get("index") for raw in self.app.backend.client.hvals(keys["records"])
             }
-            unfinished = [m for m in messages if not set(m.indices) <= reported]
-            if unfinished:
-                self.app.control.revoke([m.result.id for m in unfinished])
+            self._revoke([m.result.id for m in messages if not set(m.indices) <= reported])
             return len(reported & set(range(tasks)))
         pending = [m for m in messages if m.result is not None]
         unfinished = [m.result.id for m in pending if not m.result.ready()]
-        if unfinished:
-            self.app.control.revoke(unfinished)
+        self._revoke(unfinished)
         for message in pending:
             message.result.forget()
         done = {i for m in messages if m.result is None or m.result.id not in unfinished for i in m.indices}
         return len(done)
+
+    def _revoke(self, ids: list[str]) -> None:
+        """Revoke, wait for the workers' replies, then delete the states they stored.
+
+        Celery 5.7's ``revoke`` makes every worker that does not hold the task write a
+        REVOKED state to the result backend, message-level ``ignore_result`` or not:
+        those writes are done once the replies are in, and deleted here.
+        """
+        if not ids:
+            return
+        self.app.control.revoke(ids, reply=True, timeout=REVOKE_REPLIES_S)
+        for task_id in ids:
+            self.app.backend.forget(task_id)
