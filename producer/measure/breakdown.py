@@ -3,15 +3,18 @@
 Each record of a Celery batch carries ``sent`` and ``publish_s`` (the producer, around
 its ``send_task`` call), ``received`` (the worker process got the message),
 ``started`` and ``ended`` (the call itself, where it ran) and ``collected`` (the
-producer's result consumer took the result in; absent with ``--no-result``). From
-them, per message (a chunk's calls share one):
+producer's ``get()`` returned; absent with ``--no-result``). From them, per message
+(a chunk's calls share one):
 
 - ``publish_s``: the producer's ``send_task`` call;
 - ``queue_wait_s``: sent -> received by the worker process (includes the publish);
 - ``dispatch_s``: received -> the first call started: the hand-off to a pool slot,
   and, with prefetch above 1, the wait of a reserved message for a free slot;
 - ``run_s``: started -> ended, per call;
-- ``result_back_s``: the message's last call ended -> the producer had the result;
+- ``result_back_s``: the message's last call ended -> the producer had the result.
+  The producer sends the whole batch first and then takes results in order, so this
+  is its own latency: a result that landed while it was still sending, or waiting on
+  an earlier task, counts that wait;
 - ``slot_gap_s``: between two calls on one pool slot (node, process, thread) within a
   batch, the slot's idle time: acknowledging, storing the result, fetching and handing
   over the next message. This is the per-task overhead that chunking divides;

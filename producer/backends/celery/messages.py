@@ -14,8 +14,11 @@ Two knobs change how a batch travels (issue 12), and both keep every task verifi
 
 Every record keeps the timestamps of the per-task breakdown: ``sent`` and
 ``publish_s`` here, ``received``, ``started``, ``ended`` on the worker, ``collected``
-when the producer had the result (no result, no ``collected``). Records of one chunk
-share their message's ``message`` number and timestamps.
+when the producer's ``get()`` returned (no result, no ``collected``). Results are
+taken in order, and a ``get()`` first reads the stored result (a GET) before it waits
+on pub/sub, so a result that landed early is "collected" when the producer comes to
+it: result back is the producer's latency, not Redis's. Records of one chunk share
+their message's ``message`` number and timestamps.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import json
 import math
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from celery import states
 from celery.canvas import chunks
@@ -49,21 +52,10 @@ class Message:
     """The message's AsyncResult (its id is what a revoke needs)."""
     sent: float
     publish_s: float
-    arrived: dict = field(default_factory=dict)
-    """``{"at": time.time()}`` once the producer's result consumer took the result in."""
 
 
 class _Overrun(Exception):
     """The batch did not complete before its deadline."""
-
-
-def note_arrival(result, arrived: dict) -> None:
-    """Stamp when the result consumer takes this result in, even while we wait on another.
-
-    Results are collected in index order, but the consumer drains every result that
-    lands while it waits; the stamp is that moment, not when our loop got round to it.
-    """
-    result.then(lambda _: arrived.setdefault("at", time.time()))
 
 
 class MessageBatch:
@@ -112,17 +104,15 @@ class MessageBatch:
         else:
             payloads = [(call, [call[2]]) for call in calls]
         messages = []
-        for number, (payload, indices) in enumerate(payloads):
-            sent = time.time()
-            t0 = time.perf_counter()
-            if self.per_message > 1:
-                result = payload.apply_async(**options)
-            else:
-                result = self.app.send_task(TASK_NAME, args=payload, **options)
-            message = Message(number, indices, result, sent, time.perf_counter() - t0)
-            if not self.no_result:
-                note_arrival(result, message.arrived)
-            messages.append(message)
+        with self.app.producer_or_acquire() as producer:  # one producer for the batch
+            for number, (payload, indices) in enumerate(payloads):
+                sent = time.time()
+                t0 = time.perf_counter()
+                if self.per_message > 1:
+                    result = payload.apply_async(producer=producer, **options)
+                else:
+                    result = self.app.send_task(TASK_NAME, args=payload, producer=producer, **options)
+                messages.append(Message(number, indices, result, sent, time.perf_counter() - t0))
         return messages
 
     def _stamp(self, message: Message, record: dict) -> dict:
@@ -137,7 +127,7 @@ class MessageBatch:
             value = result.get(timeout=max(0.001, deadline - time.monotonic()), propagate=False)
         except CeleryTimeout:
             raise _Overrun from None
-        collected = message.arrived.get("at", time.time())
+        collected = time.time()
         ok = result.state == states.SUCCESS
         values = value if self.per_message > 1 and isinstance(value, list) else [value]
         if not ok or not all(isinstance(v, dict) for v in values):
