@@ -27,8 +27,9 @@ if redis.call('HSETNX', KEYS[1], field, ARGV[2]) == 0 then
   redis.call('HSET', KEYS[1], field .. '#' .. redis.call('HLEN', KEYS[1]), ARGV[2])
 end
 local count = redis.call('INCR', KEYS[2])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-redis.call('EXPIRE', KEYS[2], ARGV[3])
+if count == 1 then
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+end
 if count == tonumber(ARGV[4]) then
   redis.call('RPUSH', KEYS[3], count)
   redis.call('EXPIRE', KEYS[3], ARGV[3])
@@ -37,9 +38,10 @@ return count
 """
 """Store the record (a second run of one index under a field of its own, so the producer
 sees it twice), count it, and push ``done`` when the count reaches the total: one round
-trip, atomic. The producer creates the counter before it sends and deletes it when the
-batch ends: a task that finishes after that (a batch abandoned at its timeout) finds no
-counter and writes nothing, so it cannot leave a key behind."""
+trip, atomic, four commands for most tasks. The producer creates the counter, with its
+expiry, before it sends, and deletes every key when the batch ends: a task that
+finishes after that (a batch abandoned at its timeout) finds no counter and writes
+nothing, so it cannot leave a key behind. The first record gives the hash its expiry."""
 
 _clients: dict[int, tuple[redis.Redis, object]] = {}
 """One client and script per process: prefork children must not share their parent's sockets."""

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import secrets
 import time
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from celery.exceptions import TimeoutError as CeleryTimeout
 
 from producer.backends.celery.app import BROKER_ERRORS, failure_of
 from producer.errors import BatchTimeout
-from worker.protocol import TASK_NAME, completion_keys
+from worker.protocol import RESULT_EXPIRES_S, TASK_NAME, completion_keys
 
 REVOKE_REPLIES_S = 1.0
 """After a timeout or Ctrl-C: how long the workers' replies to a revoke are waited for."""
@@ -76,7 +75,7 @@ class MessageBatch:
         records: list[dict] = []
         try:
             if keys:  # the workers write only while this counter exists (worker.completion)
-                self.app.backend.client.set(keys["count"], 0, ex=math.ceil(self.settings.timeout) + 60)
+                self.app.backend.client.set(keys["count"], 0, ex=RESULT_EXPIRES_S)
             try:
                 messages = self._send(calls)
                 records = self._wait_reports(keys, messages, deadline) if keys else []
