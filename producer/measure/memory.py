@@ -9,10 +9,10 @@ an embedded Celery worker and its pool children for Celery. Workers reached thro
 A thread samples every :data:`INTERVAL_S` while the batch runs and stops with it. RSS
 is cheap to read (``/proc/PID/statm``, about 10 µs a process); USS, the memory only
 that process holds, means walking its page tables (``smaps``, about 1 ms for 100 MB),
-so it is read only when the tree's RSS reaches a new peak, at most every
-:data:`USS_EVERY_S`. A peak shorter than the interval can be missed: the figures are
-a lower bound of the true peak, which ``/usr/bin/time -v`` (the largest single
-process) can confirm.
+so it is read only when the tree's RSS reaches a new peak 5% above the last reading,
+at most every :data:`USS_EVERY_S` (for 11 processes of 100 MB, about 2% of a core).
+A peak shorter than the interval can be missed: the figures are a lower bound of the
+true peak, which ``/usr/bin/time -v`` (the largest single process) can confirm.
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ import psutil
 from producer.measure.stats import describe
 
 INTERVAL_S = 0.02
-USS_EVERY_S = 0.1
+USS_EVERY_S = 0.5
+USS_GROWTH = 1.05
+"""USS is read again only once the tree's RSS grew this much since the last reading."""
 REFRESH_S = 0.5
 """How often the tree's processes are listed again (listing walks all of /proc)."""
 
@@ -110,7 +112,7 @@ class Sampler:
         if total > self.peak_rss:
             self.peak_rss = total
             now = time.monotonic()
-            if now - self._uss_at >= USS_EVERY_S and total > self._uss_rss * 1.02:
+            if now - self._uss_at >= USS_EVERY_S and total > self._uss_rss * USS_GROWTH:
                 self._read_uss(now, total)
 
     def _read_uss(self, now: float, rss_total: int) -> None:

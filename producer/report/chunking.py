@@ -55,14 +55,14 @@ def advise(run_s: float, message_gap_s: float, chunks: int, tasks: int, concurre
 
 def _note(backend: str, b: dict, settings: dict, concurrency: int) -> str | None:
     chunks, tasks = settings.get("chunks") or 1, settings["tasks"]
-    gap = b.get("message_gap_s") or b.get("slot_gap_s")
+    gap = b.get("message_gap_s") if chunks > 1 else b.get("slot_gap_s")
     run = b.get("run_s")
     if not run:
         return None
     if not gap:
         return (
             f"Chunking, {backend}: no pool slot ran two messages in a batch, so the overhead between "
-            f"tasks was not measured; run more --tasks than --concurrency ({concurrency}) to see it."
+            f"messages was not measured; send more messages than --concurrency ({concurrency}) to see it."
         )
     advice = advise(run["median"], gap["median"], chunks, tasks, concurrency)
     idle = f"{ms(gap['median'])} (IQR {ms(gap['iqr'])})"
