@@ -164,6 +164,18 @@ def test_no_result_reports_failures_instead_of_waiting_for_them(redis_url, worke
     assert set(_leftovers(client)) - before == set()
 
 
+def test_no_result_chunk_reports_the_calls_a_failure_stopped(redis_url, workers, user_specs):
+    """Celery's chunks stop at the first failing call: the calls after it are reported, not awaited."""
+    client = redis.Redis.from_url(redis_url)
+    before = set(_leftovers(client))
+    with _no_result_backend(redis_url, "prefork", chunks=2, timeout=30) as backend:
+        records = sorted(backend.run_batch(user_specs["boom"], 3, 4), key=lambda t: t["index"])
+    assert [t["index"] for t in records] == [0, 1, 2, 3]
+    assert [t["error"]["type"] for t in records] == ["ValueError", "NotRun"] * 2
+    assert [t["message"] for t in records] == [0, 0, 1, 1]
+    assert set(_leftovers(client)) - before == set()
+
+
 def test_no_result_after_a_timeout_leaves_no_key_even_when_the_tasks_end_later(redis_url, workers):
     client = redis.Redis.from_url(redis_url)
     before = set(_leftovers(client))

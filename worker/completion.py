@@ -6,7 +6,9 @@ counter, in one atomic script; the task that brings the counter to the batch's t
 pushes once to the batch's ``done`` list, which the producer waits on with a timeout
 (``BLPOP``, no polling). The producer then reads the hash, verifies every index once,
 and deletes the keys; a task finishing later writes nothing (see ``_STORE``), and
-every key expires with the result expiry in any case.
+every key expires with the result expiry in any case. The calls of one chunk report
+together when the chunk ends (:func:`defer`, :func:`flush`), in one round trip, and a
+call that never ran because an earlier one raised is reported as not run.
 """
 
 from __future__ import annotations
@@ -61,3 +63,39 @@ def report(url: str, report: dict, index: int, record: dict) -> int:
     keys = protocol.completion_keys(str(report.get("token")))
     args = [str(index), json.dumps(record), protocol.RESULT_EXPIRES_S, int(report["total"])]
     return int(_store_script(url)(keys=[keys["records"], keys["count"], keys["done"]], args=args))
+
+
+_deferred: dict[str, list[tuple[dict, int, dict]]] = {}
+"""Chunk (message) id -> its calls' reports, stored together once the chunk ends."""
+NOT_RUN = {
+    "type": "NotRun",
+    "message": "an earlier call of its chunk raised, and Celery's chunks stop at the first failure",
+}
+
+
+def defer(chunk_id: str, report: dict, index: int, record: dict) -> None:
+    """Hold a call's report until its chunk ends (:func:`flush`): one round trip per chunk."""
+    _deferred.setdefault(chunk_id, []).append((report, index, record))
+
+
+def flush(url: str, chunk_id: str, calls: list) -> None:
+    """Store a chunk's reports in one round trip, and report each call that never ran.
+
+    ``calls`` are the chunk's ``[spec, size, index, report]`` items: a call after one that
+    raised never runs, and without its report the producer would wait for it until the
+    batch's timeout.
+    """
+    reports = _deferred.pop(chunk_id, [])
+    ran = {index for _, index, _ in reports}
+    for call in calls:
+        if len(call) >= 4 and isinstance(call[3], dict) and call[2] not in ran:
+            reports.append((call[3], call[2], {"index": call[2], "error": dict(NOT_RUN)}))
+    if not reports:
+        return
+    script = _store_script(url)
+    pipe = _clients[os.getpid()][0].pipeline(transaction=False)
+    for report_, index, record in reports:
+        keys = protocol.completion_keys(str(report_.get("token")))
+        args = [str(index), json.dumps(record), protocol.RESULT_EXPIRES_S, int(report_["total"])]
+        script(keys=[keys["records"], keys["count"], keys["done"]], args=args, client=pipe)
+    pipe.execute()

@@ -87,6 +87,13 @@ def _stamp_chunk(sender=None, request=None, **_):
         request._request_dict.setdefault(RECEIVED_KEY, time.time())
 
 
+@signals.task_postrun.connect
+def _flush_chunk(sender=None, task_id=None, kwargs=None, **_):
+    """A chunk ended, its calls done or stopped by a failure: store their reports together."""
+    if sender is not None and sender.name == protocol.CHUNK_TASK and task_id:
+        completion.flush(settings.broker_url, task_id, (kwargs or {}).get("it") or [])
+
+
 def _message_request(task):
     """The request of the message that brought this call: a chunk's, when ``chunks`` sent it.
 
@@ -98,6 +105,13 @@ def _message_request(task):
         if chunk is not None and chunk.request.id is not None:
             return chunk.request
     return task.request
+
+
+def _report(task, message, report: dict, index: int, record: dict) -> None:
+    if message is task.request:
+        completion.report(settings.broker_url, report, index, record)
+    else:  # a chunk's call: stored with the chunk's others when it ends
+        completion.defer(message.id, report, index, record)
 
 
 def _run(spec: str, size: int) -> dict:
@@ -135,10 +149,10 @@ def run_workload(self, spec: str, size: int, index: int | None = None, report: d
                 else (type(exc).__name__, str(exc))
             )
             failed = _identify(message, index, {"error": {"type": kind, "message": text}})
-            completion.report(settings.broker_url, report, index, failed)
+            _report(self, message, report, index, failed)
         raise
     if report is not None:
-        completion.report(settings.broker_url, report, index, record)
+        _report(self, message, report, index, record)
     return record
 
 
