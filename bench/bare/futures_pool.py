@@ -1,6 +1,6 @@
 """A bare ``concurrent.futures`` batch timer, with nothing of poolbench's machinery.
 
-It runs the function poolbench's ``squares`` or ``sleep`` runs (imported as a plain
+It runs the function poolbench's ``squares``, ``countdown`` or ``sleep`` runs (imported as a plain
 function), in the same shape: one pool made before any clock, then one batch of
 ``--tasks`` calls per line read on stdin, its wall time written as a JSON line.
 ``bench/overhead.py`` drives it batch by batch, alternating with poolbench.
@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from workloads.builtin import sleep, squares  # noqa: E402  (plain functions)
+from workloads.builtin import countdown, sleep, squares  # noqa: E402  (plain functions)
 
-FUNCTIONS = {"squares": squares, "sleep": sleep}
+FUNCTIONS = {"squares": squares, "sleep": sleep, "countdown": countdown}
 
 
 def main() -> int:
