@@ -154,13 +154,18 @@ def main() -> int:
     from producer.settings import Settings
     from producer.stack import EmbeddedStack
 
-    pools = sorted({b.removeprefix("celery-") for _, b, *_ in CASES if b.startswith("celery-")})
+    celery = [case for case in CASES if case[1].startswith("celery-")]
+    pools = sorted({backend.removeprefix("celery-") for _, backend, *_ in celery})
     results = {}
-    with EmbeddedStack(Settings(concurrency=opts.concurrency), pools, allow=[]) as stack:
-        for case in CASES:
-            results[case[0]] = measure(case, opts, stack.broker_url)
-            theirs, mine = results[case[0]]
+
+    def run(cases, broker):
+        for case in cases:
+            results[case[0]] = theirs, mine = measure(case, opts, broker)
             print(f"  {case[0]}: {statistics.median(mine) / statistics.median(theirs):.3f}", file=sys.stderr)
+
+    run([case for case in CASES if case not in celery], None)  # no idle stack beside the local cases
+    with EmbeddedStack(Settings(concurrency=opts.concurrency), pools, allow=[]) as stack:
+        run(celery, stack.broker_url)
     print(
         f"poolbench against bare scripts: {opts.rounds} batches per side, alternated batch by batch "
         f"(ABBA) after one warm-up each; concurrency {opts.concurrency}; bare scripts' malloc arenas: "
