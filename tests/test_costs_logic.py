@@ -129,6 +129,7 @@ def test_chunking_notes_only_for_verified_celery_results():
     assert "celery-c" in notes[1] and "not measured" in notes[1]
     doc["settings"]["chunks"] = 10  # the gaps inside a chunk are not a message's overhead
     assert "not measured" in chunking_notes(doc)[0]
+    assert "with 10 calls per message a pool slot idled 6.00 ms" in chunking_notes(doc)[0]
     doc["results"][1]["breakdown"]["message_gap_s"] = {"median": 0.006, "iqr": 0.001}
     note = chunking_notes(doc)[0]
     assert "with 10 calls per message" in note and "600 µs per call" in note

@@ -60,9 +60,17 @@ def _note(backend: str, b: dict, settings: dict, concurrency: int) -> str | None
     if not run:
         return None
     if not gap:
+        inside = b.get("slot_gap_s") if chunks > 1 else None
+        within = (
+            f"with {chunks} calls per message a pool slot idled {ms(inside['median'])} (IQR "
+            f"{ms(inside['iqr'])}) between calls against {ms(run['median'])} of work per call; "
+            if inside
+            else ""
+        )
         return (
-            f"Chunking, {backend}: no pool slot ran two messages in a batch, so the overhead between "
-            f"messages was not measured; send more messages than --concurrency ({concurrency}) to see it."
+            f"Chunking, {backend}: {within}no pool slot ran two messages in a batch, so the overhead "
+            f"between messages was not measured; send more messages than --concurrency ({concurrency}) "
+            "to see it."
         )
     advice = advise(run["median"], gap["median"], chunks, tasks, concurrency)
     idle = f"{ms(gap['median'])} (IQR {ms(gap['iqr'])})"
