@@ -9,8 +9,9 @@ an embedded Celery worker and its pool children for Celery. Workers reached thro
 A thread samples every :data:`INTERVAL_S` while the batch runs and stops with it. RSS
 is cheap to read (``/proc/PID/statm``, about 10 µs a process); USS, the memory only
 that process holds, means walking its page tables (``smaps``, about 1 ms for 100 MB),
-so it is read only when the tree's RSS reaches a new peak 5% above the last reading,
-at most every :data:`USS_EVERY_S` (for 11 processes of 100 MB, about 2% of a core).
+so it is read only at the top of a rise: when the tree's RSS has reached a new peak and
+stops rising (or the batch ends), at most every :data:`USS_EVERY_S`; a batch whose
+memory climbs once and falls costs one reading (about 1 ms per 100 MB process).
 A peak shorter than the interval can be missed: the figures are a lower bound of the
 true peak, which ``/usr/bin/time -v`` (the largest single process) can confirm.
 """
@@ -26,9 +27,7 @@ import psutil
 from producer.measure.stats import describe
 
 INTERVAL_S = 0.02
-USS_EVERY_S = 0.5
-USS_GROWTH = 1.05
-"""USS is read again only once the tree's RSS grew this much since the last reading."""
+USS_EVERY_S = 0.1
 REFRESH_S = 0.5
 """How often the tree's processes are listed again (listing walks all of /proc)."""
 
@@ -61,7 +60,8 @@ class Sampler:
         self.peak_rss = 0
         self.peak_uss: int | None = None
         self._uss_at = 0.0
-        self._uss_rss = 0
+        self._uss_due = False
+        self._last_total = 0
 
     def start(self) -> Sampler:
         if self.scope.unknown is None:
@@ -96,9 +96,9 @@ class Sampler:
             if time.monotonic() - self._listed >= REFRESH_S:
                 self._list()
             self._sample()
-        self._sample()  # the batch's end: what was built and still held
+        self._sample(final=True)  # the batch's end: what was built and still held
 
-    def _sample(self) -> None:
+    def _sample(self, final: bool = False) -> None:
         total = 0
         for pid, (proc, role) in list(self._procs.items()):
             try:
@@ -111,11 +111,14 @@ class Sampler:
         self.samples += 1
         if total > self.peak_rss:
             self.peak_rss = total
-            now = time.monotonic()
-            if now - self._uss_at >= USS_EVERY_S and total > self._uss_rss * USS_GROWTH:
-                self._read_uss(now, total)
+            self._uss_due = True
+        rising = total > self._last_total
+        self._last_total = total
+        now = time.monotonic()
+        if self._uss_due and (final or not rising) and now - self._uss_at >= USS_EVERY_S:
+            self._read_uss(now)
 
-    def _read_uss(self, now: float, rss_total: int) -> None:
+    def _read_uss(self, now: float) -> None:
         total, readable = 0, False
         for pid, (proc, _) in list(self._procs.items()):
             try:
@@ -128,7 +131,7 @@ class Sampler:
             total += uss
         if readable:
             self.peak_uss = max(self.peak_uss or 0, total)
-        self._uss_at, self._uss_rss = now, rss_total
+        self._uss_at, self._uss_due = now, False
 
     def result(self) -> dict:
         if self.scope.unknown is not None:
