@@ -10,10 +10,11 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
+from celery import signals
 from celery.worker.request import Request
 
 import workloads
-from worker import protocol
+from worker import completion, protocol
 from worker.app import app, settings
 
 RECEIVED_KEY = "poolbench_received"
@@ -79,11 +80,41 @@ def check_allowed(spec: str) -> str:
 allow(settings.allow)
 
 
-@app.task(
-    name=protocol.TASK_NAME, bind=True, Request=StampedRequest, throws=(WorkloadFailed, WorkloadNotAllowed)
-)
-def run_workload(self, spec: str, size: int) -> dict:
-    """Run ``spec(size)`` once and return its record; raise if the workload raised."""
+@signals.task_received.connect
+def _stamp_chunk(sender=None, request=None, **_):
+    """Note when a chunk's message (``celery.starmap``) arrived, as StampedRequest does for ours."""
+    if request is not None and request.name == protocol.CHUNK_TASK:
+        request._request_dict.setdefault(RECEIVED_KEY, time.time())
+
+
+@signals.task_postrun.connect
+def _flush_chunk(sender=None, task_id=None, kwargs=None, **_):
+    """A chunk ended, its calls done or stopped by a failure: store their reports together."""
+    if sender is not None and sender.name == protocol.CHUNK_TASK and task_id:
+        completion.flush(settings.broker_url, task_id, (kwargs or {}).get("it") or [])
+
+
+def _message_request(task):
+    """The request of the message that brought this call: a chunk's, when ``chunks`` sent it.
+
+    Inside ``celery.starmap`` the task is called directly, with a request of its own that
+    knows neither the node nor the receipt; the chunk's request knows both.
+    """
+    if task.request.id is None:
+        chunk = app.tasks.get(protocol.CHUNK_TASK)
+        if chunk is not None and chunk.request.id is not None:
+            return chunk.request
+    return task.request
+
+
+def _report(task, message, report: dict, index: int, record: dict) -> None:
+    if message is task.request:
+        completion.report(settings.broker_url, report, index, record)
+    else:  # a chunk's call: stored with the chunk's others when it ends
+        completion.defer(message.id, report, index, record)
+
+
+def _run(spec: str, size: int) -> dict:
     spec = check_allowed(spec)
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:
         raise ValueError(f"size must be a whole number of at least 0, not {size!r}")
@@ -91,8 +122,45 @@ def run_workload(self, spec: str, size: int) -> dict:
     if "error" in record:
         raise WorkloadFailed(record["error"]["type"], record["error"]["message"])
     record.pop("index", None)
-    record["received"] = getattr(self.request, RECEIVED_KEY, None)
-    record["worker"] = self.request.hostname
-    if (self.request.delivery_info or {}).get("redelivered"):
+    return record
+
+
+@app.task(
+    name=protocol.TASK_NAME, bind=True, Request=StampedRequest, throws=(WorkloadFailed, WorkloadNotAllowed)
+)
+def run_workload(self, spec: str, size: int, index: int | None = None, report: dict | None = None) -> dict:
+    """Run ``spec(size)`` once and return its record; raise if the workload raised.
+
+    ``index`` is echoed in the record. With ``report`` (``--no-result``) the record, or
+    the failure, is also stored where the producer waits for it (:mod:`worker.completion`).
+    """
+    message = _message_request(self)
+    if index is not None and (isinstance(index, bool) or not isinstance(index, int)):
+        raise ValueError(f"index must be a whole number, not {index!r}")
+    if report is not None and index is None:
+        raise ValueError("a task that reports its completion needs its index")
+    try:
+        record = _identify(message, index, _run(spec, size))
+    except Exception as exc:
+        if report is not None:  # a failure is an answer too: the producer must not wait for it
+            kind, text = (
+                (exc.type_name, exc.message)
+                if isinstance(exc, WorkloadFailed)
+                else (type(exc).__name__, str(exc))
+            )
+            failed = _identify(message, index, {"error": {"type": kind, "message": text}})
+            _report(self, message, report, index, failed)
+        raise
+    if report is not None:
+        _report(self, message, report, index, record)
+    return record
+
+
+def _identify(message, index: int | None, record: dict) -> dict:
+    record["received"] = getattr(message, RECEIVED_KEY, None)
+    record["worker"] = message.hostname
+    if (message.delivery_info or {}).get("redelivered"):
         record["redelivered"] = True  # the producer marks the batch as disturbed
+    if index is not None:
+        record["index"] = index
     return record

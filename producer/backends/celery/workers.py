@@ -57,12 +57,15 @@ class WorkerFleet:
         interpreter: Interpreter,
         environ: dict[str, str],
         folder: str,
+        prefetch: int | None = None,
     ):
         self.plans = plans
         self.allow = list(allow)
         self.interpreter = interpreter
         self.environ = environ
         self.folder = folder
+        self.prefetch = prefetch
+        """``--prefetch-multiplier`` of every worker; None: the worker's default."""
         self.workers: list[EmbeddedWorker] = []
 
     def start(self, broker_url: str) -> None:
@@ -76,6 +79,8 @@ class WorkerFleet:
                 argv = [*self.interpreter.module_argv("worker"), "--pool", plan.pool, "--hostname", node]
                 argv += ["--queue", plan.queue, "--concurrency", str(plan.concurrency), *allow]
                 argv += ["--nodename-file", node_file]
+                if self.prefetch is not None:
+                    argv += ["--prefetch-multiplier", str(self.prefetch)]
                 worker = EmbeddedWorker(plan.pool, node, node_file, Child(name, argv, env, self.folder))
                 worker.plan = plan
                 self.workers.append(worker)
