@@ -19,7 +19,7 @@ from producer import backends, compare
 from producer.errors import BatchTimeout
 from producer.measure.verify import check_batch
 from producer.settings import Settings
-from tests.helpers import assert_one_line_error, run_cli
+from tests.helpers import after_preflight, assert_one_line_error, run_cli
 from worker.protocol import COMPLETION_PREFIX
 
 pytestmark = pytest.mark.redis
@@ -63,7 +63,8 @@ def test_breakdown_of_every_celery_task_is_present_and_ordered(embedded_run):
 def test_memory_of_each_backend_is_of_its_own_processes(embedded_run):
     doc = embedded_run
     threads = doc.result("threads")["memory"]
-    assert threads["processes"] == 1 and threads["per_process"][0]["pid"] == os.getpid()
+    # the threads backend is one child process of the producer, with its threads inside
+    assert threads["processes"] == 1 and threads["per_process"][0]["pid"] != os.getpid()
     processes = doc.result("processes")["memory"]
     assert processes["processes"] == 2 and os.getpid() not in {p["pid"] for p in processes["per_process"]}
     fleet = doc["stack"]["workers"]
@@ -112,8 +113,9 @@ def test_chunks_verify_every_index_once():
     assert expected["count"] == 2000
 
 
-def test_a_failing_call_fails_its_whole_chunk_index_by_index(user_specs):
-    run = compare(user_specs["boom"], size=3, tasks=4, concurrency=2, repeat=1, warmup=0, timeout=60,
+def test_a_failing_call_fails_its_whole_chunk_index_by_index(tmp_path):
+    (tmp_path / "boom.py").write_text(after_preflight("raise ValueError(f'no good at size {size}')"))
+    run = compare(f"{tmp_path / 'boom.py'}:f", size=3, tasks=4, concurrency=2, repeat=1, warmup=0, timeout=60,
                   backends=["celery-prefork"], chunks=2)  # fmt: skip
     problems = run.result("celery-prefork")["problems"]
     assert not run.ok
