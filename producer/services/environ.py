@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -32,11 +33,32 @@ INHERITED_PREFIXES = ("LC_", "OMP_", "OPENBLAS_", "MKL_", "NUMEXPR_", "BLIS_", "
 """Thread-count knobs of BLAS/OpenMP libraries: they change what a workload measures."""
 
 PROBE = (
-    "import json, sys; sys.path.insert(0, sys.argv[1]); from workloads.runner import interpreter; "
-    "print(json.dumps(interpreter()))"
+    "import json, sys; sys.path.insert(0, sys.argv[1]); from producer.services.environ import facts; "
+    "print(json.dumps(facts()))"
 )
-"""Run by another Python: the same facts :func:`workloads.interpreter` gives in-process."""
+"""Run by another Python: the same facts :func:`facts` gives in-process."""
 PROBE_TIMEOUT = 30.0
+WORKER_MODULES = ("celery", "kombu", "redis", "billiard")
+"""What a Celery worker imports beyond poolbench's own packages; gevent's pool needs gevent too."""
+
+
+def facts() -> dict:
+    """:func:`workloads.interpreter`, plus what this Python lacks to run each kind of backend.
+
+    Imports nothing that needs a package installed: it runs under every ``--python``.
+    """
+    import importlib.util
+
+    from producer.backends.subinterpreters import executor_class
+
+    found = interpreter()
+    found["missing"] = [m for m in (*WORKER_MODULES, "gevent") if importlib.util.find_spec(m) is None]
+    try:
+        executor_class()
+        found["no_interpreter_pool"] = None
+    except ImportError as exc:
+        found["no_interpreter_pool"] = str(exc)
+    return found
 
 
 def inherited(environ: Mapping[str, str]) -> dict[str, str]:
@@ -66,10 +88,24 @@ class Interpreter:
     version_info: tuple[int, int]
     gil_enabled: bool
     free_threaded_build: bool
+    missing: tuple[str, ...] = ()
+    """Modules the Celery workers need (or gevent) that it cannot import."""
+    no_interpreter_pool: str | None = None
+    """Why it has no ``InterpreterPoolExecutor`` (the ``interpreters`` backend); None if it has."""
 
     @classmethod
     def current(cls) -> Interpreter:
-        return cls._from(interpreter())
+        return cls._from(facts())
+
+    @property
+    def is_current(self) -> bool:
+        """This is the producer's own interpreter (the same ``sys.executable``)."""
+        return self.executable == sys.executable
+
+    @property
+    def label(self) -> str:
+        """Short, for row names: ``3.13.5t`` for a free-threaded build, ``3.11.2`` otherwise."""
+        return self.version + ("t" if self.free_threaded_build else "")
 
     @classmethod
     def probe(cls, path: str) -> Interpreter:
@@ -84,14 +120,16 @@ class Interpreter:
         return cls._from(facts)
 
     @classmethod
-    def _from(cls, facts: dict) -> Interpreter:
+    def _from(cls, found: dict) -> Interpreter:
         return cls(
-            executable=facts["executable"],
-            version=facts["python_version"],
-            implementation=facts["python_implementation"],
-            version_info=tuple(int(part) for part in facts["python_version"].split(".")[:2]),
-            gil_enabled=facts["gil_enabled"],
-            free_threaded_build=facts["free_threaded_build"],
+            executable=found["executable"],
+            version=found["python_version"],
+            implementation=found["python_implementation"],
+            version_info=tuple(int(part) for part in found["python_version"].split(".")[:2]),
+            gil_enabled=found["gil_enabled"],
+            free_threaded_build=found["free_threaded_build"],
+            missing=tuple(found.get("missing", ())),
+            no_interpreter_pool=found.get("no_interpreter_pool"),
         )
 
     def module_argv(self, module: str) -> list[str]:
@@ -109,4 +147,5 @@ class Interpreter:
     def as_dict(self) -> dict:
         data = asdict(self)
         data["version_info"] = list(self.version_info)
+        data["missing"] = list(self.missing)
         return data
