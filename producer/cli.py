@@ -12,11 +12,11 @@ import os
 import shutil
 import sys
 
-from producer import __version__, backends, commands, exports, stops
+from producer import __version__, backends, commands, exports, pythons, stops
 from producer import settings as defaults
 from producer.convoy import flags as convoy_flags
 from producer.errors import EXIT_PIPE_CLOSED, Interrupted, PoolbenchError, UsageError
-from producer.services.environ import inherited
+from producer.services.environ import Interpreter, inherited
 from producer.settings import Output, Settings
 from producer.sitepath import user_folder_last
 
@@ -129,6 +129,13 @@ def _run_options(c: argparse.ArgumentParser) -> None:
     )
     c.add_argument(
         "--json", dest="json_path", metavar="FILE", help="write the result document; '-' for stdout"
+    )
+    c.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="also run every backend under this interpreter (a free-threaded build, say); repeatable",
     )
     c.add_argument(
         "--memory-limit",
@@ -246,7 +253,7 @@ def settings_from_args(args, environ) -> Settings:
             "--workers sizes the embedded stack; with --broker or REDIS_URL, start more workers "
             "with `python -m worker --pool POOL` instead"
         )
-    return Settings(
+    settings = Settings(
         workload=args.workload,
         size=None if args.size == "auto" else args.size,
         calibrate=args.size == "auto",
@@ -266,7 +273,10 @@ def settings_from_args(args, environ) -> Settings:
         workers=_parse_workers(args.workers, pools),
         environ=inherited(environ),
         memory_limit=args.memory_limit,
+        pythons=tuple(Interpreter.probe(path) for path in args.python),
     )
+    pythons.check(settings, pythons.groups(settings))
+    return settings
 
 
 def output_from_args(args, environ, settings: Settings | None = None) -> Output:

@@ -4,8 +4,9 @@
 (``--prefetch-multiplier 4`` still reads 1 there), and mingle and gossip appear in
 neither ``conf`` nor ``stats``. This command reads the running consumer instead: its
 bootsteps, its prefetch multiplier and live prefetch count, its pool, the task's own
-acks settings, and the interpreter its tasks run on. It is registered when the app
-loads, so the stock ``celery -A worker worker`` answers it too.
+acks settings, and the interpreter its tasks run on, with the GIL's state now (a library
+that turned it back on in a free-threaded build is named: :mod:`workloads.gil`). It is
+registered when the app loads, so the stock ``celery -A worker worker`` answers it too.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from celery.worker.control import inspect_command
 
 import workloads
 from worker import protocol
-
-INTERPRETER = workloads.interpreter()
 
 
 def _step(consumer, label: str):
@@ -53,7 +52,7 @@ def describe(consumer) -> dict:
         "heartbeat": _step_enabled(consumer, "Heart"),
         "queues": sorted(q.name for q in consumer.task_consumer.queues) if consumer.task_consumer else [],
         "serializer": consumer.app.conf.task_serializer,
-        "interpreter": INTERPRETER,
+        "interpreter": workloads.interpreter(),  # now: an import may have turned the GIL back on
     }
 
 

@@ -33,11 +33,13 @@ def build(
     preflight: dict | None = None,
     load: dict | None = None,
 ) -> Document:
-    baseline = runs[0]
+    baselines: dict[str, BackendRun] = {}
+    for run in runs:  # each group's first row is its baseline (one group without --python)
+        baselines.setdefault(run.group, run)
     cpus = usable_cpus(machine)
     embedded = bool(stack and stack.get("embedded"))
     here = {k: machine.get(k) for k in PYTHON_KEYS}
-    results = [_result(run, baseline, settings["tasks"], cpus, embedded, here) for run in runs]
+    results = [_result(run, baselines[run.group], settings["tasks"], cpus, embedded, here) for run in runs]
     return Document(
         schema_version=SCHEMA_VERSION,
         tool={"name": "poolbench", "version": __version__},
@@ -70,17 +72,23 @@ def _time_split(batches) -> dict | None:
     return {"cpu": cpu, "runq": runq, "waiting": max(0.0, 1.0 - cpu - runq)}
 
 
-PYTHON_KEYS = ("executable", "python_implementation", "python_version", "gil_enabled", "free_threaded_build")
+PYTHON_KEYS = (
+    "executable",
+    "python_implementation",
+    "python_version",
+    "gil_enabled",
+    "free_threaded_build",
+    "gil_enabled_by",
+)
 
 
 def _python_of(run: BackendRun, here: dict) -> dict:
-    """The interpreter that ran the tasks: this one for local backends, the workers' otherwise."""
-    if run.info.get("family") == "local":
-        return here
+    """The interpreter that ran the tasks, as the code that ran them said (a local backend's
+    children, a Celery worker); this one for a backend that runs tasks in the producer."""
     found = run.info.get("settings", {}).get("interpreter")
-    return (
-        {k: found.get(k) for k in PYTHON_KEYS} if isinstance(found, dict) else {k: None for k in PYTHON_KEYS}
-    )
+    if not isinstance(found, dict):
+        found = here if run.info.get("family") == "local" else {}
+    return {k: found.get(k) for k in PYTHON_KEYS}
 
 
 def _result(
@@ -98,6 +106,8 @@ def _result(
         settings=info.get("settings", {}),
         caveats=list(info.get("caveats", [])),
         python=_python_of(run, here),
+        group=run.group,
+        baseline=run is baseline,
         ok=run.ok,
         timed_out=run.timed_out,
         problems=run.problems,

@@ -109,15 +109,24 @@ class Interpreter:
 
     @classmethod
     def probe(cls, path: str) -> Interpreter:
-        """Ask ``path`` what it is; UsageError if it is not a working Python."""
+        """Ask ``path`` what it is (isolated from the caller's PYTHON* variables); UsageError if it
+        is not a working Python 3.10 or later."""
+        argv = [path, "-I", "-c", PROBE, PROJECT_ROOT]
+        why = ""
         try:
-            out = subprocess.run(
-                [path, "-c", PROBE, PROJECT_ROOT], capture_output=True, text=True, timeout=PROBE_TIMEOUT
-            )
-            facts = json.loads(out.stdout.strip().splitlines()[-1])
-        except (OSError, subprocess.SubprocessError, ValueError, IndexError):
-            raise UsageError(f"--python {path}: not a working Python interpreter") from None
-        return cls._from(facts)
+            out = subprocess.run(argv, capture_output=True, text=True, timeout=PROBE_TIMEOUT)
+            why = (out.stderr.strip().splitlines() or [""])[-1]
+            found = cls._from(json.loads(out.stdout.strip().splitlines()[-1]))
+        except subprocess.TimeoutExpired:
+            raise UsageError(f"--python {path}: no answer within {PROBE_TIMEOUT:g} s") from None
+        except (OSError, subprocess.SubprocessError, ValueError, IndexError, KeyError) as exc:
+            why = why or (exc.strerror if isinstance(exc, OSError) else "")
+            raise UsageError(
+                f"--python {path}: not a working Python 3.10 or later" + (f" ({why})" if why else "")
+            ) from None
+        if found.version_info < (3, 10):
+            raise UsageError(f"--python {path}: Python {found.version}; poolbench needs 3.10 or later")
+        return found
 
     @classmethod
     def _from(cls, found: dict) -> Interpreter:
