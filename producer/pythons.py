@@ -98,28 +98,34 @@ def plan(settings: Settings, found: list[Group]) -> tuple[list[Variant], list, d
         for name in settings.backends:
             entry = backends.spec(name)
             label = f"{name} [{group.label}]" if group.label else name
-            why = _not_here(entry, group, settings)
+            why = not_here(entry, group, settings)
             if why:
                 skipped.setdefault(group.label, []).append(f"{name}: {why}")
                 continue
-            params: dict = {}
+            params = local_params(entry, group)
             if entry.needs_broker and settings.broker_url is None:
-                params["queue"] = queue_for(entry.pool) + ("" if group.first else f"-{_slug(group.label)}")
+                params["queue"] = queue_for(entry.pool) + queue_suffix(group)
                 count = settings.workers.get(entry.pool, 1)
                 plans.append(
                     WorkerPlan(entry.pool, params["queue"], count, settings.concurrency, group.interpreter)
                 )
-            elif entry.family == backends.LOCAL and entry.requires != backends.IN_PROCESS:
-                params["interpreter"] = group.interpreter
             variants.append(Variant(label, name, settings, params, group=group.label))
     return variants, plans, skipped
 
 
-def _slug(label: str) -> str:
-    return re.sub(r"[^A-Za-z0-9.]+", "-", label).strip("-")
+def local_params(entry: backends.BackendSpec, group: Group) -> dict:
+    """What a backend of ``entry`` is built with to run under the group's interpreter."""
+    if entry.family == backends.LOCAL and entry.requires != backends.IN_PROCESS:
+        return {"interpreter": group.interpreter}
+    return {}
 
 
-def _not_here(entry: backends.BackendSpec, group: Group, settings: Settings) -> str | None:
+def queue_suffix(group: Group) -> str:
+    """The first group's workers consume the pools' own queues; the others', queues of their own."""
+    return "" if group.first else "-" + re.sub(r"[^A-Za-z0-9.]+", "-", group.label).strip("-")
+
+
+def not_here(entry: backends.BackendSpec, group: Group, settings: Settings) -> str | None:
     if entry.requires == backends.INTERPRETER_POOL:
         return group.interpreter.no_interpreter_pool
     if group.first:
@@ -131,8 +137,12 @@ def _not_here(entry: backends.BackendSpec, group: Group, settings: Settings) -> 
     return None
 
 
-def summarize(doc: Document, found: list[Group], variants: list[Variant], skipped: dict) -> list[dict]:
-    """Each group: its interpreter, its rows, its single-thread cost against the first, its verdict."""
+def summarize(
+    doc: Document, found: list[Group], variants: list[Variant], skipped: dict, judged=None
+) -> list[dict]:
+    """Each group: its interpreter, its rows, its single-thread cost against the first, its verdict.
+
+    ``judged(rows)`` picks the (result, variant) pairs the verdict reads (a sweep's, at one level)."""
     results = doc["results"]
     first = results[0]
     out = []
@@ -141,7 +151,7 @@ def summarize(doc: Document, found: list[Group], variants: list[Variant], skippe
         base = rows[0][0]
         cost = None if group.first else single_thread_cost(base, first)
         verdict = judge(
-            {**doc, "results": [{**r, "backend": v.backend} for r, v in rows]},
+            {**doc, "results": [{**r, "backend": v.backend} for r, v in (judged or list)(rows)]},
             cost=cost and {**cost, "against": found[0].label},
         )
         python = base["python"] if base["python"].get("python_version") else _facts(group.interpreter)

@@ -7,6 +7,7 @@ and where to write it is their business.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -119,9 +120,9 @@ def run(settings: Settings, progress: Progress | None = None, status: Status | N
     groups = pythons.groups(settings)
     pythons.check(settings, groups)
     prepared = prepare(settings, status)
-    _, plans, _ = pythons.plan(settings, groups)
+    variants, plans, skipped = pythons.plan(settings, groups)
     with broker(settings, prepared, status, plans=plans) as (measured_with, stack):
-        variants, _, skipped = pythons.plan(measured_with, groups)  # now with the broker's URL
+        variants = [dataclasses.replace(v, settings=measured_with) for v in variants]  # the broker's URL
         runs = run_rounds(measured_with, prepared.workload.spec, prepared.size, progress, variants)
     doc = document(runs, measured_with, prepared, stack)
     if len(groups) > 1:

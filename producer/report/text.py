@@ -69,18 +69,22 @@ def python_lines(doc: Document) -> list[str]:
         for g in groups[1:]
         if (c := g.get("single_thread_cost"))
     ]
-    if groups[1:]:
+    if groups[1:] and costs:
         lines.append(
-            f"single-thread cost against {groups[0]['label']}: "
-            + ("; ".join(costs) if costs else "not measured (a baseline failed or was too short)")
-            + " (each sequential baseline's time over the first's, paired by round, [95% interval])"
+            f"single-thread cost against {groups[0]['label']}: {'; '.join(costs)} (each sequential "
+            "baseline's time over the first's, paired by round, [95% interval])"
+        )
+    elif groups[1:]:
+        lines.append(
+            f"single-thread cost against {groups[0]['label']}: not measured (a baseline failed, or was short)"
         )
     return lines
 
 
 def _stack_line(doc: Document, stack: dict) -> str:
     served = ", ".join(
-        f"{r['pool']}: {r['settings'].get('workers')} worker(s), concurrency {r['concurrency']}"
+        f"{r['pool'] if not r.get('group') else r['backend']}: {r['settings'].get('workers')} worker(s), "
+        f"concurrency {r['concurrency']}"
         for r in doc["results"]
         if r["family"] == "celery"
     )

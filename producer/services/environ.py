@@ -47,12 +47,10 @@ def facts() -> dict:
 
     Imports nothing that needs a package installed: it runs under every ``--python``.
     """
-    import importlib.util
-
     from producer.backends.subinterpreters import executor_class
 
     found = interpreter()
-    found["missing"] = [m for m in (*WORKER_MODULES, "gevent") if importlib.util.find_spec(m) is None]
+    found["missing"] = [m for m in (*WORKER_MODULES, "gevent") if not _importable(m)]
     try:
         executor_class()
         found["no_interpreter_pool"] = None
@@ -76,6 +74,17 @@ def child_environ(
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [PROJECT_ROOT, cwd or os.getcwd()]))
     env["PYTHONSAFEPATH"] = "1"  # 3.11+: no current folder in front of sys.path, as -P
     return env
+
+
+def _importable(module: str) -> bool:
+    if module in sys.modules:
+        return True
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 @dataclass(frozen=True)
