@@ -21,7 +21,7 @@ from producer import session
 from producer import settings as defaults
 from producer.errors import UsageError
 from producer.report.document import Result
-from producer.services.environ import inherited
+from producer.services.environ import Interpreter, inherited
 from producer.settings import Settings
 
 
@@ -77,6 +77,7 @@ def compare(
     workers: dict[str, int] | None = None,
     start_method: str | None = None,
     memory_limit: int | None = None,
+    pythons: Iterable[str] = (),
 ) -> Run:
     """Time ``workload`` through ``backends`` (the sequential baseline always runs).
 
@@ -86,6 +87,7 @@ def compare(
     for the Celery backends (the environment's REDIS_URL is not consulted here).
     ``memory_limit``: MiB a local backend's processes may grow by in a batch before the
     run stops with TooMuchMemory; None: half the memory available.
+    ``pythons``: paths of other interpreters to run every backend under as well (``--python``).
     """
     spec = workload if isinstance(workload, str) else _spec_of(workload)
     names = [registry.spec(name).name for name in backends]
@@ -103,6 +105,7 @@ def compare(
         start_method=start_method,
         memory_limit=memory_limit,
         environ=inherited(os.environ),
+        pythons=tuple(Interpreter.probe(path) for path in pythons),
     )
     return Run(session.run(settings))
 

@@ -63,6 +63,8 @@ class TaskRecord(TypedDict, total=False):
     """Celery only: when the worker process received the message."""
     worker: str
     """Celery only: the node name that ran it."""
+    interpreter: int
+    """``interpreters`` only: the id of the subinterpreter that ran it (its thread is ``tid``)."""
 
 
 class Round(TypedDict):
