@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from producer.measure.decide import MIN_ROUNDS, SCALES
 from producer.report.document import Document, Result, Verdict
-from producer.report.verdict_notes import notes_of_interpreters
+from producer.report.verdict_notes import gil_back_on, notes_of_interpreters
 
 WAITS = 0.6
 """Baseline tasks spending this share of their time waiting (not on a CPU, not queued for one)."""
@@ -89,7 +89,7 @@ def judge(doc: Document, cost: dict | None = None) -> Verdict:
     others = (doc.get("load") or {}).get("others_during_cores") or {}
     split = base.get("time_split")
     evidence: dict = {"usable_cpus": cpus, "others_cores": others.get("median"), "baseline_time": split}
-    notes = _notes(doc, split, others.get("median"), cpus)
+    notes = gil_back_on(results) + _notes(doc, split, others.get("median"), cpus)
     if not base["ok"] or not base["wall_s"]:
         return _verdict("undecided", "the sequential baseline did not complete", evidence, notes)
     if base["too_short"]:

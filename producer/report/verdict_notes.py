@@ -5,8 +5,8 @@ subinterpreters with theirs. Sentences made from the rows' data, as the verdict'
   valid answer for pure-Python work, but each call runs slower than on a GIL build: the
   verdict states that cost when the run measured it (``--python``: the group's baseline
   against the first interpreter's), and says how to measure it when it did not.
-- A free-threaded build whose GIL came back on is said to be so, with the module that
-  turned it on where it is known.
+- A free-threaded build whose GIL came back on is said to be so (decided or not), with the
+  module that turned it on where it is known.
 - Subinterpreters are named with what they cost: the function and its arguments are
   pickled into each interpreter, its module must be importable there, and C extensions
   must support subinterpreters.
@@ -30,8 +30,6 @@ def notes_of_interpreters(
     notes = []
     if python.get("free_threaded_build") and not gil and kind in ("cpu-bound", "mixed"):
         notes.append(_free_threading_cost(cost, local))
-    if python.get("free_threaded_build") and gil:
-        notes.append(_gil_back_on(results))
     subs = next((r for r in results if r["family"] == "local" and r["backend"] == "interpreters"), None)
     comparison = (subs or {}).get("comparison")
     if subs and subs["ok"] and comparison and comparison["class"] == "faster":
@@ -67,15 +65,19 @@ def _free_threading_cost(cost: dict | None, local: str | None) -> str:
     )
 
 
-def _gil_back_on(results: list[Result]) -> str:
-    culprits = sorted({m for r in results for m in (r.get("python") or {}).get("gil_enabled_by") or []})
+def gil_back_on(results: list[Result]) -> list[str]:
+    """A free-threaded build whose GIL was on, decided or not: why, where it is known."""
+    pythons = [r.get("python") or {} for r in results]
+    if not any(p.get("free_threaded_build") and p.get("gil_enabled") for p in pythons):
+        return []
+    culprits = sorted({m for p in pythons for m in p.get("gil_enabled_by") or []})
     why = (
         f"importing {', '.join(culprits)} (a C extension that has not declared it can run without the GIL) "
         "turned it back on"
         if culprits
         else "PYTHON_GIL=1 (or -X gil=1) turned it on, or an extension did"
     )
-    return (
+    return [
         f"This free-threaded build ran with the GIL on: {why}, so threads could not run Python in "
         "parallel; remove that module from the environment to see free threading."
-    )
+    ]
