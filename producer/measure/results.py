@@ -72,6 +72,21 @@ def _time_split(batches) -> dict | None:
     return {"cpu": cpu, "runq": runq, "waiting": max(0.0, 1.0 - cpu - runq)}
 
 
+def _beyond_ideal(low: float, parallel: int, measured, base_measured) -> str:
+    """A speedup no parallelism explains: the tasks themselves cost less than the baseline's."""
+
+    def per_task(batches) -> float:
+        costs = [t.get("cpu_s") or 0.0 for b in batches for t in b.tasks]
+        return statistics.median(costs) if costs else 0.0
+
+    mine, theirs = per_task(measured), per_task(base_measured)
+    return (
+        f"faster than {parallel} workers in parallel can be ({low:.2f}x at the least): its tasks took "
+        f"{mine * 1000:.0f} ms of CPU each (median) against the baseline's {theirs * 1000:.0f} ms, so "
+        "more than parallelism is at work (a cache, an allocator or a collector behaving otherwise)"
+    )
+
+
 PYTHON_KEYS = (
     "executable",
     "python_implementation",
@@ -198,6 +213,8 @@ def _result(
         out["p_value_vs_baseline"] = welch_p(base_walls, walls) if run is not baseline else None
         if run is not baseline and (comparison := decide.compare(paired)) is not None:
             out["comparison"] = comparison.as_dict()
+            if comparison.low > parallel * decide.SCALES:
+                out["warnings"].append(_beyond_ideal(comparison.low, parallel, measured, baseline.measured))
     queue = [t["started"] - t["sent"] for b in measured for t in b.tasks if "sent" in t and "started" in t]
     if queue:
         out["queue_wait_s"] = describe(queue).as_dict()
