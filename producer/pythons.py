@@ -114,8 +114,9 @@ def plan(settings: Settings, found: list[Group]) -> tuple[list[Variant], list, d
 
 
 def local_params(entry: backends.BackendSpec, group: Group) -> dict:
-    """What a backend of ``entry`` is built with to run under the group's interpreter."""
-    if entry.family == backends.LOCAL and entry.requires != backends.IN_PROCESS:
+    """What a backend of ``entry`` is built with to run under the group's interpreter (none
+    under the producer's own: every backend runs there as it always has)."""
+    if not group.first and entry.family == backends.LOCAL and entry.requires != backends.IN_PROCESS:
         return {"interpreter": group.interpreter}
     return {}
 

@@ -16,6 +16,7 @@ CI=true, where they fail.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -24,7 +25,7 @@ import textwrap
 
 import pytest
 
-from tests.helpers import assert_one_line_error, load_json, run_cli
+from tests.helpers import ROOT, assert_one_line_error, load_json, run_cli
 
 QUICK = ["--tasks", "4", "--concurrency", "2", "--repeat", "3", "--warmup", "1"]
 GIL_WAIT = 0.12
@@ -204,3 +205,30 @@ USES_LEGACY = textwrap.dedent(
         return sum(i % 7 for i in range(size))
     """
 )
+
+
+def test_a_subinterpreter_that_cannot_import_the_task_is_abandoned_with_a_clear_error(with_subinterpreters):
+    """The backport spins forever on a function its subinterpreter cannot unpickle: here
+    poolbench's packages are on the child's own sys.path but not on its subinterpreters'
+    (no PYTHONPATH), so the child's first trivial call never returns; it gives up after
+    its startup timeout, says why, and exits."""
+    from multiprocessing import Pipe
+
+    ours, theirs = Pipe(duplex=True)
+    code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from producer.backends.child import main; "
+    code += f"main([{str(theirs.fileno())!r}, {str(os.getpid())!r}, '2', 'interpreters', '2'])"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    child = subprocess.Popen(
+        [with_subinterpreters.executable, "-I", "-c", code], pass_fds=(theirs.fileno(),), env=env
+    )
+    theirs.close()
+    try:
+        assert ours.poll(60), "the child said nothing within 60 s"
+        kind, message = ours.recv()
+        assert kind == "unready" and "did not return within 2 s" in message, message
+        assert "must be importable there" in message
+        assert child.wait(timeout=30) == 1
+    finally:
+        child.kill()
+        child.wait()
+        ours.close()
