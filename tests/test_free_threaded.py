@@ -232,3 +232,14 @@ def test_a_subinterpreter_that_cannot_import_the_task_is_abandoned_with_a_clear_
         child.kill()
         child.wait()
         ours.close()
+
+
+def test_the_python_api_takes_other_interpreters(free_threaded):
+    from producer import compare
+
+    run = compare("countdown", size=300_000, tasks=2, concurrency=2, backends=["threads"], repeat=1,
+                  warmup=0, pythons=[free_threaded.executable])  # fmt: skip
+    here = run["pythons"][0]["label"]
+    rows = [f"sequential [{here}]", f"threads [{here}]", "sequential [3.13.5t]", "threads [3.13.5t]"]
+    assert run.backends == rows
+    assert run.result("threads [3.13.5t]")["python"]["gil_enabled"] is False and run.ok

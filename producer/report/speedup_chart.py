@@ -65,8 +65,13 @@ def draw_speedup(fig, doc: Document) -> None:
             color="white" if inside else FAILED_COLOR if failed else "black",
         )
     ax.axhline(1.0, color="#555555", lw=0.8)
+    crowded = len(shown) > 8  # several interpreters' rows (--python): slanted, one line each
     ax.set_xticks(
-        range(len(shown)), [f"{r['backend']}\nconcurrency {r['concurrency']}" for r in shown], fontsize=8
+        range(len(shown)),
+        [f"{r['backend']}{', c=' if crowded else chr(10) + 'concurrency '}{r['concurrency']}" for r in shown],
+        fontsize=8,
+        rotation=30 if crowded else 0,
+        ha="right" if crowded else "center",
     )
     ax.set_ylim(0, top * 1.18)
     ax.set_ylabel("speedup (x): sequential median\n/ backend median wall time", fontsize=9)
