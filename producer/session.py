@@ -149,6 +149,7 @@ def settings_record(settings: Settings, tuning: dict) -> dict:
         "broker_source": settings.broker_source,
         "workers": settings.workers,
         "memory_limit": settings.memory_limit,
+        "pythons": [python.executable for python in settings.pythons],
         "interleaved": True,
         **tuning,
     }
