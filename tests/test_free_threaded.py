@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import sysconfig
 import textwrap
+import time
 
 import pytest
 
@@ -243,3 +245,31 @@ def test_the_python_api_takes_other_interpreters(free_threaded):
     rows = [f"sequential [{here}]", f"threads [{here}]", "sequential [3.13.5t]", "threads [3.13.5t]"]
     assert run.backends == rows
     assert run.result("threads [3.13.5t]")["python"]["gil_enabled"] is False and run.ok
+
+
+@pytest.mark.parametrize(
+    "sig, group", [(signal.SIGINT, True), (signal.SIGTERM, False)], ids=["ctrl-c", "sigterm"]
+)
+def test_a_stop_leaves_no_child_of_another_interpreter_behind(tmp_path, free_threaded, sig, group):
+    """The children started as commands under --python are in sessions of their own: the
+    producer stops them itself, whatever they run."""
+    from tests.test_stops import HANGS, start, stop_and_check, wait_for_children
+
+    def under_it(seen) -> list:
+        return [c for c in seen if free_threaded.executable in _cmdline(c)]
+
+    (tmp_path / "hangs.py").write_text(HANGS)
+    args = ["--workload", "hangs.py:hangs", "--backends", "sequential,threads,processes"]
+    producer, temp = start(tmp_path, *args, "--concurrency", "2", "--python", free_threaded.executable)
+    children = wait_for_children(producer, lambda seen: len(under_it(seen)) >= 4)  # 1 + 1 + 2 processes
+    time.sleep(0.5)
+    stop_and_check(producer, sig, group, children, temp)
+
+
+def _cmdline(process) -> str:
+    import psutil
+
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:
+        return ""
