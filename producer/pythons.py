@@ -79,13 +79,18 @@ def check(settings: Settings, found: list[Group]) -> None:
             needed = (*WORKER_MODULES, *(["gevent"] if entry.pool == "gevent" else []))
             for group in found:
                 if missing := [m for m in needed if m in group.interpreter.missing]:
-                    exe = group.interpreter.executable
-                    raise UsageError(
-                        f"--python {exe} cannot run the embedded {entry.pool} workers: it lacks "
-                        f"{', '.join(missing)}; install poolbench there (`{exe} -m pip install poolbench`"
-                        f"{' gevent' if 'gevent' in missing else ''}), or for a free-threaded build run "
-                        "scripts/build-free-threaded-python"
-                    )
+                    raise UsageError(_lacks(group, entry.pool, missing))
+
+
+def _lacks(group: Group, pool: str, missing: list[str]) -> str:
+    exe = group.interpreter.executable
+    which = "this Python" if group.first else "--python"
+    gevent = " gevent" if "gevent" in missing else ""
+    return (
+        f"{which} {exe} cannot run the embedded {pool} workers: it lacks {', '.join(missing)}; install "
+        f"poolbench there (`{exe} -m pip install poolbench{gevent}`), or for a free-threaded build run "
+        "scripts/build-free-threaded-python"
+    )
 
 
 def plan(settings: Settings, found: list[Group]) -> tuple[list[Variant], list, dict]:
