@@ -35,6 +35,10 @@ CAVEATS = {
     "than its concurrency stall up to 2 s; compare it with --tasks <= --concurrency",
 }
 """Known pool behaviours that distort a comparison, reported with its numbers."""
+FREE_THREADED_GEVENT = (
+    "a gevent pool on a free-threaded Python: gevent turns the GIL back on when it loads, and "
+    "its greenlets run one at a time in one thread anyway, so free threading gains it nothing"
+)
 
 
 class CeleryBackend(Backend):
@@ -186,7 +190,11 @@ class CeleryBackend(Backend):
             APPS.release(self._url)
 
     def caveats(self) -> list[str]:
-        return [CAVEATS[self.pool]] if self.pool in CAVEATS else []
+        caveats = [CAVEATS[self.pool]] if self.pool in CAVEATS else []
+        pythons = [info.get("interpreter") or {} for info in self._node_info.values()]
+        if self.pool == "gevent" and any(p.get("free_threaded_build") for p in pythons):
+            caveats.append(FREE_THREADED_GEVENT)
+        return caveats
 
     def memory_scope(self) -> memory.Scope:
         """The workers' processes, when they are this process's children (embedded)."""
