@@ -11,7 +11,7 @@ import os
 import shutil
 import sys
 
-from producer import __version__, backends, commands
+from producer import __version__, backends, broker_source, commands
 from producer import settings as defaults
 from producer.errors import EXIT_INTERRUPTED, PoolbenchError, UsageError
 from producer.services.environ import inherited
@@ -84,6 +84,8 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         help=f"Redis URL of running workers (default: ${defaults.BROKER_ENV}; "
         "if neither is set, start a private Redis and workers)",
     )
+    c.add_argument("--broker-env", metavar="VAR", help="read the broker's URL from environment variable VAR")
+    c.add_argument("--broker-file", metavar="PATH", help="read the broker's URL from the first line of PATH")
     c.add_argument(
         "--workers", default="", help="embedded worker processes per pool, e.g. prefork=3,threads=2"
     )
@@ -133,7 +135,11 @@ def settings_from_args(args, environ) -> Settings:
     names = ["sequential"] + [n for n in dict.fromkeys(names) if n != "sequential"]
     pools = [entry.pool for entry in map(backends.spec, names) if entry.needs_broker]
     _check_json_path(args.json_path)
-    broker_url = args.broker or environ.get(defaults.BROKER_ENV) or None
+    broker_url, warnings = broker_source.resolve(
+        args.broker, args.broker_env, args.broker_file, environ, defaults.BROKER_ENV
+    )
+    for warning in warnings:
+        print(f"poolbench: warning: {warning}", file=sys.stderr)
     if args.workers and broker_url:
         raise UsageError(
             "--workers sizes the embedded stack; with --broker or REDIS_URL, start more workers "

@@ -6,6 +6,8 @@
     ├── BrokerUnavailable          exit 3  Redis cannot be reached
     ├── NoWorker                   exit 4  no Celery worker consumes a pool's queue
     ├── BatchTimeout               exit 5  a batch overran --timeout
+    │   └── TasksLost              exit 5  a batch cannot complete (every worker vanished)
+    │       └── BrokerLost         exit 3  Redis went away mid-batch and did not come back
     └── StackError                 exit 6  the embedded Redis or workers would not start
 
 Third-party errors (redis-py, Celery, OS) are translated into these at the boundary,
@@ -68,3 +70,17 @@ class StackError(PoolbenchError):
     """Raised when the embedded Redis or its workers cannot be started."""
 
     exit_code = EXIT_STACK
+
+
+class TasksLost(BatchTimeout):
+    """Raised when a batch cannot complete: its message names the tasks not completed and why."""
+
+    def __init__(self, backend: str, message: str, completed: int, tasks: int):
+        self.completed, self.tasks = completed, tasks
+        PoolbenchError.__init__(self, f"{backend}: {message}")
+
+
+class BrokerLost(TasksLost):
+    """Raised when Redis went away mid-batch and did not come back within the wait for it."""
+
+    exit_code = EXIT_BROKER

@@ -7,6 +7,9 @@ and where to write it is their business.
 from __future__ import annotations
 
 import contextlib
+import os
+import resource
+import sys
 from collections.abc import Callable
 
 import workloads
@@ -68,7 +71,14 @@ def run(settings: Settings, progress: Progress | None = None, status: Status | N
         environment=settings.environ,
     )
     doc["verdict"] = judge(doc)
+    doc["producer"] = {"pid": os.getpid(), "peak_rss_bytes": peak_rss_bytes()}
     return doc
+
+
+def peak_rss_bytes() -> int:
+    """The producer's own peak resident memory so far (children not included)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # Linux counts KiB, macOS bytes
 
 
 def settings_record(settings: Settings, tuning: dict) -> dict:

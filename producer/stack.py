@@ -7,16 +7,20 @@ and stops them in reverse order whatever happens (Ctrl-C included).
 
 from __future__ import annotations
 
+import secrets
 import tempfile
 import time
 
 from producer.backends.celery.workers import WorkerFleet
 from producer.services.environ import Interpreter
-from producer.services.redis import RedisServer
+from producer.services.redis import RedisServer, mask_url
 
 
 class EmbeddedStack:
-    """A private Redis on a free 127.0.0.1 port and ``settings.workers[pool]`` workers per pool."""
+    """A private Redis on a free 127.0.0.1 port and ``settings.workers[pool]`` workers per pool.
+
+    Redis gets a random password, so that other users of the machine cannot reach it.
+    """
 
     def __init__(self, settings, pools: list[str], allow: list[str], interpreter: Interpreter | None = None):
         self.settings = settings
@@ -44,7 +48,7 @@ class EmbeddedStack:
         self._dir = tempfile.TemporaryDirectory(prefix="poolbench-stack-")
         began = time.perf_counter()
         deadline = time.monotonic() + self.settings.startup_timeout
-        self._redis = RedisServer(self._dir.name)
+        self._redis = RedisServer(self._dir.name, password=secrets.token_urlsafe(18))
         self._redis.start(deadline)
         self.broker_url = self._redis.url
         if self.pools:
@@ -63,7 +67,7 @@ class EmbeddedStack:
 
     def describe(self) -> dict:
         return {
-            "broker": self.broker_url,
+            "broker": mask_url(self.broker_url) if self.broker_url else None,
             "redis": self._redis.describe() if self._redis else {},
             "workers": self._fleet.describe() if self._fleet else {},
             "interpreter": self.interpreter.as_dict(),

@@ -10,11 +10,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
+from celery.worker import state
 from celery.worker.request import Request
 
 import workloads
 from worker import protocol
 from worker.app import app, settings
+from worker.guard import Guard
 
 RECEIVED_KEY = "poolbench_received"
 
@@ -52,6 +54,31 @@ class StampedRequest(Request):
         received = time.time()
         super().__init__(*args, **kwargs)
         self._request_dict[RECEIVED_KEY] = received
+        self._guarded = False
+
+    def revoked(self) -> bool:
+        """Celery's check before running a message, plus poolbench's (:mod:`worker.guard`)."""
+        if super().revoked():
+            return True
+        if self._guarded:
+            return False
+        self._guarded = True
+        delivery, action = GUARD.admit(self, _holds_another)
+        self._request_dict[protocol.DELIVERY_KEY] = delivery
+        if action is None:
+            return False
+        state.task_ready(self)
+        action(self)
+        self._already_revoked = True  # the worker now skips it, as a revoked task
+        return True
+
+
+def _holds_another(request) -> bool:
+    """Whether this worker holds another delivery of the same task (reserved or running)."""
+    return any(other.id == request.id and other is not request for other in list(state.reserved_requests))
+
+
+GUARD = Guard(lambda: app.conf.broker_url)
 
 
 _allowed: set[str] = set()
@@ -80,7 +107,12 @@ allow(settings.allow)
 
 
 @app.task(
-    name=protocol.TASK_NAME, bind=True, Request=StampedRequest, throws=(WorkloadFailed, WorkloadNotAllowed)
+    name=protocol.TASK_NAME,
+    bind=True,
+    Request=StampedRequest,
+    throws=(WorkloadFailed, WorkloadNotAllowed),
+    max_retries=protocol.MAX_DELIVERIES - 1,  # retries after a dead worker process: at once, capped
+    default_retry_delay=0,
 )
 def run_workload(self, spec: str, size: int) -> dict:
     """Run ``spec(size)`` once and return its record; raise if the workload raised."""
@@ -93,4 +125,5 @@ def run_workload(self, spec: str, size: int) -> dict:
     record.pop("index", None)
     record["received"] = getattr(self.request, RECEIVED_KEY, None)
     record["worker"] = self.request.hostname
+    record["delivery"] = getattr(self.request, protocol.DELIVERY_KEY, None) or 1
     return record

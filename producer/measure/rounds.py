@@ -39,6 +39,8 @@ class BackendRun:
     problems: list[str] = field(default_factory=list)
     summaries: list | None = None
     timed_out: bool = False
+    exit_code: int | None = None
+    """The exit code of the error that stopped its batches (BatchTimeout 5, BrokerLost 3)."""
 
     @property
     def measured(self) -> list[Batch]:
@@ -89,6 +91,7 @@ def _run_batch(run, backend, settings, spec, size, r, expected) -> None:
         records = backend.run_batch(spec, size, tasks)
     except BatchTimeout as exc:
         run.timed_out = True
+        run.exit_code = exc.exit_code
         run.problems.append(str(exc))
         return
     wall = time.perf_counter() - t0

@@ -80,7 +80,9 @@ class Result(TypedDict, total=False):
     python: dict[str, Any]
     ok: bool
     timed_out: bool
-    """A batch overran --timeout; its later rounds were skipped."""
+    """A batch overran --timeout or could not complete; its later rounds were skipped."""
+    exit_code: int | None
+    """The exit code of the error that stopped it (5: --timeout or tasks lost, 3: broker lost)."""
     problems: list[str]
     warnings: list[str]
     checksum: str | None
@@ -122,6 +124,8 @@ class Document(TypedDict, total=False):
     results: list[Result]
     verdict: Verdict
     ok: bool
+    producer: dict[str, Any]
+    """The producer process: ``pid``, ``peak_rss_bytes`` (its own peak RSS, children not included)."""
 
 
 def build(
@@ -182,6 +186,7 @@ def _result(
         python=_python_of(run, here),
         ok=run.ok,
         timed_out=run.timed_out,
+        exit_code=run.exit_code,
         problems=run.problems,
         checksum=run.checksum,
         startup_s=run.startup_s,

@@ -2,10 +2,12 @@
 
 The producer reaches workers only through Celery, by task name and queue; the queue
 is named after the pool, so ``celery-threads`` reaches threads workers only.
-``run_batch`` sends every task first, then waits for each result on its own
-``AsyncResult.get``: the Redis result backend wakes that wait by pub/sub as the
-result lands, where ``GroupResult.get`` would poll in half-second steps and add up
-to 0.5 s to every batch.
+``run_batch`` (:mod:`.batch`) subscribes to every result, sends every task, then
+collects the results as Redis publishes them: the same pub/sub wake-up
+``AsyncResult.get`` uses, where ``GroupResult.get`` would poll in half-second steps.
+Every message names the backend's run (:mod:`.run`), and whatever goes wrong on the
+way (a worker or Redis lost, a task delivered twice) is recorded as an incident and
+reported with the backend's numbers.
 """
 
 from __future__ import annotations
@@ -13,14 +15,16 @@ from __future__ import annotations
 import contextlib
 import time
 
-from celery import states
-from celery.exceptions import TimeoutError as CeleryTimeout
-
 from producer.backends.base import Backend
-from producer.backends.celery.app import APPS, BROKER_ERRORS, broker_errors, failure_of
-from producer.errors import BatchTimeout, NoWorker
-from producer.services.redis import check_redis, mask_url
-from worker.protocol import INFO_COMMAND, TASK_NAME, queue_for
+from producer.backends.celery.app import APPS, BROKER_ERRORS, broker_errors
+from producer.backends.celery.batch import BROKER_WAIT_S, CeleryBatch
+from producer.backends.celery.liveness import Liveness
+from producer.backends.celery.results import ResultWatcher
+from producer.backends.celery.run import RunLease
+from producer.errors import BrokerLost, BrokerUnavailable, NoWorker, TasksLost
+from producer.services.redis import check_redis, mask_url, reason_of
+from worker import protocol
+from worker.protocol import INFO_COMMAND, queue_for
 from workloads import canonical
 
 POLL_S = 0.5
@@ -31,6 +35,8 @@ CAVEATS = {
     "than its concurrency stall up to 2 s; compare it with --tasks <= --concurrency",
 }
 """Known pool behaviours that distort a comparison, reported with its numbers."""
+MOST_INCIDENTS = 20
+"""Incidents kept in the report per backend; later ones are counted only."""
 
 
 class CeleryBackend(Backend):
@@ -44,6 +50,26 @@ class CeleryBackend(Backend):
         """Node name -> its pool's max-concurrency, for the nodes consuming our queue."""
         self._node_info: dict[str, dict] = {}
         """Node name -> what the worker says it runs with (``poolbench_info``), or {}."""
+        self.lease: RunLease | None = None
+        self.watcher: ResultWatcher | None = None
+        self.liveness = Liveness()
+        self.redis_run_id: str | None = None
+        """Redis's own ``run_id``: a new one means it restarted and lost what it held."""
+        self.broker_lost = False
+        self.incidents: list[dict] = []
+        self.incident_count = 0
+        self.collected: list[str] = []
+        """Ids of every task collected: a result stored again later is a duplicate run."""
+        self._round = 0
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    @property
+    def app(self):
+        """The producer's Celery app (shared per broker URL): sends tasks and control commands."""
+        return self._app
 
     @property
     def concurrency(self) -> int:
@@ -55,11 +81,14 @@ class CeleryBackend(Backend):
         One no-op round trip ends the start: it proves a worker runs our task and opens
         the producer and result connections, so that the first batch pays for neither.
         """
-        check_redis(self._url)
+        self.redis_run_id = check_redis(self._url).get("run_id")
         self._app = APPS.acquire(self._url)
         try:
             with broker_errors(self._url):
+                self.lease = RunLease(self._url, self.queue)
+                self.watcher = ResultWatcher(self._url)
                 self._nodes = self._wait_for_workers()
+                self.lease.begin()
                 self._round_trip()
         except BaseException:  # a failed __enter__ gets no __exit__
             self.close()
@@ -100,81 +129,80 @@ class CeleryBackend(Backend):
         return {node: found[node] if isinstance(found.get(node), dict) else {} for node in nodes}
 
     def _round_trip(self) -> None:
-        result = self._app.send_task(TASK_NAME, args=["sleep", 0], queue=self.queue)
+        deadline = time.monotonic() + self.settings.worker_timeout
         try:
-            value = result.get(timeout=self.settings.worker_timeout, propagate=False)
-            if result.state != states.SUCCESS:
-                failure = failure_of(value)
-                raise NoWorker(
-                    f"the workers on queue '{self.queue}' failed a no-op task: "
-                    f"{failure['type']}: {failure['message']}"
-                )
-        except CeleryTimeout:
-            result.revoke()
+            record = CeleryBatch(self, "sleep", 0, 1).run(deadline)[0]
+        except BrokerLost:
+            raise
+        except TasksLost:
             raise NoWorker(
                 f"the workers on queue '{self.queue}' ({', '.join(self._nodes)}) answer but ran no task "
                 f"within {self.settings.worker_timeout:g} s; are they stuck on an earlier task?"
             ) from None
-        finally:
-            result.forget()
+        if "error" in record:
+            failure = record["error"]
+            raise NoWorker(
+                f"the workers on queue '{self.queue}' failed a no-op task: "
+                f"{failure['type']}: {failure['message']}"
+            )
+        self.incidents.clear()
+        self.incident_count = 0
 
     def run_batch(self, spec: str, size: int, tasks: int) -> list[dict]:
         spec = canonical(spec)  # a file path must mean the same file on the worker
         deadline = time.monotonic() + self.settings.timeout
-        sent = []
-        records: list[dict] = []
-        with broker_errors(self._url):
-            try:
-                for index in range(tasks):
-                    at = time.time()
-                    sent.append(
-                        (index, at, self._app.send_task(TASK_NAME, args=[spec, size], queue=self.queue))
-                    )
-                for index, at, result in sent:
-                    records.append(self._collect(index, at, result, deadline))
-            except _Overrun:
-                done = len(records) + self._abandon([result for _, _, result in sent[len(records) :]])
-                raise BatchTimeout(self.name, done, tasks, self.settings.timeout) from None
-            except BaseException:  # Ctrl-C or a lost broker: try not to leave work queued behind us
-                with contextlib.suppress(*BROKER_ERRORS):
-                    self._abandon([result for _, _, result in sent[len(records) :]])
-                raise
-        return records
-
-    def _collect(self, index: int, sent_at: float, result, deadline: float) -> dict:
+        self._round += 1
         try:
-            value = result.get(timeout=max(0.001, deadline - time.monotonic()), propagate=False)
-        except CeleryTimeout:
-            raise _Overrun from None
-        ok = result.state == states.SUCCESS and isinstance(value, dict)
-        record = {**value} if ok else {"error": failure_of(value)}
-        record.update(index=index, sent=sent_at)
-        result.forget()  # while later tasks still run: only the last one's costs the batch time
-        return record
+            if self.broker_lost:  # an earlier batch lost it: fail at once unless it is back
+                self.redis_run_id = check_redis(self._url).get("run_id")
+                self.broker_lost = False
+            if self.lease.run_id is None:
+                self.lease.begin()
+        except (*BROKER_ERRORS, BrokerUnavailable) as exc:
+            raise BrokerLost(
+                self.name, f"Redis at {mask_url(self._url)} cannot be reached ({reason_of(exc)})", 0, tasks
+            ) from None
+        return CeleryBatch(self, spec, size, tasks).run(deadline)
 
-    def _abandon(self, pending: list) -> int:
-        """Revoke the tasks not collected and delete their results; return how many had finished.
+    def incident(self, kind: str, detail: str) -> None:
+        """Something went wrong and was dealt with; it is reported beside the numbers."""
+        self.incident_count += 1
+        if len(self.incidents) < MOST_INCIDENTS:
+            self.incidents.append({"kind": kind, "batch": self._round, "detail": detail})
 
-        A task already running finishes anyway and stores its result, which then expires
-        with the worker's ``result_expires``.
-        """
-        unfinished = [result.id for result in pending if not result.ready()]
-        if unfinished:
-            self._app.control.revoke(unfinished)
-        for result in pending:
-            result.forget()
-        return len(pending) - len(unfinished)
+    def _late_duplicates(self) -> None:
+        """Results stored again after they were collected: a task that ran twice."""
+        with contextlib.suppress(*BROKER_ERRORS):
+            again = self.watcher.stored(self.collected)
+            if again:
+                self.watcher.forget(again)
+                self.incident("duplicate", f"{len(again)} task(s) ran again after their result was collected")
 
     def close(self) -> None:
+        if self.lease is not None:
+            self.lease.close()  # ends the run: its queued and held messages go
+            self.lease = None
+        if self.watcher is not None:
+            with contextlib.suppress(*BROKER_ERRORS):
+                self.watcher.forget(self.collected)  # a late second run's result, if any
+            self.watcher.close()
+            self.watcher = None
         if self._app is not None:
             self._app = None
             APPS.release(self._url)
 
     def caveats(self) -> list[str]:
-        return [CAVEATS[self.pool]] if self.pool in CAVEATS else []
+        caveats = [CAVEATS[self.pool]] if self.pool in CAVEATS else []
+        if self.incident_count:
+            shown = "; ".join(f"batch {i['batch']}: {i['detail']}" for i in self.incidents[:5])
+            more = f"; and {self.incident_count - 5} more" if self.incident_count > 5 else ""
+            caveats.append(f"faults during the run, its times include the recovery: {shown}{more}")
+        return caveats
 
     def settings_info(self) -> dict:
         """The workers' real settings, read back from them: one value where they agree."""
+        if self.watcher is not None:
+            self._late_duplicates()
         infos = [self._node_info.get(node, {}) for node in sorted(self._nodes)]
         agreed = {}
         for key in REPORTED:
@@ -187,6 +215,14 @@ class CeleryBackend(Backend):
             "nodes": {node: self._node_info.get(node, {}) for node in sorted(self._nodes)},
             "result_backend": "redis",
             **agreed,
+            "faults": {
+                "visibility_timeout_s": protocol.VISIBILITY_TIMEOUT_S,
+                "lease_renew_s": protocol.LEASE_RENEW_S,
+                "max_deliveries": protocol.MAX_DELIVERIES,
+                "broker_wait_s": BROKER_WAIT_S,
+                "incidents": list(self.incidents),
+                "incident_count": self.incident_count,
+            },
         }
 
 
@@ -202,7 +238,3 @@ REPORTED = (
     "interpreter",
 )
 """What a worker reports of itself, summarised per backend (None: it could not say)."""
-
-
-class _Overrun(Exception):
-    """A result did not arrive before the batch's deadline."""

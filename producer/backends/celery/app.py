@@ -2,13 +2,15 @@
 
 The producer imports only :mod:`worker.protocol` from the worker side. It knows the
 task by name and the shape of its failures: the worker raises
-``WorkloadFailed(type_name, message)``, which Celery rebuilds here, without importing
-the worker's module, as an exception of that name with those two args.
+``WorkloadFailed(type_name, message)``, which reaches the producer as JSON, an
+exception type name with those two args. The app sends tasks and control commands
+only; results are read from Redis by :mod:`producer.backends.celery.results`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 
 import kombu.exceptions
@@ -65,25 +67,34 @@ APPS = SharedApps()
 """The process's producer-side apps: the Celery backends and the embedded stack share them."""
 
 
+PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
+"""A publish gives up within about a second; the batch then waits for the broker itself."""
+
+
 def make_app(url: str) -> Celery:
-    """A Celery app of the producer's own: JSON only, results over Redis pub/sub."""
-    app = Celery("poolbench", broker=url, backend=url, set_as_current=False)
+    """A Celery app of the producer's own: JSON only, the workers' transport options.
+
+    No result backend: sending a task through one would subscribe to its result on a
+    connection nobody reads. :mod:`producer.backends.celery.results` reads them.
+    """
+    app = Celery("poolbench", broker=url, set_as_current=False)
     app.conf.update(
         accept_content=protocol.ACCEPT_CONTENT,
         result_accept_content=protocol.ACCEPT_CONTENT,
         task_serializer=protocol.SERIALIZER,
         result_serializer=protocol.SERIALIZER,
         task_send_sent_event=False,
+        task_publish_retry_policy=PUBLISH_RETRY_POLICY,
         broker_connection_timeout=CONNECT_TIMEOUT,
-        redis_socket_connect_timeout=CONNECT_TIMEOUT,
+        broker_transport_options=protocol.transport_options(),
     )
     return app
 
 
 def close_app(app: Celery) -> None:
-    """Close the app's result, producer and broker connections, and forget its pool."""
+    """Close the app's producer and broker connections (and a result backend's, if it has one)."""
     backend = app._backend  # made on first use; private, but creating one just to close it is waste
-    if backend is not None:
+    if getattr(backend, "result_consumer", None) is not None:
         with contextlib.suppress(*BROKER_ERRORS):
             backend.result_consumer.stop()
         backend.client.connection_pool.disconnect()
@@ -98,11 +109,39 @@ def close_app(app: Celery) -> None:
     app.close()
 
 
-def failure_of(exc: object) -> dict:
-    """``{"type", "message"}`` of a failed task, the workload's own where it raised."""
-    args = getattr(exc, "args", ())
-    if type(exc).__name__ == protocol.WORKLOAD_FAILED and len(args) == 2:
+def failure_of(result: object) -> dict:
+    """``{"type", "message"}`` of a failed task's stored result, the workload's own where it raised.
+
+    Celery stores an exception as JSON: ``{"exc_type", "exc_message": [args], "exc_module"}``.
+    A prefork child that died on each delivery reaches here as Celery's ``WorkerLostError``.
+    """
+    if not isinstance(result, dict) or "exc_type" not in result:
+        return {"type": "UnexpectedResult", "message": f"the worker returned {result!r} instead of a record"}
+    name = str(result["exc_type"])
+    args = result.get("exc_message")
+    args = list(args) if isinstance(args, (list, tuple)) else [args]
+    if name == protocol.WORKLOAD_FAILED and len(args) == 2:
         return {"type": str(args[0]), "message": str(args[1])}
-    if isinstance(exc, BaseException):
-        return {"type": type(exc).__name__, "message": str(exc)}
-    return {"type": "UnexpectedResult", "message": f"the worker returned {exc!r} instead of a record"}
+    message = " ".join(str(arg) for arg in args if arg is not None)
+    if name == "WorkerLostError":
+        return {"type": protocol.PROCESS_DIED, "message": process_died(message)}
+    return {"type": name, "message": message}
+
+
+_DEATH = re.compile(r"(exitcode|signal) (-?\d+)(?: \((\w+)\))?")
+
+
+def process_died(message: str) -> str:
+    """Celery's "Worker exited prematurely: signal 9 (SIGKILL) Job: 3." as a sentence of ours.
+
+    An exit code is the task's own doing (``os._exit``, ``sys.exit`` in C); a signal may
+    come from anywhere (the OOM killer, a ``kill``), so it is not blamed on the task.
+    """
+    found = _DEATH.search(message)
+    if not found:
+        how = f"its worker process died ({message.strip()})"
+    elif found[1] == "exitcode":
+        how = f"killed its worker process (exit code {found[2]})"
+    else:
+        how = f"its worker process died (signal {found[2]}" + (f" {found[3]})" if found[3] else ")")
+    return f"{how} on each of its {protocol.MAX_DELIVERIES} deliveries"
