@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from celery import group  # noqa: E402
 
 from producer import backends  # noqa: E402
-from producer.backends.celery.app import APPS  # noqa: E402
+from producer.backends.celery.app import close_app, make_app  # noqa: E402
 from producer.settings import Settings  # noqa: E402
 from producer.stack import EmbeddedStack  # noqa: E402
 from worker.protocol import TASK_NAME  # noqa: E402
@@ -56,7 +56,8 @@ def main() -> int:
     with EmbeddedStack(settings, [opts.pool], allow=[]) as stack:
         settings = settings.replace(broker_url=stack.broker_url)
         with backends.create(f"celery-{opts.pool}", settings) as backend:
-            app = APPS.acquire(stack.broker_url)
+            app = make_app(stack.broker_url)  # a plain Celery client: the same app, plus a result backend
+            app.conf.result_backend = stack.broker_url
             try:
                 ours, theirs = [], []
                 for _ in range(opts.rounds):
@@ -66,7 +67,7 @@ def main() -> int:
                     theirs.append(bare(app, opts.pool))
                 polled = [grouped(app, opts.pool) for _ in range(5)]
             finally:
-                APPS.release(stack.broker_url)
+                close_app(app)
 
     def line(label, values):
         ms = sorted(v * 1000 for v in values)

@@ -86,13 +86,15 @@ def celery_cli() -> list[str]:
 class WorkerProcess:
     """``python -m worker ...`` in its own process group, its output in a file."""
 
-    def __init__(self, folder: Path, name: str, args: list[str], env: dict[str, str]):
+    def __init__(self, folder: Path, name: str, args: list[str], env: dict[str, str], prefix=None):
+        """``prefix``: what runs it, e.g. ``ip netns exec NS`` (which execs it: same pid)."""
         self.name = name
         self.node_file = folder / f"{name}.node"
         self.log = folder / f"{name}.log"
         with open(self.log, "wb") as log:
+            argv = [sys.executable, "-m", "worker", *args, "--nodename-file", str(self.node_file)]
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "worker", *args, "--nodename-file", str(self.node_file)],
+                [*(prefix or []), *argv],
                 cwd=ROOT,
                 env=env,
                 stdin=subprocess.DEVNULL,

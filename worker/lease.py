@@ -30,6 +30,7 @@ import time
 
 import redis
 from celery import bootsteps
+from celery.worker import state
 
 from worker import protocol
 
@@ -92,25 +93,29 @@ class Renewer:
         self.client.close()
 
     def held(self) -> tuple[str | None, dict]:
-        """``(unacked_index key, {delivery tag: task id})`` of the messages the consumer holds."""
+        """``(unacked_index key, {delivery tag: task id})`` of the tasks this worker holds.
+
+        Celery's own record of its requests (reserved, then running) outlives a lost
+        broker connection, where the consumer's channel does not: a task still running
+        after Redis restarted is still reported as held.
+        """
         task_consumer = getattr(self.consumer, "task_consumer", None)
         if task_consumer is not None:
             self._queues = sorted(q.name for q in task_consumer.queues)
         channel = getattr(task_consumer, "channel", None)
-        qos = getattr(channel, "qos", None)
-        delivered = getattr(qos, "_delivered", None)
-        if delivered is None:
-            return None, {}
-        dirty = set(getattr(qos, "_dirty", ()))  # acknowledged, not yet flushed from _delivered
-        for _ in range(5):  # the consumer thread may change it while we copy
+        for _ in range(5):  # the consumer thread may change them while we copy
             try:
-                items = list(delivered.items())
+                requests = [*state.reserved_requests, *state.active_requests]
                 break
             except RuntimeError:
                 continue
         else:
             return None, {}
-        held = {tag: (message.headers or {}).get("id") for tag, message in items if tag not in dirty}
+        held = {}
+        for request in requests:
+            tag = getattr(getattr(request, "message", None), "delivery_tag", None)
+            if tag is not None:
+                held[tag] = request.id
         return getattr(channel, "unacked_index_key", "unacked_index"), held
 
     def beat(self) -> None:

@@ -72,6 +72,11 @@ class CeleryBackend(Backend):
         return self._app
 
     @property
+    def nodes(self) -> list[str]:
+        """The workers found on the queue at start."""
+        return sorted(self._nodes)
+
+    @property
     def concurrency(self) -> int:
         return sum(self._nodes.values()) if self._nodes else self.settings.concurrency
 

@@ -61,13 +61,15 @@ class CeleryBatch:
         self.handled: set[str] = set()
         self._forget: list[str] = []
         self._seen_retries: set[tuple] = set()
+        self._pending = set(range(tasks))
+        self._unsent: list[str] = []
         self._orphaned_since: float | None = None
         self._restarted = False
         """Redis restarted during this batch: a vanished worker's tasks are not in it any more."""
 
     @property
     def pending(self) -> list[int]:
-        return [index for index in range(self.tasks) if index not in self.records]
+        return sorted(self._pending)
 
     def run(self, deadline: float) -> list[dict]:
         try:
@@ -90,10 +92,16 @@ class CeleryBatch:
             task_id = str(uuid.uuid4())
             self.index_of[task_id] = index
             self.latest[index] = task_id
+            self._unsent.append(task_id)
 
     def _publish(self) -> None:
-        unsent = [self.latest[index] for index in self.pending if self.latest[index] not in self.published]
+        unsent = [
+            task_id
+            for task_id in self._unsent
+            if task_id not in self.published and self.latest[self.index_of[task_id]] == task_id
+        ]
         if not unsent:
+            self._unsent = []
             return
         backend = self.backend
         backend.watcher.watch(unsent)  # before sending: no result may land unheard
@@ -104,12 +112,13 @@ class CeleryBatch:
                 protocol.TASK_NAME, args=args, queue=backend.queue, task_id=task_id, headers=headers
             )
             self.published.add(task_id)
+        self._unsent = []
 
     # -- collecting -----------------------------------------------------------------
 
     def _collect(self, deadline: float) -> None:
         next_tick = time.monotonic() + TICK_S
-        while self.pending:
+        while self._pending:
             with self._broker_guard(deadline):
                 self._publish()
                 now = time.monotonic()
@@ -118,7 +127,7 @@ class CeleryBatch:
                 for meta in self.backend.watcher.wait(min(deadline, next_tick) - now):
                     self._arrive(meta)
                 self._flush()
-                if time.monotonic() >= next_tick and self.pending:
+                if time.monotonic() >= next_tick and self._pending:
                     self._look_after(deadline)
                     next_tick = time.monotonic() + TICK_S
 
@@ -151,6 +160,7 @@ class CeleryBatch:
                 "redelivered", f"task {index} completed on delivery {record['delivery']} of it"
             )
         self.records[index] = record
+        self._pending.discard(index)
 
     def _note_retry(self, index: int, task_id: str, meta: dict) -> None:
         key = (task_id, repr(sorted(meta.items())))  # pub/sub and a later fetch may both bring it
@@ -171,7 +181,7 @@ class CeleryBatch:
         for meta in self.backend.watcher.fetch(self.latest[index] for index in self.pending):
             self._arrive(meta)
         self._flush()
-        if self.pending:
+        if self._pending:
             self._check_workers()
 
     def _read_beats(self) -> tuple[list[str], list[str]]:
@@ -205,6 +215,24 @@ class CeleryBatch:
                 raise self._all_gone(now)
         else:
             self._orphaned_since = None
+
+    def _await_fresh_beats(self, deadline: float) -> None:
+        """After a restart, wait (briefly) until the workers say again what they hold.
+
+        A worker whose beat does not come back in time is taken as gone: its tasks are
+        sent again, and should it finish them after all, the duplicates are dropped.
+        """
+        liveness = self.backend.liveness
+        expected = set(self.backend.nodes) | set(liveness.alive())
+        limit = min(deadline, time.monotonic() + 2 * protocol.LEASE_RENEW_S + 2)
+        before = {node: liveness.beats[node].at for node in expected if node in liveness.beats}
+        liveness.drop_holdings()
+        while time.monotonic() < limit:
+            self._read_beats()
+            beats = liveness.beats
+            if all(node in beats and beats[node].at != before.get(node) for node in expected):
+                return
+            time.sleep(_RETRY_POLL_S / 5)
 
     def _held_by_live_worker(self, index: int) -> bool:
         node = self.backend.liveness.holder(self.latest[index])
@@ -290,6 +318,10 @@ class CeleryBatch:
         if info.get("run_id") != backend.redis_run_id:
             backend.redis_run_id = info.get("run_id")
             self._restarted = True
+            self._await_fresh_beats(deadline)
+            for meta in backend.watcher.fetch(self.latest[index] for index in self.pending):
+                self._arrive(meta)  # finished while Redis was away, stored since
+            self._flush()
             # a task a live worker holds is still running there and stores its result
             # when it can; the rest were lost with Redis's queues
             lost = [index for index in self.pending if not self._held_by_live_worker(index)]

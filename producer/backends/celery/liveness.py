@@ -75,6 +75,11 @@ class Liveness:
         for beat in self.beats.values():
             beat.changed = now
 
+    def drop_holdings(self) -> None:
+        """Forget what each worker held, until it says again (Redis restarted in between)."""
+        for beat in self.beats.values():
+            beat.held = []
+
     @property
     def known(self) -> bool:
         """Whether any worker on the queue beats at all (workers of older versions do not)."""
