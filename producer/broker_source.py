@@ -3,9 +3,10 @@
 Every user of the machine can read every process's command line (``ps``), so a URL
 with a password belongs in the environment or in a file only its owner can read:
 
-    --broker URL          the URL itself (a password in it shows in ``ps``: warned)
+    --broker URL          the URL itself (a password in it shows in ``ps``)
     --broker-env VAR      the URL is in environment variable VAR
-    --broker-file PATH    the URL is the first line of PATH (e.g. mode 0600)
+    --broker-file PATH    the URL is the first line of PATH; refused if it holds a password
+                          and other users may read it (as ssh refuses such a key)
     $REDIS_URL            when none of the above is given
 
 Called by the CLI only, with the environment it read; nothing here reads it itself.
@@ -19,11 +20,6 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from producer.errors import UsageError
-
-PASSWORD_IN_ARGV = (
-    "--broker shows its password to every user of this machine (ps); "
-    "pass the URL with --broker-env VAR or --broker-file PATH instead"
-)
 
 
 def has_password(url: str) -> bool:
@@ -44,34 +40,31 @@ def read_url_file(path: str) -> str:
     return line
 
 
-def world_readable(path: str) -> bool:
+def readable_by_others(path: str) -> bool:
     try:
-        return bool(os.stat(path).st_mode & stat.S_IROTH)
+        return bool(os.stat(path).st_mode & (stat.S_IRGRP | stat.S_IROTH))
     except OSError:
         return False
 
 
 def resolve(
     broker: str | None, env_var: str | None, path: str | None, environ: Mapping[str, str], default_env: str
-) -> tuple[str | None, list[str]]:
-    """``(URL or None, warnings)`` from the flags, else ``$default_env``; UsageError if unusable."""
+) -> str | None:
+    """The broker's URL from the flags, else ``$default_env``, else None; UsageError if unusable."""
     flags = (("--broker", broker), ("--broker-env", env_var), ("--broker-file", path))
     given = [flag for flag, value in flags if value]
     if len(given) > 1:
         raise UsageError(f"{' and '.join(given)} both name the broker; give one")
-    warnings = []
     if broker:
-        if has_password(broker):
-            warnings.append(PASSWORD_IN_ARGV)
-        return broker, warnings
+        return broker
     if env_var:
         url = environ.get(env_var, "").strip()
         if not url:
             raise UsageError(f"--broker-env {env_var}: no such variable in the environment, or it is empty")
-        return url, warnings
+        return url
     if path:
         url = read_url_file(path)
-        if has_password(url) and world_readable(path):
-            warnings.append(f"--broker-file {path} is readable by every user; chmod 600 it")
-        return url, warnings
-    return environ.get(default_env) or None, warnings
+        if has_password(url) and readable_by_others(path):
+            raise UsageError(f"--broker-file {path}: other users can read its password; chmod 600 {path}")
+        return url
+    return environ.get(default_env) or None

@@ -82,7 +82,8 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     c.add_argument(
         "--broker",
         help=f"Redis URL of running workers (default: ${defaults.BROKER_ENV}; "
-        "if neither is set, start a private Redis and workers)",
+        "if neither is set, start a private Redis and workers); a password here shows in ps: "
+        "prefer --broker-env or --broker-file",
     )
     c.add_argument("--broker-env", metavar="VAR", help="read the broker's URL from environment variable VAR")
     c.add_argument("--broker-file", metavar="PATH", help="read the broker's URL from the first line of PATH")
@@ -135,11 +136,9 @@ def settings_from_args(args, environ) -> Settings:
     names = ["sequential"] + [n for n in dict.fromkeys(names) if n != "sequential"]
     pools = [entry.pool for entry in map(backends.spec, names) if entry.needs_broker]
     _check_json_path(args.json_path)
-    broker_url, warnings = broker_source.resolve(
+    broker_url = broker_source.resolve(
         args.broker, args.broker_env, args.broker_file, environ, defaults.BROKER_ENV
     )
-    for warning in warnings:
-        print(f"poolbench: warning: {warning}", file=sys.stderr)
     if args.workers and broker_url:
         raise UsageError(
             "--workers sizes the embedded stack; with --broker or REDIS_URL, start more workers "

@@ -119,23 +119,24 @@ SECRET = "redis://:s3cret@db:6379/0"
 
 
 def test_the_broker_url_comes_from_a_variable_or_a_file(tmp_path):
-    assert broker_source.resolve(None, "MY_URL", None, {"MY_URL": SECRET}, "REDIS_URL") == (SECRET, [])
+    assert broker_source.resolve(None, "MY_URL", None, {"MY_URL": SECRET}, "REDIS_URL") == SECRET
     path = tmp_path / "url"
     path.write_text(SECRET + "\n# a comment line is never read\n")
     path.chmod(0o600)
-    assert broker_source.resolve(None, None, str(path), {}, "REDIS_URL") == (SECRET, [])
-    assert broker_source.resolve(None, None, None, {"REDIS_URL": SECRET}, "REDIS_URL") == (SECRET, [])
-    assert broker_source.resolve(None, None, None, {}, "REDIS_URL") == (None, [])
+    assert broker_source.resolve(None, None, str(path), {}, "REDIS_URL") == SECRET
+    assert broker_source.resolve(None, None, None, {"REDIS_URL": SECRET}, "REDIS_URL") == SECRET
+    assert broker_source.resolve(SECRET, None, None, {}, "REDIS_URL") == SECRET
+    assert broker_source.resolve(None, None, None, {}, "REDIS_URL") is None
 
 
-def test_a_password_where_others_can_read_it_is_warned_about(tmp_path):
-    url, warnings = broker_source.resolve(SECRET, None, None, {}, "REDIS_URL")
-    assert url == SECRET and warnings == [broker_source.PASSWORD_IN_ARGV]
-    assert broker_source.resolve("redis://db:6379/0", None, None, {}, "REDIS_URL")[1] == []
+def test_a_password_file_others_can_read_is_refused(tmp_path):
     path = tmp_path / "url"
     path.write_text(SECRET)
-    path.chmod(0o644)
-    assert "chmod 600" in broker_source.resolve(None, None, str(path), {}, "REDIS_URL")[1][0]
+    path.chmod(0o640)
+    with pytest.raises(UsageError, match=f"other users can read its password; chmod 600 {path}"):
+        broker_source.resolve(None, None, str(path), {}, "REDIS_URL")
+    path.write_text("redis://db:6379/0")  # no password: nothing to hide
+    assert broker_source.resolve(None, None, str(path), {}, "REDIS_URL") == "redis://db:6379/0"
 
 
 @pytest.mark.parametrize(
