@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 import redis  # noqa: E402
 
+from producer.services.process import Child  # noqa: E402
 from producer.services.redis import RedisServer  # noqa: E402
 
 CONCURRENCY = {"prefork": 2, "threads": 4, "solo": 1, "gevent": 50}
@@ -36,21 +37,18 @@ KEPT = ("_kombu.", "poolbench:workers:")
 """Keys that outlive a run by design: kombu's bindings and live workers' heartbeats."""
 
 
-def start_worker(url: str, pool: str, folder: str) -> subprocess.Popen:
+def start_worker(url: str, pool: str, folder: str) -> Child:
+    """A worker that dies with this script (``Child``), its output in FOLDER/POOL.log."""
     node_file = os.path.join(folder, f"{pool}.node")
     env = {**os.environ, "REDIS_URL": url, "PYTHONPATH": str(ROOT)}
     argv = [sys.executable, "-m", "worker", "--pool", pool, "--concurrency", str(CONCURRENCY[pool])]
-    with open(os.path.join(folder, f"{pool}.log"), "wb") as log:
-        proc = subprocess.Popen(
-            [*argv, "--nodename-file", node_file], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-            start_new_session=True,
-        )  # fmt: skip
+    worker = Child(pool, [*argv, "--nodename-file", node_file], env, folder, cwd=str(ROOT))
     deadline = time.monotonic() + 60
     while not os.path.exists(node_file):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"the {pool} worker did not start; see {folder}/{pool}.log")
+        if not worker.running or time.monotonic() > deadline:
+            raise SystemExit(f"the {pool} worker did not start: {worker.tail()}")
         time.sleep(0.05)
-    return proc
+    return worker
 
 
 def run_pool(pool: str, tasks: int) -> dict:
@@ -75,8 +73,8 @@ def run_pool(pool: str, tasks: int) -> dict:
             left = sorted(k for k in left if not k.startswith(KEPT))
             doc = json.loads(Path(out).read_text()) if os.path.exists(out) else None
         finally:
-            os.killpg(worker.pid, signal.SIGTERM)
-            worker.wait(timeout=30)
+            worker.signal(signal.SIGTERM)
+            worker.finish(30)
             server.stop()
     if doc is None:
         raise SystemExit(f"{pool}: no result document (exit {proc.returncode}): {proc.stderr[-2000:]}")

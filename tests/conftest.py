@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from producer.errors import PoolbenchError
+from producer.services.process import _die_with_parent
 from producer.services.redis import check_redis, find_redis_server
 from producer.settings import Settings
 from producer.stack import EmbeddedStack
@@ -101,6 +102,7 @@ class WorkerProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=_die_with_parent(),  # a test run killed mid-way leaves no worker behind
             )
         self.node: str | None = None
 

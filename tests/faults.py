@@ -137,11 +137,12 @@ class BatchThread(threading.Thread):
         return self.records
 
 
-def wait_until(condition, timeout: float, what: str, step: float = 0.05):
+def wait_until(condition, timeout: float, what: str, step: float = 0.05, state=None):
+    """Wait for ``condition()`` to be true; fail saying what, and ``state()`` if given."""
     deadline = time.monotonic() + timeout
     while not (found := condition()):
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+            pytest.fail(f"timed out after {timeout} s waiting for {what}" + (f": {state()}" if state else ""))
         time.sleep(step)
     return found
 

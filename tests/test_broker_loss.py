@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from producer.backends.celery.batch import BROKER_WAIT_S
+from producer.backends.celery.recovery import BROKER_WAIT_S
 from producer.errors import BrokerLost
 from tests.faults import (
     PASSWORD,

@@ -8,8 +8,8 @@ import pytest
 
 from producer import broker_source
 from producer.backends.celery.app import failure_of, process_died
-from producer.backends.celery.batch import tasks_text
 from producer.backends.celery.liveness import STALE_S, Liveness, parse
+from producer.backends.celery.recovery import tasks_text
 from producer.backends.celery.results import decode
 from producer.backends.celery.run import _run_of
 from producer.errors import UsageError

@@ -39,6 +39,18 @@ app = Celery(
     backend=settings.broker_url,
     include=["worker.tasks", "worker.inspect"],
 )
+
+
+def broker_options(concurrency: int) -> dict:
+    """kombu's transport options, with a connection pool as large as the pool of tasks.
+
+    A threads or gevent worker acknowledges from as many threads or greenlets as it runs
+    tasks, each on a connection of its own: kombu's default cap of 10 makes acks fail
+    (``MaxConnectionsError``) and the worker drop its broker connection under load.
+    """
+    return {**protocol.transport_options(), "max_connections": max(10, concurrency + 10)}
+
+
 RESULT_RETRY_POLICY = {"max_retries": 20, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 """About 20 s of attempts to store a result while Redis is away (the producer waits 15 s)."""
 app.conf.update(
@@ -50,7 +62,7 @@ app.conf.update(
     task_acks_late=protocol.ACKS_LATE,
     task_reject_on_worker_lost=protocol.REJECT_ON_WORKER_LOST,
     task_retry_on_worker_lost=True,
-    broker_transport_options=protocol.transport_options(),
+    broker_transport_options=broker_options(settings.concurrency),
     result_backend_transport_options={"retry_policy": RESULT_RETRY_POLICY},
     result_backend_always_retry=True,
     result_backend_max_retries=RESULT_RETRY_POLICY["max_retries"],

@@ -14,6 +14,10 @@ Called in the worker's main process for every message (``StampedRequest.revoked`
   Celery itself (``task_retry_on_worker_lost`` with ``max_retries``), and counts too.
 - A message this worker holds already (restored while it was cut off from Redis, and
   delivered back to it) is dropped: the delivery it holds finishes the task.
+- After a task ran, its result is stored only if its run is still alive
+  (``worker.tasks``): a run abandoned meanwhile gets nothing stored, so nothing of it
+  is left in Redis. Cut off from Redis, the task waits for an answer as long as
+  Celery would retry storing the result (STORE_PATIENCE_S).
 
 The first delivery of a live run's task costs nothing but a dictionary lookup.
 """
@@ -30,6 +34,8 @@ from worker import protocol
 
 logger = logging.getLogger(__name__)
 
+STORE_PATIENCE_S = 20.0
+"""About as long as the worker retries storing a result (``worker.app.RESULT_RETRY_POLICY``)."""
 Action = Callable[[object], None]
 """What to do with a request instead of running it."""
 
@@ -49,14 +55,21 @@ class Guard:
             )
         return self._client
 
-    def run_alive(self, run_id: str) -> bool:
+    def run_alive(self, run_id: str, patience: float = 0.0) -> bool:
+        """Whether the run's key exists. If Redis cannot say, ask again for ``patience``
+        seconds, then answer yes: never drop work only because Redis blinked."""
         now = time.monotonic()
         if self._alive_until.get(run_id, 0.0) > now:
             return True
-        try:
-            alive = bool(self.client.exists(protocol.run_key(run_id)))
-        except redis.RedisError:
-            return True  # never drop work because Redis blinked
+        give_up = now + patience
+        while True:
+            try:
+                alive = bool(self.client.exists(protocol.run_key(run_id)))
+                break
+            except redis.RedisError:
+                if time.monotonic() >= give_up:
+                    return True
+                time.sleep(0.5)
         if alive:
             self._alive_until[run_id] = now + protocol.RUN_CHECK_S
         else:

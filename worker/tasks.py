@@ -10,13 +10,14 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
+from celery.exceptions import Ignore
 from celery.worker import state
 from celery.worker.request import Request
 
 import workloads
 from worker import protocol
 from worker.app import app, settings
-from worker.guard import Guard
+from worker.guard import STORE_PATIENCE_S, Guard
 
 RECEIVED_KEY = "poolbench_received"
 
@@ -74,8 +75,12 @@ class StampedRequest(Request):
 
 
 def _holds_another(request) -> bool:
-    """Whether this worker holds another delivery of the same task (reserved or running)."""
-    return any(other.id == request.id and other is not request for other in list(state.reserved_requests))
+    """Whether this worker runs another delivery of the same task right now.
+
+    Running only: a reserved request that had not started when the connection was lost
+    may never start (Celery drops what waits for a slot), so its redelivery must run.
+    """
+    return any(other.id == request.id and other is not request for other in list(state.active_requests))
 
 
 GUARD = Guard(lambda: app.conf.broker_url)
@@ -120,6 +125,9 @@ def run_workload(self, spec: str, size: int) -> dict:
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:
         raise ValueError(f"size must be a whole number of at least 0, not {size!r}")
     record = workloads.run_task(spec, size)
+    run_id = getattr(self.request, protocol.RUN_HEADER, None)
+    if run_id and not GUARD.run_alive(run_id, patience=STORE_PATIENCE_S):
+        raise Ignore()  # abandoned while it ran: store nothing, nobody would collect it
     if "error" in record:
         raise WorkloadFailed(record["error"]["type"], record["error"]["message"])
     record.pop("index", None)

@@ -17,8 +17,9 @@ import time
 
 from producer.backends.base import Backend
 from producer.backends.celery.app import APPS, BROKER_ERRORS, broker_errors
-from producer.backends.celery.batch import BROKER_WAIT_S, CeleryBatch
+from producer.backends.celery.batch import CeleryBatch
 from producer.backends.celery.liveness import Liveness
+from producer.backends.celery.recovery import BROKER_WAIT_S
 from producer.backends.celery.results import ResultWatcher
 from producer.backends.celery.run import RunLease
 from producer.errors import BrokerLost, BrokerUnavailable, NoWorker, TasksLost

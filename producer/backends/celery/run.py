@@ -87,6 +87,16 @@ class RunLease:
                         found.add(headers.get("id"))
         return found
 
+    def unacked_ids(self) -> set[str]:
+        """Task ids of this run's messages delivered to a worker and not acknowledged."""
+        found = set()
+        for _tag, raw in self.client.hscan_iter(Channel.unacked_key, count=1000):
+            with contextlib.suppress(ValueError, TypeError, KeyError, IndexError, AttributeError):
+                headers = json.loads(raw)[0]["headers"]
+                if headers.get(protocol.RUN_HEADER) == self.run_id:
+                    found.add(headers.get("id"))
+        return found
+
     def purge(self, run_id: str) -> int:
         """Remove the run's messages from its queue and from ``unacked``; how many there were."""
         removed = 0
