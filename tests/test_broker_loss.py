@@ -10,6 +10,7 @@ import sys
 import time
 
 import pytest
+import redis
 
 from producer.backends.celery.recovery import BROKER_WAIT_S
 from producer.errors import BrokerLost
@@ -133,3 +134,22 @@ def test_the_cli_recovers_when_redis_comes_back_and_says_so(tmp_path):
     assert [i["kind"] for i in incidents] == ["broker"]
     assert any("faults during the run" in caveat for caveat in prefork["caveats"])  # so: not ranked
     assert "Redis restarted mid-batch" in stdout
+
+
+def test_a_message_the_broker_lost_is_found_missing_and_sent_again(tmp_path):
+    """A queued message vanishes (as with a failover to a replica that lacked it): once the
+    batch stalls, the task is found in no queue and with no worker, twice, and sent again."""
+    with private_redis(tmp_path) as server:
+        with running_workers(server.url, tmp_path, "solo"):
+            with make_backend(server.url, "solo", timeout=200) as backend:
+                batch = BatchThread(backend, "sleep", 500, 4)
+                batch.start()
+                client = redis.Redis.from_url(server.url, socket_timeout=5)
+                raw = wait_until(lambda: client.lindex("solo", 0), 30, "a queued message")
+                assert client.lrem("solo", 1, raw) == 1  # the oldest queued: task 3, or 2
+                records = batch.join_result()
+                incidents = [i for i in backend.incidents if i["kind"] == "lost"]
+            assert server.leftovers() == set()
+    assert once_each(records, 4) and not [r for r in records if "error" in r]
+    assert len(incidents) == 1, backend.incidents
+    assert incidents[0]["detail"].endswith(" in no queue and held by no worker (lost); sent again")

@@ -60,7 +60,9 @@ class Recovery:
         if lost:
             self._assign(lost)
             self.backend.incident(
-                "lost", f"{tasks_text(lost)} were in no queue and held by no worker (lost); sent again"
+                "lost",
+                f"{tasks_text(lost)} {'was' if len(lost) == 1 else 'were'} in no queue and held by no "
+                "worker (lost); sent again",
             )
 
     def _check_workers(self) -> None:
