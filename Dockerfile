@@ -12,7 +12,7 @@ FROM ${BASE_IMAGE} AS build
 ENV PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
-ARG EXTRAS=monitor
+ARG EXTRAS=monitor,plot
 
 # Optional extra CA certificates (docker/certs/*.crt, git-ignored) for a
 # TLS-inspecting proxy between the build and PyPI. pip trusts them on top of

@@ -76,6 +76,7 @@ def compare(
     broker: str | None = None,
     workers: dict[str, int] | None = None,
     start_method: str | None = None,
+    memory_limit: int | None = None,
 ) -> Run:
     """Time ``workload`` through ``backends`` (the sequential baseline always runs).
 
@@ -83,6 +84,8 @@ def compare(
     or a function object defined at the top level of an importable module or file.
     ``broker``: a Redis URL of running workers; None starts a private Redis and workers
     for the Celery backends (the environment's REDIS_URL is not consulted here).
+    ``memory_limit``: MiB a local backend's processes may grow by in a batch before the
+    run stops with TooMuchMemory; None: half the memory available.
     """
     spec = workload if isinstance(workload, str) else _spec_of(workload)
     names = [registry.spec(name).name for name in backends]
@@ -98,6 +101,7 @@ def compare(
         broker_url=broker,
         workers=dict(workers or {}),
         start_method=start_method,
+        memory_limit=memory_limit,
         environ=inherited(os.environ),
     )
     return Run(session.run(settings))

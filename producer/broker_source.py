@@ -49,22 +49,27 @@ def readable_by_others(path: str) -> bool:
 
 def resolve(
     broker: str | None, env_var: str | None, path: str | None, environ: Mapping[str, str], default_env: str
-) -> str | None:
-    """The broker's URL from the flags, else ``$default_env``, else None; UsageError if unusable."""
+) -> tuple[str | None, str | None]:
+    """``(URL, where it came from)`` from the flags, else ``$default_env``, else ``(None, None)``.
+
+    Where it came from is ``--broker``, ``--broker-env VAR``, ``--broker-file PATH`` or
+    ``default_env``; UsageError if the source is unusable.
+    """
     flags = (("--broker", broker), ("--broker-env", env_var), ("--broker-file", path))
     given = [flag for flag, value in flags if value]
     if len(given) > 1:
         raise UsageError(f"{' and '.join(given)} both name the broker; give one")
     if broker:
-        return broker
+        return broker, "--broker"
     if env_var:
         url = environ.get(env_var, "").strip()
         if not url:
             raise UsageError(f"--broker-env {env_var}: no such variable in the environment, or it is empty")
-        return url
+        return url, f"--broker-env {env_var}"
     if path:
         url = read_url_file(path)
         if has_password(url) and readable_by_others(path):
             raise UsageError(f"--broker-file {path}: other users can read its password; chmod 600 {path}")
-        return url
-    return environ.get(default_env) or None
+        return url, f"--broker-file {path}"
+    url = environ.get(default_env) or None
+    return url, (default_env if url else None)

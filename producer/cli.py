@@ -6,14 +6,15 @@ defaults in :mod:`producer.settings`; this is the one place that reads them.
 
 from __future__ import annotations
 
-import argparse
+import math
 import os
 import shutil
 import sys
 
-from producer import __version__, backends, broker_source, commands
+from producer import backends, broker_source, commands, exports, options, stops
 from producer import settings as defaults
-from producer.errors import EXIT_INTERRUPTED, PoolbenchError, UsageError
+from producer.convoy import flags as convoy_flags
+from producer.errors import EXIT_PIPE_CLOSED, Interrupted, PoolbenchError, UsageError
 from producer.services.environ import inherited
 from producer.settings import Output, Settings
 from producer.sitepath import user_folder_last
@@ -24,85 +25,43 @@ LIMITS = {
     "concurrency": (1, 1024),
     "repeat": (1, 1000),
     "warmup": (0, 100),
+    "memory_limit": (16, 2**24),
 }
+SECONDS = ("timeout", "worker_timeout", "startup_timeout", "max_time")
+"""Float flags: each must be a finite number of seconds, above 0 and at most MAX_SECONDS."""
+MAX_SECONDS = 7 * 24 * 3600.0
+"""A week: beyond it, waits overflow some clocks (threading, Celery) rather than wait."""
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, not argparse's usage block
-        raise UsageError(f"{message} (try '{self.prog} --help')")
+def int_list(text: str, flag: str, low: int, high: int) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        values = []
+    if not values or any(not low <= v <= high for v in values):
+        raise UsageError(f"{flag} takes whole numbers from {low} to {high} separated by commas, not '{text}'")
+    return sorted(set(values))
 
 
-def _parser(prog: str) -> argparse.ArgumentParser:
-    p = _Parser(prog=prog, description="Threads, processes, or which Celery pool? Measure it.")
-    p.add_argument("--version", action="version", version=f"poolbench {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="{compare,list}", parser_class=_Parser)
-    sub.required = True
-    c = sub.add_parser("compare", help="time one workload through several backends")
-    c.add_argument(
-        "--workload", default="squares", help="built-in name, pkg.module:function or file.py:function"
-    )
-    c.add_argument("--size", type=int, help="argument passed to the workload (default: the workload's own)")
-    c.add_argument("--tasks", type=int, default=defaults.DEFAULT_TASKS, help="calls per batch (default 10)")
-    c.add_argument(
-        "--concurrency",
-        type=int,
-        default=defaults.DEFAULT_CONCURRENCY,
-        help="threads, processes, and Celery worker concurrency (default 10)",
-    )
-    c.add_argument(
-        "--backends",
-        default=",".join(defaults.DEFAULT_BACKENDS),
-        help="comma-separated; the sequential baseline always runs (see 'list')",
-    )
-    c.add_argument("--repeat", type=int, default=defaults.DEFAULT_REPEAT, help="measured rounds (default 5)")
-    c.add_argument("--warmup", type=int, default=defaults.DEFAULT_WARMUP, help="uncounted rounds (default 1)")
-    c.add_argument(
-        "--start-method",
-        choices=["fork", "spawn", "forkserver"],
-        help="multiprocessing start method (default: the platform's)",
-    )
-    c.add_argument(
-        "--timeout",
-        type=float,
-        default=defaults.DEFAULT_TIMEOUT,
-        help="seconds one batch may take (default 300)",
-    )
-    c.add_argument(
-        "--worker-timeout",
-        type=float,
-        default=defaults.DEFAULT_WORKER_TIMEOUT,
-        help="seconds to wait for a worker on each Celery queue (default 10)",
-    )
-    c.add_argument(
-        "--startup-timeout",
-        type=float,
-        default=defaults.DEFAULT_STARTUP_TIMEOUT,
-        help="seconds the embedded Redis and workers may take to start (default 60)",
-    )
-    c.add_argument(
-        "--broker",
-        help=f"Redis URL of running workers (default: ${defaults.BROKER_ENV}; "
-        "if neither is set, start a private Redis and workers); a password here shows in ps: "
-        "prefer --broker-env or --broker-file",
-    )
-    c.add_argument("--broker-env", metavar="VAR", help="read the broker's URL from environment variable VAR")
-    c.add_argument("--broker-file", metavar="PATH", help="read the broker's URL from the first line of PATH")
-    c.add_argument(
-        "--workers", default="", help="embedded worker processes per pool, e.g. prefork=3,threads=2"
-    )
-    c.add_argument(
-        "--json", dest="json_path", metavar="FILE", help="write the result document; '-' for stdout"
-    )
-    c.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    c.add_argument("--wide", action="store_true", help="every column, not just those that fit 80 columns")
-    sub.add_parser("list", help="list workloads and backends")
-    return p
+def sweep_from_args(args, environ) -> tuple[Settings, list[int], list[int]]:
+    concurrencies = int_list(args.concurrency, "--concurrency", *LIMITS["concurrency"])
+    workers = int_list(args.workers, "--workers", 1, 64)
+    args.concurrency, args.workers = max(concurrencies), ""
+    args.tasks = args.tasks if args.tasks is not None else 2 * max(concurrencies)
+    return settings_from_args(args, environ), concurrencies, workers
 
 
 def _check_range(name: str, value) -> None:
     low, high = LIMITS[name]
-    if value is not None and not low <= value <= high:
-        raise UsageError(f"--{name} must be between {low:,} and {high:,}, not {value:,}")
+    if value is not None and value != "auto" and not low <= value <= high:
+        flag = "--" + name.replace("_", "-")
+        raise UsageError(f"{flag} must be between {low:,} and {high:,}, not {value:,}")
+
+
+def _check_seconds(name: str, value: float) -> None:
+    if not (math.isfinite(value) and 0 < value <= MAX_SECONDS):
+        flag = "--" + name.replace("_", "-")
+        raise UsageError(f"{flag} must be positive and finite, at most {MAX_SECONDS:,.0f} s; not {value}")
 
 
 def _parse_workers(text: str, celery_pools: list[str]) -> dict[str, int]:
@@ -118,25 +77,22 @@ def _parse_workers(text: str, celery_pools: list[str]) -> dict[str, int]:
 
 
 def _check_json_path(path: str | None) -> None:
-    if path in (None, "-"):
-        return
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path) or not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-        raise UsageError(f"cannot write --json file '{path}': its folder does not exist or is not writable")
-    if os.path.exists(path) and not os.access(path, os.W_OK):
-        raise UsageError(f"cannot write --json file '{path}': permission denied")
+    if path not in (None, "-"):
+        exports.check_writable("--json", path)
 
 
 def settings_from_args(args, environ) -> Settings:
     for name in LIMITS:
         _check_range(name, getattr(args, name))
-    if min(args.timeout, args.worker_timeout, args.startup_timeout) <= 0:
-        raise UsageError("--timeout, --worker-timeout and --startup-timeout must be positive")
+    for name in SECONDS:
+        _check_seconds(name, getattr(args, name))
+    if not 1 <= args.call_ms <= 600_000:
+        raise UsageError(f"--call-ms must be between 1 and 600,000, not {args.call_ms:g}")
     names = [backends.spec(n.strip()).name for n in args.backends.split(",") if n.strip()]
     names = ["sequential"] + [n for n in dict.fromkeys(names) if n != "sequential"]
     pools = [entry.pool for entry in map(backends.spec, names) if entry.needs_broker]
     _check_json_path(args.json_path)
-    broker_url = broker_source.resolve(
+    broker_url, source = broker_source.resolve(
         args.broker, args.broker_env, args.broker_file, environ, defaults.BROKER_ENV
     )
     if args.workers and broker_url:
@@ -146,26 +102,42 @@ def settings_from_args(args, environ) -> Settings:
         )
     return Settings(
         workload=args.workload,
-        size=args.size,
+        size=None if args.size == "auto" else args.size,
+        calibrate=args.size == "auto",
+        call_ms=args.call_ms,
         tasks=args.tasks,
         concurrency=args.concurrency,
         backends=tuple(names),
-        repeat=args.repeat,
+        repeat=None if args.repeat == "auto" else args.repeat,
+        max_time=args.max_time,
         warmup=args.warmup,
         start_method=args.start_method,
         timeout=args.timeout,
         worker_timeout=args.worker_timeout,
         startup_timeout=args.startup_timeout,
         broker_url=broker_url,
+        broker_source=source,
         workers=_parse_workers(args.workers, pools),
         environ=inherited(environ),
+        memory_limit=args.memory_limit,
     )
 
 
-def output_from_args(args, environ) -> Output:
+def output_from_args(args, environ, settings: Settings | None = None) -> Output:
+    notice = None
+    celery = settings is not None and any(backends.spec(name).needs_broker for name in settings.backends)
+    if celery and settings.broker_source == defaults.BROKER_ENV:
+        from producer.services.redis import mask_url
+
+        notice = (
+            f"using running workers via ${defaults.BROKER_ENV} ({mask_url(environ[defaults.BROKER_ENV])}); "
+            f"unset it to start a private Redis and workers"
+        )
     return Output(
-        json_path=args.json_path,
-        progress=not args.no_progress and sys.stderr.isatty(),
+        notice=notice,
+        json_path=getattr(args, "json_path", None),
+        exports=exports.from_args(args),
+        progress=not getattr(args, "no_progress", True) and sys.stderr.isatty(),
         wide=args.wide,
         width=shutil.get_terminal_size((80, 24)).columns if sys.stdout.isatty() else 80,
         color=sys.stdout.isatty() and "NO_COLOR" not in environ,
@@ -174,14 +146,43 @@ def output_from_args(args, environ) -> Output:
 
 def main(argv: list[str] | None = None, prog: str = "poolbench") -> int:
     user_folder_last()  # `module:function` resolves alike for `poolbench` and `python -m producer`
+    with stops.handled():  # SIGINT, SIGTERM and SIGHUP raise Interrupted
+        try:
+            args = options.parser(prog).parse_args(argv)
+            if args.command == "list":
+                return commands.list_all()
+            if args.command == "convoy":
+                interactive, width = sys.stderr.isatty(), shutil.get_terminal_size((80, 24)).columns
+                return commands.convoy(
+                    *convoy_flags.from_args(args, os.environ, interactive=interactive, width=width)
+                )
+            if args.command == "report":
+                return commands.report_saved(args.run, output_from_args(args, os.environ))
+            if args.command == "diff":
+                return commands.diff(args.a, args.b, force=args.force)
+            if args.command == "sweep":
+                settings, concurrencies, workers = sweep_from_args(args, os.environ)
+                output = output_from_args(args, os.environ, settings)
+                return commands.sweep(settings, concurrencies, workers, output)
+            settings = settings_from_args(args, os.environ)
+            return commands.compare(settings, output_from_args(args, os.environ, settings))
+        except PoolbenchError as exc:
+            print(f"poolbench: error: {exc}", file=sys.stderr)
+            return exc.exit_code
+        except KeyboardInterrupt as exc:  # everything started has been stopped on the way here
+            stops.ignored()
+            signum = exc.signum if isinstance(exc, Interrupted) else 2
+            _last_word(
+                f"poolbench: interrupted ({stops.name(signum)}); everything it started has been stopped"
+            )
+            return 128 + signum
+        except BrokenPipeError:  # the reader of stdout went away (`poolbench list | head -2`)
+            stops.drop_output()
+            return EXIT_PIPE_CLOSED
+
+
+def _last_word(line: str) -> None:
     try:
-        args = _parser(prog).parse_args(argv)
-        if args.command == "list":
-            return commands.list_all()
-        return commands.compare(settings_from_args(args, os.environ), output_from_args(args, os.environ))
-    except PoolbenchError as exc:
-        print(f"poolbench: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("poolbench: interrupted; everything it started has been stopped", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        print(line, file=sys.stderr, flush=True)
+    except OSError:  # stderr is a closed pipe too
+        stops.drop_output()

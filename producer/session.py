@@ -11,19 +11,20 @@ import os
 import resource
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import workloads
 from producer import backends
 from producer.errors import WorkloadNotFound
-from producer.measure import host
-from producer.measure.rounds import run_rounds
-from producer.report.document import Document, build
+from producer.measure import host, preflight
+from producer.measure.cputime import tree_cpu_s
+from producer.measure.results import build
+from producer.measure.rounds import Progress, run_rounds
+from producer.report.document import Document
 from producer.report.verdict import judge
 from producer.services.redis import mask_url
-from producer.settings import USER_DEFAULT_SIZE, Settings
+from producer.settings import Settings
 
-Progress = Callable[[int, int, str], None]
-"""``progress(done, total, label)``, called as batches start."""
 Status = Callable[[str], None]
 """``status(message)``: what the session is doing between batches (starting a stack)."""
 
@@ -35,40 +36,78 @@ def resolve_workload(spec: str) -> workloads.Workload:
         raise WorkloadNotFound(str(exc)) from None
 
 
-def run(settings: Settings, progress: Progress | None = None, status: Status | None = None) -> Document:
-    """Run every selected backend in interleaved rounds; return the verified, judged document."""
-    workload = resolve_workload(settings.workload)
-    size = settings.size if settings.size is not None else (workload.default_size or USER_DEFAULT_SIZE)
-    tuning = host.share_malloc_arena()  # before any thread or pool exists
-    pools = [entry.pool for entry in map(backends.spec, settings.backends) if entry.needs_broker]
-    stack = None
-    with contextlib.ExitStack() as started:
-        if pools and settings.broker_url is None:
-            from producer.stack import EmbeddedStack
+@dataclass
+class Prepared:
+    """What is known before any pool starts: the workload, its checked size, the machine."""
 
-            allow = [] if workloads.is_builtin(workload.spec) else [workload.spec]
-            if status:
-                status(f"starting a private Redis and {', '.join(pools)} workers...")
-            embedded = started.enter_context(EmbeddedStack(settings, pools, allow=allow))
-            settings = settings.replace(broker_url=embedded.broker_url)
-            stack = {"embedded": True, **embedded.describe()}
-        elif pools:
-            stack = {"embedded": False, "broker": mask_url(settings.broker_url)}
-        runs = run_rounds(settings, workload.spec, size, progress)
+    workload: workloads.Workload
+    size: int
+    preflight: dict
+    tuning: dict
+    load: dict
+
+
+def prepare(settings: Settings, status: Status | None = None) -> Prepared:
+    """Resolve the workload, tune the process, and run the preflight (choosing the size)."""
+    workload = resolve_workload(settings.workload)
+    size = settings.size if settings.size is not None else (workload.default_size or None)
+    tuning = host.share_malloc_arena()  # before any thread or pool exists
+    others = host.OtherLoad(tree_cpu_s)
+    load = {"loadavg_before": host.loadavg()}
+    if status:
+        status("calibrating the size..." if size is None or settings.calibrate else "preflight: one call...")
+    checked = preflight.run(
+        workload.spec,
+        None if settings.calibrate else size,
+        call_s=settings.call_ms / 1000,
+        timeout=settings.timeout,
+        concurrency=settings.concurrency,
+        memory_limit_mib=settings.memory_limit,
+    )
+    load["others_before_cores"] = others.cores()
+    return Prepared(workload, checked.size, checked.as_dict(), tuning, load)
+
+
+@contextlib.contextmanager
+def broker(settings: Settings, prepared: Prepared, status: Status | None = None, plans=None):
+    """The settings to measure with, and what serves the Celery backends: an embedded stack
+    (started here, stopped on leaving) or the running workers of ``settings.broker_url``."""
+    pools = [entry.pool for entry in map(backends.spec, settings.backends) if entry.needs_broker]
+    if not pools:
+        yield settings, None
+    elif settings.broker_url is not None:
+        yield settings, {"embedded": False, "broker": mask_url(settings.broker_url)}
+    else:
+        from producer.stack import EmbeddedStack
+
+        spec = prepared.workload.spec
+        allow = [] if workloads.is_builtin(spec) else [spec]
+        if status:
+            status(f"starting a private Redis and {', '.join(pools)} workers...")
+        with EmbeddedStack(settings, pools, allow=allow, plans=plans) as embedded:
+            yield settings.replace(broker_url=embedded.broker_url), {"embedded": True, **embedded.describe()}
+
+
+def document(runs, settings: Settings, prepared: Prepared, stack: dict | None) -> Document:
+    """The result document of measured runs, judged."""
+    load = {**prepared.load, "loadavg_after": host.loadavg()}
+    w = prepared.workload
     doc = build(
         runs,
         machine=host.describe(),
         workload={
-            "name": workload.name,
-            "spec": workload.spec,
-            "size": size,
+            "name": w.name,
+            "spec": w.spec,
+            "size": prepared.size,
             "tasks": settings.tasks,
-            "kind": workload.kind,
-            "description": workload.description,
+            "kind": w.kind,
+            "description": w.description,
         },
-        settings=settings_record(settings, tuning),
+        settings=settings_record(settings, prepared.tuning),
         stack=stack,
         environment=settings.environ,
+        preflight=prepared.preflight,
+        load=load,
     )
     doc["verdict"] = judge(doc)
     doc["producer"] = {"pid": os.getpid(), "peak_rss_bytes": peak_rss_bytes()}
@@ -81,19 +120,32 @@ def peak_rss_bytes() -> int:
     return peak if sys.platform == "darwin" else peak * 1024  # Linux counts KiB, macOS bytes
 
 
+def run(settings: Settings, progress: Progress | None = None, status: Status | None = None) -> Document:
+    """Run every selected backend in interleaved rounds; return the verified, judged document."""
+    prepared = prepare(settings, status)
+    with broker(settings, prepared, status) as (measured_with, stack):
+        runs = run_rounds(measured_with, prepared.workload.spec, prepared.size, progress)
+    return document(runs, measured_with, prepared, stack)
+
+
 def settings_record(settings: Settings, tuning: dict) -> dict:
     return {
         "backends": list(settings.backends),
         "tasks": settings.tasks,
         "concurrency": settings.concurrency,
-        "repeat": settings.repeat,
+        "repeat": settings.repeat if settings.repeat is not None else "auto",
+        "max_time": settings.max_time,
         "warmup": settings.warmup,
+        "size": "auto" if settings.calibrate else settings.size,
+        "call_ms": settings.call_ms,
         "start_method": settings.start_method,
         "timeout": settings.timeout,
         "worker_timeout": settings.worker_timeout,
         "startup_timeout": settings.startup_timeout,
         "broker": mask_url(settings.broker_url) if settings.broker_url else None,
+        "broker_source": settings.broker_source,
         "workers": settings.workers,
+        "memory_limit": settings.memory_limit,
         "interleaved": True,
         **tuning,
     }

@@ -2,18 +2,25 @@
 
 Thin on purpose: the Redis server lives in :mod:`producer.services.redis`, the worker
 fleet beside the Celery backend, and this only starts them in order, times the whole,
-and stops them in reverse order whatever happens (Ctrl-C included).
+and stops them in reverse order whatever happens (Ctrl-C, SIGTERM and SIGHUP included).
+
+Its temporary folder (Redis's files, the workers' logs) names the run that owns it; a
+run killed with SIGKILL cannot remove it, so each start first removes the folders of
+runs that no longer exist (:mod:`producer.services.folders`).
 """
 
 from __future__ import annotations
 
 import secrets
-import tempfile
 import time
 
-from producer.backends.celery.workers import WorkerFleet
+from producer.backends.celery.workers import WorkerFleet, WorkerPlan
+from producer.services import folders
 from producer.services.environ import Interpreter
 from producer.services.redis import RedisServer, mask_url
+from worker.protocol import queue_for
+
+FOLDER_PREFIX = folders.STACK_PREFIX
 
 
 class EmbeddedStack:
@@ -22,14 +29,25 @@ class EmbeddedStack:
     Redis gets a random password, so that other users of the machine cannot reach it.
     """
 
-    def __init__(self, settings, pools: list[str], allow: list[str], interpreter: Interpreter | None = None):
+    def __init__(
+        self,
+        settings,
+        pools: list[str],
+        allow: list[str],
+        interpreter: Interpreter | None = None,
+        plans: list[WorkerPlan] | None = None,
+    ):
         self.settings = settings
         self.pools = list(dict.fromkeys(pools))
+        self.plans = plans or [
+            WorkerPlan(pool, queue_for(pool), settings.workers.get(pool, 1), settings.concurrency)
+            for pool in self.pools
+        ]
         self.allow = list(allow)
         self.interpreter = interpreter or Interpreter.current()
         self.broker_url: str | None = None
         self.startup_s: float | None = None
-        self._dir: tempfile.TemporaryDirectory | None = None
+        self.folder: str | None = None
         self._redis: RedisServer | None = None
         self._fleet: WorkerFleet | None = None
 
@@ -45,21 +63,20 @@ class EmbeddedStack:
         self.close()
 
     def start(self) -> None:
-        self._dir = tempfile.TemporaryDirectory(prefix="poolbench-stack-")
+        folders.remove_abandoned(FOLDER_PREFIX)
+        self.folder = folders.make_owned(FOLDER_PREFIX)
         began = time.perf_counter()
         deadline = time.monotonic() + self.settings.startup_timeout
-        self._redis = RedisServer(self._dir.name, password=secrets.token_urlsafe(18))
+        self._redis = RedisServer(self.folder, password=secrets.token_urlsafe(18))
         self._redis.start(deadline)
         self.broker_url = self._redis.url
-        if self.pools:
+        if self.plans:
             self._fleet = WorkerFleet(
-                self.pools,
-                counts=self.settings.workers,
-                concurrency=self.settings.concurrency,
+                self.plans,
                 allow=self.allow,
                 interpreter=self.interpreter,
                 environ=self.settings.environ,
-                folder=self._dir.name,
+                folder=self.folder,
             )
             self._fleet.start(self.broker_url)
             self._fleet.wait_ready(self.broker_url, deadline, self.settings.startup_timeout)
@@ -87,6 +104,5 @@ class EmbeddedStack:
                     part.kill()
             raise
         finally:
-            if self._dir is not None:
-                self._dir.cleanup()
-                self._dir = None
+            folder, self.folder = self.folder, None
+            folders.remove(folder)

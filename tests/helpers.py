@@ -51,3 +51,22 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, code: int, *needles
 
 def load_json(path) -> dict:
     return json.loads(Path(path).read_text())
+
+
+def after_preflight(body: str, name: str = "f") -> str:
+    """Source of a workload that passes its preflight (two calls), then runs ``body`` on every
+    later call: how a batch meets a task that hangs or kills its process."""
+    return f"""import os, time
+
+def {name}(size):
+    calls = os.path.join(os.path.dirname(os.path.abspath(__file__)), "calls")
+    with open(calls, "a") as f:
+        f.write("x")
+    if os.path.getsize(calls) > 2:
+        {body}
+    return size
+"""
+
+
+HANGS_AFTER_PREFLIGHT = after_preflight("while True: time.sleep(0.01)", "hangs")
+"""A workload that passes its preflight, then hangs in every batch (write it as hangs.py)."""

@@ -19,8 +19,9 @@ SCRIPT = textwrap.dedent(
     from producer import compare
     from mywork import cube_sum
 
-    by_object = compare(cube_sum, size=20000, tasks=3, concurrency=2, backends=["threads"], repeat=2)
-    by_spec = compare("mywork:cube_sum", size=20000, tasks=3, concurrency=2, backends=["processes"], repeat=2)
+    small = dict(size=500000, tasks=4, concurrency=2, repeat=2)
+    by_object = compare(cube_sum, backends=["threads"], **small)
+    by_spec = compare("mywork:cube_sum", backends=["processes"], **small)
     json.dump({"object": by_object, "spec": by_spec,
                "speedups": [by_object.speedup("threads"), by_spec.speedup("processes")]}, sys.stderr)
     """
@@ -52,7 +53,7 @@ def test_a_script_gets_verified_documents_and_nothing_on_stdout(tmp_path):
 
 
 def test_run_accessors_read_the_document():
-    run = compare("countdown", size=1000, tasks=2, concurrency=2, backends=["threads"], repeat=2, warmup=0)
+    run = compare("sleep", size=60, tasks=2, concurrency=2, backends=["threads"], repeat=2, warmup=0)
     assert isinstance(run, Run) and run.ok and run.backends == ["sequential", "threads"]
     assert run.speedup("threads") == run.result("threads")["speedup"]["median"]
     assert run.median_s("sequential") == run.result("sequential")["wall_s"]["median"]

@@ -176,6 +176,8 @@ def test_running_workers_via_broker_are_counted_and_measured_by_their_tasks(redi
         "--workload",
         "squares",
         *SMALL,
+        "--size",
+        "1000000",  # long enough a batch for CPU/wall (the last --size wins)
         "--json",
         "-",
         "--backends",
@@ -192,9 +194,16 @@ def test_running_workers_via_broker_are_counted_and_measured_by_their_tasks(redi
         assert result["settings"]["interpreter"] == workloads.interpreter()
         assert result["python"]["gil_enabled"] == workloads.interpreter()["gil_enabled"]
     assert doc["results"][0]["cpu_source"] == "process-tree"
-    assert "(tasks)" in proc.stderr and "running workers via" in proc.stderr
+    assert "ᵗ" in proc.stderr and "running workers via" in proc.stderr
 
 
 def test_a_stack_that_cannot_start_in_time_is_one_line_exit_6():
     proc = run_cli("compare", "--backends", "celery-prefork", "--startup-timeout", "0.05", timeout=60)
     assert_one_line_error(proc, 6, "did not answer")
+
+
+def test_workers_selected_by_redis_url_are_named_on_the_first_line(redis_url, workers):
+    args = ["--workload", "sleep", "--size", "1", "--tasks", "2", "--repeat", "1", "--warmup", "0"]
+    proc = run_cli("compare", *args, "--backends", "celery-solo", env={"REDIS_URL": redis_url}, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"using running workers via $REDIS_URL ({redis_url})"), proc.stdout[:200]

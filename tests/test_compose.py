@@ -175,6 +175,8 @@ def test_stack_compares_pools_with_two_prefork_replicas(compose, docker_engine, 
     st = report_file.stat()
     assert st.st_uid != 0, "the producer wrote its report as root"
     report = json.loads(report_file.read_text())
+    page = (results / "report.html").read_text()
+    assert "<svg" in page and "celery-prefork" in page, "report.html lacks its charts or table"
     assert report["ok"] is True, json.dumps(report["results"], indent=1)[:4000]
     by_backend = {r["backend"]: r for r in report["results"]}
     assert set(by_backend) == set(BACKENDS)

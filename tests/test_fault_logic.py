@@ -13,22 +13,9 @@ from producer.backends.celery.recovery import tasks_text
 from producer.backends.celery.results import decode
 from producer.backends.celery.run import _run_of
 from producer.errors import UsageError
-from producer.measure import verify
 from worker import protocol
 
 VT = protocol.VISIBILITY_TIMEOUT_S
-
-
-def test_the_error_type_of_a_dead_process_is_one_name_on_both_sides():
-    assert protocol.PROCESS_DIED == verify.PROCESS_DIED
-
-
-def test_a_dead_process_is_reported_as_such_not_as_an_exception():
-    records = [
-        {"index": 0, "summary": 1},
-        {"index": 1, "error": {"type": protocol.PROCESS_DIED, "message": "killed its worker process (x)"}},
-    ]
-    assert verify.check_batch(records, 2, None)[1] == ["task 1 killed its worker process (x)"]
 
 
 @pytest.mark.parametrize(
@@ -119,14 +106,18 @@ SECRET = "redis://:s3cret@db:6379/0"
 
 
 def test_the_broker_url_comes_from_a_variable_or_a_file(tmp_path):
-    assert broker_source.resolve(None, "MY_URL", None, {"MY_URL": SECRET}, "REDIS_URL") == SECRET
+    assert broker_source.resolve(None, "MY_URL", None, {"MY_URL": SECRET}, "REDIS_URL") == (
+        SECRET,
+        "--broker-env MY_URL",
+    )
     path = tmp_path / "url"
     path.write_text(SECRET + "\n# a comment line is never read\n")
     path.chmod(0o600)
-    assert broker_source.resolve(None, None, str(path), {}, "REDIS_URL") == SECRET
-    assert broker_source.resolve(None, None, None, {"REDIS_URL": SECRET}, "REDIS_URL") == SECRET
-    assert broker_source.resolve(SECRET, None, None, {}, "REDIS_URL") == SECRET
-    assert broker_source.resolve(None, None, None, {}, "REDIS_URL") is None
+    assert broker_source.resolve(None, None, str(path), {}, "REDIS_URL") == (SECRET, f"--broker-file {path}")
+    from_env = broker_source.resolve(None, None, None, {"REDIS_URL": SECRET}, "REDIS_URL")
+    assert from_env == (SECRET, "REDIS_URL")
+    assert broker_source.resolve(SECRET, None, None, {}, "REDIS_URL") == (SECRET, "--broker")
+    assert broker_source.resolve(None, None, None, {}, "REDIS_URL") == (None, None)
 
 
 def test_a_password_file_others_can_read_is_refused(tmp_path):
@@ -136,7 +127,7 @@ def test_a_password_file_others_can_read_is_refused(tmp_path):
     with pytest.raises(UsageError, match=f"other users can read its password; chmod 600 {path}"):
         broker_source.resolve(None, None, str(path), {}, "REDIS_URL")
     path.write_text("redis://db:6379/0")  # no password: nothing to hide
-    assert broker_source.resolve(None, None, str(path), {}, "REDIS_URL") == "redis://db:6379/0"
+    assert broker_source.resolve(None, None, str(path), {}, "REDIS_URL")[0] == "redis://db:6379/0"
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
 import workloads
 from producer import backends
@@ -18,7 +21,7 @@ def first_block_commands() -> list[str]:
 
 def test_first_block_holds_two_commands_run_and_test():
     run, test = first_block_commands()
-    assert "-m producer compare" in run and "venv" in run
+    assert "poolbench compare" in run and "venv" in run
     assert "-m pytest" in test and "venv" in test
 
 
@@ -29,7 +32,7 @@ def test_ci_runs_exactly_the_readme_test_command():
 
 def test_every_documented_option_exists():
     help_text = run_cli("compare", "--help").stdout
-    for option in re.findall(r"^\| `(--[a-z-]+)", README, re.M):
+    for option in re.findall(r"^\| `(--[a-z-]+)", README, re.M):  # in every options table
         assert option in help_text, option
 
 
@@ -43,3 +46,19 @@ def test_workload_table_matches_the_registry():
 def test_every_backend_is_named_in_the_readme():
     for name in backends.REGISTRY:
         assert name.removeprefix("celery-") in README, name
+
+
+def test_the_python_example_runs_and_prints_what_it_says(tmp_path):
+    example = re.search(r"```python\n(.*?)```", README, re.S).group(1)
+    script = tmp_path / "example.py"
+    script.write_text(example)
+    proc = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert proc.returncode == 0, proc.stderr
+    speedup, kind = proc.stdout.split()[:2]
+    assert float(speedup) > 0 and kind in ("cpu-bound", "gil-releasing", "io-bound", "mixed", "undecided")

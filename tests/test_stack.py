@@ -102,7 +102,7 @@ def test_a_batch_that_overruns_the_timeout_is_abandoned():
                 backend.run_batch("sleep", 1500, 3)
     assert (caught.value.completed, caught.value.tasks) == (0, 3)
     message = str(caught.value)
-    assert message.startswith("celery-threads: batch overran --timeout 0.3 s; 0 of 3 tasks completed; ")
+    assert message.startswith("celery-threads: batch overran --timeout 0.3 s with 0 of 3 tasks completed; ")
     # two run on the worker (concurrency 2, prefetch 1), one waits: each is named with where it is
     assert "task 2 queued" in message, message
     assert "tasks 0, 1 " in message and "\n" not in message, message

@@ -31,6 +31,7 @@ def _start_stock_worker(redis_url: str, folder, node: str) -> subprocess.Popen:
 
 
 def test_a_stock_celery_worker_is_reported_with_its_real_mingle_and_prefetch(redis_url, tmp_path):
+    redis_url = redis_url.rsplit("/", 1)[0] + "/7"  # a database of its own: no other threads worker there
     node = f"stock-{os.getpid()}@localhost"
     proc = _start_stock_worker(redis_url, tmp_path, node)
     try:

@@ -134,4 +134,6 @@ def run_workload(self, spec: str, size: int) -> dict:
     record["received"] = getattr(self.request, RECEIVED_KEY, None)
     record["worker"] = self.request.hostname
     record["delivery"] = getattr(self.request, protocol.DELIVERY_KEY, None) or 1
+    if record["delivery"] > 1 or (self.request.delivery_info or {}).get("redelivered"):
+        record["redelivered"] = True  # the producer marks the batch as disturbed
     return record

@@ -118,6 +118,8 @@ def _import_module(name: str):
         return importlib.import_module(name)
     except ImportError as exc:
         raise WorkloadError(f"cannot import module '{name}': {exc}") from exc
+    except (Exception, SystemExit) as exc:  # its import ran and failed, or called sys.exit()
+        raise WorkloadError(f"cannot import module '{name}': {_failure(exc)}") from exc
 
 
 def _import_file(path: str):
@@ -132,10 +134,16 @@ def _import_file(path: str):
     sys.modules[name] = module
     try:
         module_spec.loader.exec_module(module)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # SystemExit: the file calls sys.exit() when imported
         del sys.modules[name]
-        raise WorkloadError(f"cannot import '{path}': {type(exc).__name__}: {exc}") from exc
+        raise WorkloadError(f"cannot import '{path}': {_failure(exc)}") from exc
     return module
+
+
+def _failure(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"it called sys.exit({exc.code!r}) when imported"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _adapt(func: Callable) -> Callable[[int], dict]:
@@ -146,14 +154,24 @@ def _adapt(func: Callable) -> Callable[[int], dict]:
     otherwise die with the process, which is how the original script lost its results.
     """
     try:
-        params = [
-            p
-            for p in inspect.signature(func).parameters.values()
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
-        ]
-    except (TypeError, ValueError):
-        params = []
-    if len(params) >= 2:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):  # a builtin without a signature: let the first call tell
+        signature = None
+    params = list(signature.parameters.values()) if signature else []
+    required = [
+        p for p in params if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    keyword_only = [p.name for p in params if p.kind is p.KEYWORD_ONLY and p.default is p.empty]
+    takes_any = any(p.kind is p.VAR_POSITIONAL for p in params)
+    if signature and (
+        keyword_only or len(required) > 2 or (not required and not takes_any and len(params) == 0)
+    ):
+        shown = f"{getattr(func, '__name__', 'the function')}{signature}"
+        raise WorkloadError(
+            f"{shown} cannot be called as fn(size) or fn(size, out_list); "
+            "give it one argument (the size), or the original (size, out_list)"
+        )
+    if len(required) == 2:
 
         def with_out_list(size: int) -> dict:
             out: list = []

@@ -18,6 +18,20 @@ import time
 from workloads.registry import resolve
 
 HOST = socket.gethostname()
+_SCHEDSTAT = "/proc/thread-self/schedstat"
+
+
+def runqueue_s() -> float | None:
+    """Seconds this thread has spent runnable but waiting for a CPU (Linux schedstat).
+
+    It tells a starved task from a waiting one: on a busy machine, CPU-bound work sits
+    in the run queue; work that sleeps or blocks on I/O (or on the GIL) does not.
+    """
+    try:
+        with open(_SCHEDSTAT) as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def interpreter() -> dict:
@@ -41,6 +55,7 @@ def run_task(spec: str, size: int, index: int | None = None) -> dict:
     """Call the workload once; an exception is recorded, not raised."""
     func = resolve(spec).func
     record: dict = {"index": index, "host": HOST, "pid": os.getpid(), "tid": threading.get_ident()}
+    runq0 = runqueue_s()
     cpu0 = time.thread_time()
     record["started"] = time.time()
     try:
@@ -49,4 +64,7 @@ def run_task(spec: str, size: int, index: int | None = None) -> dict:
         record["error"] = {"type": type(exc).__name__, "message": str(exc)}
     record["ended"] = time.time()
     record["cpu_s"] = time.thread_time() - cpu0
+    runq1 = runqueue_s()
+    if runq0 is not None and runq1 is not None:
+        record["runq_s"] = runq1 - runq0
     return record

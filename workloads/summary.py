@@ -13,6 +13,10 @@ import hashlib
 import json
 
 
+class NotSerialisable(TypeError):
+    """Raised when a workload's result cannot travel as JSON."""
+
+
 def summarize_items(items) -> dict:
     """Count and checksum a sequence; for integers with ``sum``, a C loop that holds the GIL."""
     items = items if isinstance(items, list) else list(items)
@@ -31,7 +35,10 @@ def summarize_value(value) -> dict:
     if value is None:
         return {"count": 0, "checksum": None}
     if isinstance(value, dict):
-        json.dumps(value)  # fail here, in the task, rather than in the transport
+        try:
+            json.dumps(value)  # fail here, in the task, rather than in the transport
+        except (TypeError, ValueError) as exc:
+            raise NotSerialisable(f"the workload's result cannot travel as JSON: {exc}") from None
         return value
     if isinstance(value, (list, tuple, bytes, bytearray)):
         return summarize_items(list(value))

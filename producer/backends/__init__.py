@@ -29,6 +29,8 @@ class BackendSpec:
     description: str
     family: str = LOCAL
     params: dict = field(default_factory=dict)
+    for_tests: bool = False
+    """A test double: listed apart by ``poolbench list``, never a default, never a measurement."""
 
     @property
     def pool(self) -> str | None:
@@ -51,22 +53,28 @@ REGISTRY: dict[str, BackendSpec] = {
         BackendSpec(
             "sequential",
             "producer.backends.sequential:SequentialBackend",
-            "the baseline: every call, one after another, in one thread",
+            "the baseline: every call, one after another, in one thread (of a child process)",
         ),
         BackendSpec(
             "threads",
             "producer.backends.threads:ThreadsBackend",
-            "a pool of threads in this process (shares one GIL)",
+            "a pool of threads in one child process (sharing its one GIL)",
         ),
         BackendSpec(
             "processes",
             "producer.backends.processes:ProcessesBackend",
-            "a multiprocessing pool (one interpreter, one GIL per process)",
+            "a pool of child processes (one interpreter, one GIL per process)",
         ),
         _celery("prefork", "Celery workers, prefork pool (child processes), over Redis"),
         _celery("threads", "Celery workers, threads pool, over Redis"),
         _celery("solo", "Celery workers, solo pool (one task at a time), over Redis"),
         _celery("gevent", "Celery workers, gevent pool (greenlets; extra 'gevent'), over Redis"),
+        BackendSpec(
+            "scripted",
+            "producer.backends.scripted:ScriptedBackend",
+            "runs tasks in this process and can be scripted to lose, double, delay or fail them",
+            for_tests=True,
+        ),
     )
 }
 BASELINE = "sequential"
@@ -81,11 +89,11 @@ def spec(name: str) -> BackendSpec:
     return REGISTRY[name]
 
 
-def create(name: str, settings: Settings) -> Backend:
-    """Import the backend's module now, and build it."""
+def create(name: str, settings: Settings, **params) -> Backend:
+    """Import the backend's module now, and build it (``params`` add to the registry's)."""
     entry = spec(name)
     module_name, class_name = entry.target.split(":")
-    backend = getattr(importlib.import_module(module_name), class_name)(settings, **entry.params)
+    backend = getattr(importlib.import_module(module_name), class_name)(settings, **entry.params, **params)
     backend.spec = entry
     return backend
 

@@ -13,6 +13,7 @@ that shaped its numbers, as celery's pools do with ``_get_info()``.
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from producer.settings import Settings
@@ -39,6 +40,8 @@ class BackendInfo(TypedDict, total=False):
 class Backend(abc.ABC):
     #: The registry entry it was built from; set by :func:`producer.backends.create`.
     spec: BackendSpec
+    #: Called once per task as its result arrives, for progress; set by the rounds.
+    on_task: Callable[[], None] | None = None
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -61,6 +64,17 @@ class Backend(abc.ABC):
 
     def close(self) -> None:
         """Release everything ``start`` acquired; safe to call twice."""
+
+    def task_done(self) -> None:
+        if self.on_task is not None:
+            self.on_task()
+
+    def disturbances(self, records: list[dict]) -> list[str]:
+        """What disturbed the batch just run: redelivered tasks, and whatever the backend saw."""
+        again = sorted(
+            r["index"] for r in records if r.get("redelivered") and isinstance(r.get("index"), int)
+        )
+        return [f"task {i} was delivered again" for i in again]
 
     def settings_info(self) -> dict[str, Any]:
         """Backend-specific settings that shaped the numbers; extended by subclasses."""

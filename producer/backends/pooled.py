@@ -1,47 +1,53 @@
-"""Shared machinery of the local backends: a ``multiprocessing.pool`` API pool.
+"""Shared machinery of the local backends: a :class:`~producer.backends.supervised.ChildPool`.
 
-``ThreadPool`` (daemon threads) and ``Pool`` (processes) share one API, so the
-three local strategies differ only in the pool they make. Daemon threads matter:
-a task still stuck after --timeout must not keep the interpreter from exiting,
-which ``concurrent.futures`` threads would.
+The three local strategies differ only in its shape: how many child processes, and how
+many threads in each. Whatever a task does (never return, kill its process, eat memory),
+the producer survives, --timeout holds and Ctrl-C works at once: see
+:mod:`producer.backends.supervised`.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-import time
 
 from producer.backends.base import Backend
+from producer.backends.supervised import ChildPool
 from producer.errors import BatchTimeout
-from workloads import run_task
 
 
 class PooledBackend(Backend):
-    def make_pool(self):
+    def __init__(self, settings):
+        super().__init__(settings)
+        self._context = multiprocessing.get_context(settings.start_method)
+        self._pool: ChildPool | None = None
+
+    def shape(self) -> tuple[int, int]:
+        """(child processes, threads in each)."""
         raise NotImplementedError
 
     def start(self) -> None:
-        self._pool = self.make_pool()
+        processes, threads = self.shape()
+        self._pool = ChildPool(self._context, processes, threads, self.settings.memory_limit)
+        try:
+            self._pool.start(self.settings.startup_timeout)
+        except BaseException:  # a failed __enter__ gets no __exit__
+            self.close()
+            raise
 
     def run_batch(self, spec: str, size: int, tasks: int) -> list[dict]:
-        timeout = self.settings.timeout
-        deadline = time.monotonic() + timeout
-        pending = [self._pool.apply_async(run_task, (spec, size, i)) for i in range(tasks)]
-        records = []
-        for index, result in enumerate(pending):
-            try:
-                records.append(result.get(max(0.0, deadline - time.monotonic())))
-            except multiprocessing.TimeoutError:
-                done = sum(r.ready() for r in pending)
-                self.close()  # the pool still runs the late tasks: it cannot be reused
-                raise BatchTimeout(self.name, done, tasks, timeout) from None
-            except Exception as exc:  # raised outside the workload, e.g. unpicklable result
-                records.append({"index": index, "error": {"type": type(exc).__name__, "message": str(exc)}})
-        return records
+        if self._pool is None or not self._pool.children:  # closed, e.g. after an overrun
+            raise BatchTimeout(self.name, 0, tasks, self.settings.timeout)
+        return self._pool.run(self.name, spec, size, tasks, self.settings.timeout, on_task=self.task_done)
 
     def close(self) -> None:
-        pool = getattr(self, "_pool", None)
+        pool, self._pool = self._pool, None
         if pool is not None:
-            self._pool = None
-            pool.terminate()
-            pool.join()
+            pool.close()
+
+    def settings_info(self) -> dict:
+        processes, threads = self.shape()
+        return {
+            "start_method": self._context.get_start_method(),
+            "processes": processes,
+            "threads_per_process": threads,
+        }

@@ -1,20 +1,15 @@
-"""A multiprocessing pool: one interpreter, and so one GIL, per process."""
+"""A pool of processes: one interpreter, and so one GIL, per process.
+
+Every process starts before the first batch, so start-up is timed apart from the
+batches. A process that dies under a task is reported as that task's failure and
+replaced at once (see :mod:`producer.backends.supervised`).
+"""
 
 from __future__ import annotations
-
-import multiprocessing
 
 from producer.backends.pooled import PooledBackend
 
 
 class ProcessesBackend(PooledBackend):
-    def __init__(self, settings):
-        super().__init__(settings)
-        self._context = multiprocessing.get_context(settings.start_method)
-
-    def make_pool(self):
-        # Pool starts every process now, so start-up is timed apart from the batches.
-        return self._context.Pool(self.concurrency)
-
-    def settings_info(self) -> dict:
-        return {"start_method": self._context.get_start_method()}
+    def shape(self) -> tuple[int, int]:
+        return self.concurrency, 1

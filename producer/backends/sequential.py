@@ -1,8 +1,11 @@
-"""The baseline: every call one after another, in one thread of this process."""
+"""The baseline: every call one after another, in one thread of one child process.
+
+The child's main thread runs the calls itself; the producer only hands them out, so a
+call that never returns, exits or crashes cannot take the producer with it (see
+:mod:`producer.backends.supervised` for why this stays an honest baseline).
+"""
 
 from __future__ import annotations
-
-from multiprocessing.pool import ThreadPool
 
 from producer.backends.pooled import PooledBackend
 
@@ -12,6 +15,5 @@ class SequentialBackend(PooledBackend):
     def concurrency(self) -> int:
         return 1
 
-    def make_pool(self):
-        # One daemon thread, so that --timeout can abandon a stuck call.
-        return ThreadPool(1)
+    def shape(self) -> tuple[int, int]:
+        return 1, 1

@@ -18,6 +18,7 @@ import importlib.metadata
 import os
 import platform
 import socket
+import time
 
 from workloads import interpreter
 
@@ -68,3 +69,50 @@ def share_malloc_arena() -> dict:
     except (OSError, AttributeError):  # not glibc: nothing to align
         applied = False
     return {"malloc_arena_max": 1 if applied else None}
+
+
+def _busy_s() -> float | None:
+    """CPU seconds the whole machine has spent busy since boot (/proc/stat), or None."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+class OtherLoad:
+    """How many cores programs other than this run kept busy over an interval.
+
+    The machine's busy CPU time (/proc/stat) minus this process tree's own, per wall
+    second. A busy machine starves the baseline and the pools alike, and a starved
+    CPU-bound task looks like one that waits: this is what tells the two apart.
+    """
+
+    def __init__(self, tree_cpu) -> None:
+        self._tree_cpu = tree_cpu
+        self._t0 = time.perf_counter()
+        self._busy0 = _busy_s()
+        self._own0 = tree_cpu()
+
+    def cores(self) -> float | None:
+        busy = _busy_s()
+        elapsed = time.perf_counter() - self._t0
+        if busy is None or self._busy0 is None or elapsed <= 0:
+            return None
+        return max(0.0, (busy - self._busy0 - (self._tree_cpu() - self._own0)) / elapsed)
+
+
+def sample_other_load(tree_cpu, seconds: float = 0.3) -> float | None:
+    """Other programs' cores over a short quiet window, before any work starts."""
+    load = OtherLoad(tree_cpu)
+    time.sleep(seconds)
+    return load.cores()
+
+
+def loadavg() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None

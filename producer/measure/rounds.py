@@ -3,6 +3,10 @@
 Rounds go A B C, A B C, ... so that drift of the machine (thermal, other load)
 hits every backend alike. Start-up (pools, processes, worker readiness) is timed
 on its own before the first round and never enters a batch's wall time.
+
+With a fixed ``repeat`` the rounds are counted; with ``repeat=None`` (``--repeat auto``)
+rounds are added until every backend's comparison with the baseline is decided
+(:mod:`producer.measure.decide`), or until ``max_time`` runs out.
 """
 
 from __future__ import annotations
@@ -14,11 +18,30 @@ from dataclasses import dataclass, field
 
 from producer import backends
 from producer.errors import BatchTimeout
+from producer.measure import decide
 from producer.measure.cputime import tree_cpu_s
+from producer.measure.host import OtherLoad
 from producer.measure.verify import check_batch, checksum
 from producer.settings import Settings
 
-Progress = Callable[[int, int, str], None]
+MAX_AUTO_ROUNDS = 50
+"""``--repeat auto`` stops here even with time left."""
+
+
+@dataclass
+class Tick:
+    """Where a run is, for a progress display."""
+
+    backend: str
+    label: str
+    task: int
+    tasks: int
+    elapsed_s: float
+    eta_s: float | None
+    """Seconds left at the current pace; with ``repeat auto``, at most this long."""
+
+
+Progress = Callable[[Tick], None]
 
 
 @dataclass
@@ -28,6 +51,10 @@ class Batch:
     wall_s: float
     cpu_s: float
     tasks: list[dict]
+    disturbed: list[str] = field(default_factory=list)
+    """What disturbed the batch (a redelivered task, a pool process that died), if anything."""
+    others_cores: float | None = None
+    """Cores other programs kept busy during the batch."""
 
 
 @dataclass
@@ -55,36 +82,124 @@ class BackendRun:
         return checksum(self.summaries) if self.summaries is not None else None
 
 
+@dataclass(frozen=True)
+class Variant:
+    """One row of a run: a backend built with its own settings (a sweep varies them)."""
+
+    label: str
+    backend: str
+    settings: Settings
+    params: dict = field(default_factory=dict)
+
+
 def run_rounds(
-    settings: Settings, spec: str, size: int, progress: Progress | None = None
+    settings: Settings,
+    spec: str,
+    size: int,
+    progress: Progress | None = None,
+    variants: list[Variant] | None = None,
 ) -> list[BackendRun]:
-    """Start every backend, run warm-up and measured rounds, close them all, whatever happens."""
-    rounds = settings.warmup + settings.repeat
+    """Start every backend, run warm-up and measured rounds, close them all, whatever happens.
+
+    ``variants`` default to one per selected backend with the run's settings; the first
+    one is the baseline every other is verified and compared against.
+    """
+    variants = variants or [Variant(name, name, settings) for name in settings.backends]
     with contextlib.ExitStack() as started:
         pairs = []
-        for name in settings.backends:
-            backend = backends.create(name, settings)
+        for variant in variants:
+            backend = backends.create(variant.backend, variant.settings, **variant.params)
             t0 = time.perf_counter()
             started.enter_context(backend)
-            pairs.append((BackendRun(name, startup_s=time.perf_counter() - t0), backend))
-        baseline = pairs[0][0]
-        done, total = 0, rounds * len(pairs)
-        for r in range(rounds):
-            for run, backend in pairs:
-                done += 1
-                if progress:
-                    label = "warm-up" if r < settings.warmup else f"round {r - settings.warmup + 1}"
-                    progress(done, total, f"{run.name} {label}")
-                if run.timed_out:
-                    continue
-                _run_batch(run, backend, settings, spec, size, r, baseline.summaries)
+            pairs.append((BackendRun(variant.label, startup_s=time.perf_counter() - t0), backend))
+        _Rounds(settings, spec, size, pairs, progress).run()
         for run, backend in pairs:  # after the batches: they teach some, e.g. which Python ran tasks
             run.info = backend.describe()
     return [run for run, _ in pairs]
 
 
+class _Rounds:
+    def __init__(self, settings: Settings, spec: str, size: int, pairs: list, progress: Progress | None):
+        self.settings, self.spec, self.size, self.pairs = settings, spec, size, pairs
+        self.progress = progress
+        self.began = time.perf_counter()
+        self.measuring_since: float | None = None
+
+    def run(self) -> None:
+        r = 0
+        baseline = self.pairs[0][0]
+        while not self._enough(r):
+            for run, backend in self.pairs:
+                if run.timed_out:
+                    continue
+                if baseline.timed_out and not baseline.batches:  # nothing to compare with, or verify by
+                    _skip(run, f"not run: the {baseline.name} baseline overran --timeout in its first batch")
+                    continue
+                self._batch(run, backend, r)
+            r += 1
+
+    def _enough(self, r: int) -> bool:
+        s = self.settings
+        if r > 0 and self.pairs[0][0].timed_out:
+            return True  # the baseline overran: no later round can be compared
+        if r < s.warmup:
+            return False
+        if s.repeat is not None:
+            return r >= s.warmup + s.repeat
+        if self.measuring_since is None:
+            self.measuring_since = time.perf_counter()
+        if time.perf_counter() - self.measuring_since >= s.max_time or r - s.warmup >= MAX_AUTO_ROUNDS:
+            return True
+        runs = [run for run, _ in self.pairs if run.ok]
+        if len(runs) < 2 or runs[0] is not self.pairs[0][0]:
+            return r - s.warmup >= decide.MIN_ROUNDS  # nothing to compare: the minimum will do
+        walls = [{b.round: b.wall_s for b in run.measured} for run in runs]
+        return decide.all_decided(walls[0], walls[1:])
+
+    def _label(self, r: int) -> str:
+        s = self.settings
+        if r < s.warmup:
+            return "warm-up"
+        return f"round {r - s.warmup + 1}" + (f"/{s.repeat}" if s.repeat is not None else "")
+
+    def _eta(self, r: int) -> float | None:
+        s = self.settings
+        per_round = sum(run.batches[-1].wall_s for run, _ in self.pairs if run.batches)
+        if s.repeat is None:
+            start = self.measuring_since or time.perf_counter()
+            return max(0.0, s.max_time - (time.perf_counter() - start)) if r >= s.warmup else None
+        return per_round * max(0, s.warmup + s.repeat - r - 1) if per_round else None
+
+    def _batch(self, run: BackendRun, backend, r: int) -> None:
+        done = 0
+        tasks = self.settings.tasks
+
+        def tick() -> None:
+            nonlocal done
+            done += 1
+            if self.progress:
+                elapsed = time.perf_counter() - self.began
+                self.progress(Tick(run.name, self._label(r), done, tasks, elapsed, self._eta(r)))
+
+        if self.progress:
+            self.progress(
+                Tick(run.name, self._label(r), 0, tasks, time.perf_counter() - self.began, self._eta(r))
+            )
+        backend.on_task = tick
+        try:
+            _run_batch(run, backend, self.settings, self.spec, self.size, r, self.pairs[0][0].summaries)
+        finally:
+            backend.on_task = None
+
+
+def _skip(run: BackendRun, reason: str) -> None:
+    if reason not in run.problems:
+        run.problems.append(reason)
+
+
 def _run_batch(run, backend, settings, spec, size, r, expected) -> None:
     tasks = settings.tasks
+    others = OtherLoad(tree_cpu_s)
     cpu0 = tree_cpu_s()
     t0 = time.perf_counter()
     try:
@@ -105,4 +220,5 @@ def _run_batch(run, backend, settings, spec, size, r, expected) -> None:
     for record in records:
         record.pop("summary", None)  # verified above; the digest stays in run.checksum
     records.sort(key=lambda rec: rec["index"] if isinstance(rec.get("index"), int) else -1)
-    run.batches.append(Batch(r, r < settings.warmup, wall, cpu, records))
+    disturbed = backend.disturbances(records)
+    run.batches.append(Batch(r, r < settings.warmup, wall, cpu, records, disturbed, others.cores()))

@@ -108,3 +108,43 @@ def _betainc(a: float, b: float, x: float) -> float:
         if abs(1.0 - c * d) < 1e-12:
             break
     return front * (f - 1.0) / a
+
+
+T_975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228)
+T_975 += (2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086)
+T_975 += (2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+"""Student's t quantile for a two-sided 95% interval, by degrees of freedom 1 to 30."""
+
+
+def t_975(df: int) -> float:
+    return T_975[df - 1] if df <= len(T_975) else 1.96 + 2.4 / df  # close to the exact value past 30
+
+
+def ratio_interval(ratios) -> tuple[float, float, float] | None:
+    """Geometric mean of ratios with its 95% confidence interval (a t-interval on their logs).
+
+    Ratios of times are skewed (2x faster is 0.5, 2x slower is 2.0); their logarithms are
+    symmetric, so the interval is made there and brought back. None with fewer than 2.
+    """
+    logs = [math.log(r) for r in ratios if r > 0]
+    if len(logs) < 2:
+        return None
+    mean = statistics.fmean(logs)
+    half = t_975(len(logs) - 1) * statistics.stdev(logs) / math.sqrt(len(logs))
+    return math.exp(mean - half), math.exp(mean), math.exp(mean + half)
+
+
+OUTLIER_Z = 3.5
+"""Modified Z-score beyond which a value is an outlier (Iglewicz and Hoaglin; hyperfine's rule)."""
+
+
+def outliers(values) -> list[int]:
+    """Indexes of outliers by the modified Z-score; reported, never dropped."""
+    values = list(values)
+    if len(values) < 3:
+        return []
+    median = statistics.median(values)
+    mad = statistics.median(abs(v - median) for v in values)
+    if mad == 0:
+        return []
+    return [i for i, v in enumerate(values) if abs(0.6745 * (v - median) / mad) > OUTLIER_Z]

@@ -5,9 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 
-PROCESS_DIED = "ProcessDied"
-"""Error type of a task whose process died running it; its message reads "killed its ..."."""
-
 
 def checksum(summaries: list) -> str:
     """One digest over a batch's summaries in task order."""
@@ -31,10 +28,10 @@ def check_batch(records: list[dict], tasks: int, expected: list | None) -> tuple
         problems.append(f"unexpected results for tasks {stray[:5]}")
     for index in sorted(i for i in by_index if isinstance(i, int)):
         error = by_index[index].get("error")
-        if error and error["type"] == PROCESS_DIED:  # the message says what happened to it
-            problems.append(f"task {index} {error['message']}")
-        elif error:
-            problems.append(f"task {index} raised {error['type']}: {error['message']}")
+        if error:  # a backend may phrase its own failures, e.g. "task 3 killed its process (...)"
+            problems.append(
+                error.get("problem") or f"task {index} raised {error['type']}: {error['message']}"
+            )
     summaries = [by_index.get(i, {}).get("summary") for i in range(tasks)]
     if expected is not None and not problems:
         wrong = [i for i, (got, want) in enumerate(zip(summaries, expected, strict=True)) if got != want]

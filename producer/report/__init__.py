@@ -14,6 +14,10 @@ from producer.errors import UsageError
 EXPORTERS: dict[str, str] = {
     "text": "producer.report.text",
     "json": "producer.report.json",
+    "markdown": "producer.report.markdown",
+    "csv": "producer.report.csv",
+    "plot": "producer.report.plot",
+    "html": "producer.report.html",
 }
 """Format name -> module with ``render(doc, **options) -> str | bytes``."""
 

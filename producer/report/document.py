@@ -9,19 +9,18 @@ away; new fields may appear without a bump):
   worker could not say); ``caveats`` apart from ``warnings``; ``python`` per result (the
   interpreter that ran its tasks); ``verdict`` as data; ``environment`` of the children;
   ``machine.executable`` replaces ``machine.python_executable``; ``stack.summary`` (a
-  sentence) is gone: text is made by the exporters, never stored.
+  sentence) is gone: text is made by the exporters, never stored. The size is chosen by
+  a preflight call (``preflight``; calibrated with ``--size auto``); ``repeat`` may be
+  ``"auto"``; each result has ``comparison`` (the interval of its per-round speedups and
+  its class), ``too_short``, ``outliers``, ``time_split`` and per-round ``disturbed``;
+  ``load`` records what else kept the machine busy.
+
+The document is built by :mod:`producer.measure.results`.
 """
 
 from __future__ import annotations
 
-import datetime
-import statistics
 from typing import Any, TypedDict
-
-from producer import __version__
-from producer.measure.host import usable_cpus
-from producer.measure.rounds import BackendRun
-from producer.measure.stats import describe, welch_p
 
 SCHEMA_VERSION = 2
 
@@ -52,6 +51,8 @@ class TaskRecord(TypedDict, total=False):
     ended: float
     cpu_s: float
     """The running thread's CPU time during the call."""
+    runq_s: float
+    """Linux only: time the thread waited in the run queue for a CPU during the call."""
     error: dict
     """``{"type", "message"}`` when the workload raised."""
     sent: float
@@ -68,6 +69,10 @@ class Round(TypedDict):
     wall_s: float
     cpu_s: float
     tasks: list[TaskRecord]
+    disturbed: list[str]
+    """What disturbed this batch (a task delivered again, a process that died); empty if nothing."""
+    others_cores: float | None
+    """Cores that other programs kept busy during the batch."""
 
 
 class Result(TypedDict, total=False):
@@ -96,6 +101,14 @@ class Result(TypedDict, total=False):
     """``{"median", "paired": StatsDict}``: baseline median / this median, and per-round ratios."""
     efficiency: dict | None
     p_value_vs_baseline: float | None
+    comparison: dict | None
+    """The 95% interval of the per-round speedups and its class (``measure.decide``)."""
+    too_short: bool
+    """The batch was too short to measure: no speedup, no CPU/wall, no verdict."""
+    outliers: list[int]
+    """Rounds whose wall time is an outlier (modified Z-score); kept, not dropped."""
+    time_split: dict | None
+    """Shares of the tasks' wall time spent on a CPU, in the run queue, and waiting."""
     queue_wait_s: StatsDict
     task_run_s: StatsDict
     rounds: list[Round]
@@ -120,122 +133,13 @@ class Document(TypedDict, total=False):
     workload: dict[str, Any]
     settings: dict[str, Any]
     environment: dict[str, str]
+    preflight: dict[str, Any]
+    """The size chosen, one call's time alone, calibration steps, native thread pools."""
+    load: dict[str, Any]
+    """Cores other programs kept busy before and during the run, and the load average."""
     stack: dict[str, Any] | None
     results: list[Result]
     verdict: Verdict
     ok: bool
     producer: dict[str, Any]
     """The producer process: ``pid``, ``peak_rss_bytes`` (its own peak RSS, children not included)."""
-
-
-def build(
-    runs: list[BackendRun],
-    *,
-    machine: dict,
-    workload: dict,
-    settings: dict,
-    stack: dict | None,
-    environment: dict | None = None,
-) -> Document:
-    baseline = runs[0]
-    cpus = usable_cpus(machine)
-    embedded = bool(stack and stack.get("embedded"))
-    here = {k: machine.get(k) for k in PYTHON_KEYS}
-    results = [_result(run, baseline, settings["tasks"], cpus, embedded, here) for run in runs]
-    return Document(
-        schema_version=SCHEMA_VERSION,
-        tool={"name": "poolbench", "version": __version__},
-        created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        machine=machine,
-        workload=workload,
-        settings=settings,
-        environment=environment or {},
-        stack=stack,
-        results=results,
-        ok=all(r["ok"] for r in results),
-    )
-
-
-PYTHON_KEYS = ("executable", "python_implementation", "python_version", "gil_enabled", "free_threaded_build")
-
-
-def _python_of(run: BackendRun, here: dict) -> dict:
-    """The interpreter that ran the tasks: this one for local backends, the workers' otherwise."""
-    if run.info.get("family") == "local":
-        return here
-    found = run.info.get("settings", {}).get("interpreter")
-    return (
-        {k: found.get(k) for k in PYTHON_KEYS} if isinstance(found, dict) else {k: None for k in PYTHON_KEYS}
-    )
-
-
-def _result(
-    run: BackendRun, baseline: BackendRun, tasks: int, cpus: int, embedded: bool, here: dict
-) -> Result:
-    measured = run.measured
-    walls = [b.wall_s for b in measured]
-    base_by_round = {b.round: b.wall_s for b in baseline.measured}
-    info = run.info
-    out = Result(
-        backend=run.name,
-        family=info.get("family", "local"),
-        pool=info.get("pool"),
-        concurrency=info.get("concurrency", 1),
-        settings=info.get("settings", {}),
-        caveats=list(info.get("caveats", [])),
-        python=_python_of(run, here),
-        ok=run.ok,
-        timed_out=run.timed_out,
-        exit_code=run.exit_code,
-        problems=run.problems,
-        checksum=run.checksum,
-        startup_s=run.startup_s,
-        wall_s=None,
-        cpu_s=None,
-        cpu_util=None,
-        task_cpu_s=None,
-        speedup=None,
-        efficiency=None,
-        p_value_vs_baseline=None,
-        warnings=[],
-        rounds=[
-            Round(round=b.round, warmup=b.warmup, wall_s=b.wall_s, cpu_s=b.cpu_s, tasks=b.tasks)
-            for b in run.batches
-        ],
-    )
-    if not walls:
-        return out
-    wall = describe(walls)
-    out["wall_s"] = wall.as_dict()
-    task_cpu = [sum(t.get("cpu_s") or 0.0 for t in b.tasks) for b in measured]
-    out["cpu_s"] = describe([b.cpu_s for b in measured]).as_dict()
-    out["task_cpu_s"] = describe(task_cpu).as_dict()
-    # Workers reached through --broker run outside this process tree: only their tasks'
-    # own CPU time says how many cores they kept busy.
-    remote = out["family"] != "local" and not embedded
-    out["cpu_source"] = "tasks" if remote else "process-tree"
-    cpu = task_cpu if remote else [b.cpu_s for b in measured]
-    out["cpu_util"] = describe([c / b.wall_s for c, b in zip(cpu, measured, strict=True)]).as_dict()
-    if wall.unstable:
-        out["warnings"].append(
-            f"unstable: standard deviation is {wall.rsd:.0%} of the mean; "
-            "use more --repeat or --warmup, or a quieter machine"
-        )
-    base_walls = [b.wall_s for b in baseline.measured]
-    if base_walls:
-        speedup = statistics.median(base_walls) / wall.median
-        paired = [base_by_round[b.round] / b.wall_s for b in measured if b.round in base_by_round]
-        parallel = min(out["concurrency"] or 1, tasks, cpus)
-        out["speedup"] = {
-            "median": speedup,
-            "paired": describe(paired).as_dict() if paired else None,
-        }
-        out["efficiency"] = {"value": speedup / parallel, "parallelism": parallel}
-        out["p_value_vs_baseline"] = welch_p(base_walls, walls) if run is not baseline else None
-    queue = [t["started"] - t["sent"] for b in measured for t in b.tasks if "sent" in t and "started" in t]
-    if queue:
-        out["queue_wait_s"] = describe(queue).as_dict()
-    runs_s = [t["ended"] - t["started"] for b in measured for t in b.tasks if "ended" in t and "started" in t]
-    if runs_s:
-        out["task_run_s"] = describe(runs_s).as_dict()
-    return out

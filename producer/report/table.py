@@ -34,11 +34,23 @@ def _range(r: Result) -> str:
 
 
 def _speedup(r: Result) -> str:
-    sp = r["speedup"]
+    """The per-round speedups' geometric mean and 95% interval; the median and range without one."""
+    sp, c = r["speedup"], r.get("comparison")
+    if r["too_short"]:
+        return "too short"
     if not sp:
         return "-"
     if r["backend"] == "sequential" or not sp["paired"]:
-        return f"{sp['median']:.2f}x (baseline)"
+        return "1.00x (baseline)"
+    if c:
+        return f"{c['mid']:.2f}x [{c['low']:.2f}-{c['high']:.2f}]"
+    return f"{sp['median']:.2f}x ({sp['paired']['min']:.2f}-{sp['paired']['max']:.2f})"
+
+
+def _round_range(r: Result) -> str:
+    sp = r["speedup"]
+    if not sp or not sp["paired"] or r["backend"] == "sequential":
+        return "-"
     return f"{sp['median']:.2f}x ({sp['paired']['min']:.2f}-{sp['paired']['max']:.2f})"
 
 
@@ -57,7 +69,7 @@ def _util(r: Result) -> str:
     if not util:
         return "-"
     text = f"{util['median']:.2f} ±{util['iqr'] / 2:.2f}"
-    return text + " (tasks)" if r.get("cpu_source") == "tasks" else text
+    return text + "ᵗ" if r.get("cpu_source") == "tasks" else text
 
 
 def _concurrency(r: Result) -> str:
@@ -69,8 +81,12 @@ def _concurrency(r: Result) -> str:
 def _verified(r: Result) -> str:
     if not r["wall_s"]:
         return "FAILED"
-    text = "yes" if r["ok"] else "NO"
-    return text + " (unstable)" if r["warnings"] else text
+    return "yes" if r["ok"] else "NO"
+
+
+def _name(r: Result) -> str:
+    """The backend's name, starred when a note below speaks of it."""
+    return r["backend"] + ("*" if r["warnings"] or r["problems"] else "")
 
 
 @dataclass(frozen=True)
@@ -82,11 +98,12 @@ class Column:
 
 
 COLUMNS = (
-    Column("backend", lambda r: r["backend"], True),
+    Column("backend", _name, True),
     Column("conc.", _concurrency, False),
     Column("time ±IQR/2", _time, True),
     Column("min-max", _range, False),
-    Column("speedup (range)", _speedup, True),
+    Column("speedup [95%]", _speedup, True),
+    Column("median (range)", _round_range, False),
     Column("efficiency", _efficiency, False),
     Column("CPU/wall", _util, True),
     Column("start-up", lambda r: ms(r["startup_s"] or 0.0), False),
@@ -98,3 +115,46 @@ def rows(doc: Document, wide: bool = True) -> tuple[list[str], list[list[str]]]:
     """Column titles and one row of cells per result."""
     columns = [c for c in COLUMNS if wide or c.compact]
     return [c.title for c in columns], [[c.cell(r) for c in columns] for r in doc["results"]]
+
+
+def _stat(key: str, field: str) -> Callable[[Result], float | None]:
+    return lambda r: (r.get(key) or {}).get(field)
+
+
+def _paired(field: str) -> Callable[[Result], float | None]:
+    return lambda r: ((r.get("speedup") or {}).get("paired") or {}).get(field)
+
+
+NUMBERS: tuple[tuple[str, Callable[[Result], object]], ...] = (
+    ("backend", lambda r: r["backend"]),
+    ("family", lambda r: r.get("family")),
+    ("pool", lambda r: r.get("pool")),
+    ("concurrency", lambda r: r["concurrency"]),
+    ("workers", lambda r: (r.get("settings") or {}).get("workers")),
+    ("rounds", _stat("wall_s", "n")),
+    ("wall_median_s", _stat("wall_s", "median")),
+    ("wall_iqr_s", _stat("wall_s", "iqr")),
+    ("wall_min_s", _stat("wall_s", "min")),
+    ("wall_max_s", _stat("wall_s", "max")),
+    ("wall_mean_s", _stat("wall_s", "mean")),
+    ("wall_stdev_s", _stat("wall_s", "stdev")),
+    ("speedup_median", _stat("speedup", "median")),
+    ("speedup_min", _paired("min")),
+    ("speedup_max", _paired("max")),
+    ("efficiency", _stat("efficiency", "value")),
+    ("parallelism", _stat("efficiency", "parallelism")),
+    ("cpu_util_median", _stat("cpu_util", "median")),
+    ("cpu_util_iqr", _stat("cpu_util", "iqr")),
+    ("startup_s", lambda r: r.get("startup_s")),
+    ("p_value_vs_baseline", lambda r: r.get("p_value_vs_baseline")),
+    ("queue_wait_median_s", _stat("queue_wait_s", "median")),
+    ("task_run_median_s", _stat("task_run_s", "median")),
+    ("verified", lambda r: bool(r["ok"] and r.get("wall_s"))),
+    ("unstable", lambda r: bool(r.get("warnings"))),
+)
+"""Raw numbers per result, in seconds and ratios, for formats read by programs (CSV)."""
+
+
+def number_rows(doc: Document) -> tuple[list[str], list[list[object]]]:
+    """Titles and one row of raw values per result; None where a value was not measured."""
+    return [title for title, _ in NUMBERS], [[get(r) for _, get in NUMBERS] for r in doc["results"]]

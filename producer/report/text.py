@@ -30,16 +30,27 @@ def python_label(info: dict) -> str:
     )
 
 
-def _header(doc: Document) -> list[str]:
+def header_lines(doc: Document) -> list[str]:
     m, w, s = doc["machine"], doc["workload"], doc["settings"]
-    lines = [
-        f"poolbench {doc['tool']['version']}: {w['name']} (size {w['size']:,}, {w['kind']}), "
-        f"{s['tasks']} tasks per batch, concurrency {s['concurrency']}",
-        f"rounds: {s['repeat']} measured + {s['warmup']} warm-up, interleaved; timeout {s['timeout']:g} s",
+    lines = []
+    stack = doc.get("stack")
+    if stack and not stack.get("embedded") and s.get("broker_source") == "REDIS_URL":
+        lines.append(
+            f"using running workers via $REDIS_URL ({stack['broker']}); unset it to start a private "
+            "Redis and workers"
+        )
+    pre = doc.get("preflight") or {}
+    call = f", one call {ms(pre['call_s'])}" if pre.get("call_s") else ""
+    chosen = " (calibrated)" if pre.get("calibrated") else ""
+    measured = (doc["results"][0].get("wall_s") or {}).get("n", 0)
+    repeat = f"{measured} measured" + (" (auto)" if s["repeat"] == "auto" else "")
+    lines += [
+        f"poolbench {doc['tool']['version']}: {w['name']}, size {w['size']:,}{chosen}{call}; "
+        f"{s['tasks']} tasks, concurrency {s['concurrency']}",
+        f"rounds: {repeat} + {s['warmup']} warm-up, interleaved; timeout {s['timeout']:g} s",
         f"machine: {m['cpus_usable']} CPUs ({m['cpu_model'] or 'unknown CPU'}), {python_label(m)}; "
         f"one malloc arena: {'yes' if s.get('malloc_arena_max') else 'no'}",
     ]
-    stack = doc.get("stack")
     if stack:
         lines.append("celery: " + _stack_line(doc, stack))
     return lines
@@ -75,7 +86,7 @@ def celery_settings(r: Result) -> str:
     )
 
 
-def _notes(doc: Document) -> list[str]:
+def note_lines(doc: Document) -> list[str]:
     notes = []
     for r in doc["results"]:
         notes += [f"{r['backend']}: {p}" for p in r["problems"]]
@@ -93,9 +104,33 @@ def _notes(doc: Document) -> list[str]:
 
 
 LEGEND = (
-    "time = median batch wall time over the measured rounds, ±IQR/2; speedup = sequential median / "
-    "backend median, (range) = min-max of per-round ratios; CPU/wall = cores kept busy"
+    "time = median batch wall time, ±IQR/2; speedup = geometric mean of the per-round ratios "
+    "baseline/backend, [95% confidence interval]; CPU/wall = cores kept busy (ᵗ: from the tasks' own "
+    "CPU time, for workers outside this machine's process tree); * = see the notes below"
 )
+
+
+def sweep_lines(doc: Document) -> list[str]:
+    """For a sweep: where each backend's scaling stops, against the ideal line."""
+    sweep = doc.get("sweep")
+    if not sweep:
+        return []
+    cpus = doc["machine"].get("cpus_usable")
+    lines = []
+    for name, stop in sweep["stops"].items():
+        points = sweep["series"][name]
+        shown = ", ".join(
+            f"{p['label'].split(' ', 1)[1]} {p['speedup']:.2f}x (ideal {p['ideal']})"
+            for p in points
+            if p["speedup"] is not None
+        )
+        at = stop["at"].split(" ", 1)[-1] if stop["at"] else None
+        where = f"scaling stops at {at} ({stop['speedup']:.2f}x)" if at else stop["reason"]
+        lines.append(
+            f"{name}: {shown or 'no point measured'}; {where}" + (f": {stop['reason']}" if stop["at"] else "")
+        )
+    lines.append(f"ideal = min(concurrency x workers, tasks, the {cpus} usable CPUs), for computing work")
+    return lines
 
 
 def verdict_sentences(doc: Document) -> list[str]:
@@ -107,7 +142,8 @@ def verdict_sentences(doc: Document) -> list[str]:
     if v["kind"] == "undecided":
         out.append(f"Undecided: {v['reason']}.")
     else:
-        out.append(f"This work is {v['kind']}: {v['reason']}.")
+        sure = "" if v["confidence"] == "high" else f" (confidence {v['confidence']}: see below)"
+        out.append(f"This work is {v['kind']}{sure}: {v['reason']}.")
     local, celery = v["recommend"]["local"], v["recommend"]["celery"]
     if local:
         out.append(f"Locally, use {local}.")
@@ -141,8 +177,8 @@ def render(doc: Document, *, wide: bool = False, width: int = 80, color: bool = 
     def wrap(text: str, indent: str = "  ") -> list[str]:
         return textwrap.wrap(text, fill, subsequent_indent=indent) or [""]
 
-    out = [part for line in _header(doc) for part in wrap(line)] + [""] + lines + [""]
-    out += [part for note in [LEGEND, *_notes(doc)] for part in wrap(note)]
+    out = [part for line in header_lines(doc) for part in wrap(line)] + [""] + lines + [""]
+    out += [part for note in [LEGEND, *note_lines(doc), *sweep_lines(doc)] for part in wrap(note)]
     out.append("")
     said = [part for sentence in verdict_sentences(doc) for part in wrap(sentence, "")]
     if color:

@@ -20,20 +20,27 @@ from pathlib import Path
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent():
-    """A preexec_fn asking the kernel for SIGTERM when this process dies; None off Linux."""
+def die_with_parent(parent: int, sig: int = signal.SIGKILL) -> None:
+    """In a child: ask the kernel for ``sig`` when its parent dies; exit now if ``parent`` (the
+    producer) is gone already. Under forkserver the parent is the server, which the producer's
+    own exit ends in turn.
+
+    Off Linux there is no such request: the parent's own clean-up and its pipes' EOF remain.
+    """
     try:
-        prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, sig)
     except (OSError, AttributeError):
-        return None
+        pass
+    try:
+        os.kill(parent, 0)
+    except ProcessLookupError:  # the producer died before the request took effect
+        os._exit(1)
+
+
+def _die_with_parent():
+    """A preexec_fn asking for SIGTERM when this process (the child's parent) dies."""
     parent = os.getpid()
-
-    def preexec() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-        if os.getppid() != parent:  # the producer died before prctl took effect
-            os._exit(1)
-
-    return preexec
+    return lambda: die_with_parent(parent, signal.SIGTERM)
 
 
 class Child:

@@ -41,10 +41,10 @@ MOST_INCIDENTS = 20
 
 
 class CeleryBackend(Backend):
-    def __init__(self, settings, pool: str):
+    def __init__(self, settings, pool: str, queue: str | None = None):
         super().__init__(settings)
         self.pool = pool
-        self.queue = queue_for(pool)
+        self.queue = queue or queue_for(pool)
         self._url = settings.broker_url
         self._app = None
         self._nodes: dict[str, int] = {}
@@ -62,6 +62,7 @@ class CeleryBackend(Backend):
         self.collected: list[str] = []
         """Ids of every task collected: a result stored again later is a duplicate run."""
         self._round = 0
+        self._batch_incidents: list[str] = []
 
     @property
     def url(self) -> str:
@@ -153,11 +154,13 @@ class CeleryBackend(Backend):
             )
         self.incidents.clear()
         self.incident_count = 0
+        self._batch_incidents = []
 
     def run_batch(self, spec: str, size: int, tasks: int) -> list[dict]:
         spec = canonical(spec)  # a file path must mean the same file on the worker
         deadline = time.monotonic() + self.settings.timeout
         self._round += 1
+        self._batch_incidents = []
         try:
             if self.broker_lost:  # an earlier batch lost it: fail at once unless it is back
                 self.redis_run_id = check_redis(self._url).get("run_id")
@@ -171,10 +174,16 @@ class CeleryBackend(Backend):
         return CeleryBatch(self, spec, size, tasks).run(deadline)
 
     def incident(self, kind: str, detail: str) -> None:
-        """Something went wrong and was dealt with; it is reported beside the numbers."""
+        """Something went wrong and was dealt with: reported with its batch, and with the run."""
         self.incident_count += 1
+        self._batch_incidents.append(detail)
         if len(self.incidents) < MOST_INCIDENTS:
             self.incidents.append({"kind": kind, "batch": self._round, "detail": detail})
+
+    def disturbances(self, records: list[dict]) -> list[str]:
+        """Redelivered tasks (the base class reads them from the records), and what the batch met."""
+        found, self._batch_incidents = self._batch_incidents, []
+        return super().disturbances(records) + found
 
     def _late_duplicates(self) -> None:
         """Results stored again after they were collected: a task that ran twice."""
@@ -200,9 +209,11 @@ class CeleryBackend(Backend):
     def caveats(self) -> list[str]:
         caveats = [CAVEATS[self.pool]] if self.pool in CAVEATS else []
         if self.incident_count:
-            shown = "; ".join(f"batch {i['batch']}: {i['detail']}" for i in self.incidents[:5])
-            more = f"; and {self.incident_count - 5} more" if self.incident_count > 5 else ""
-            caveats.append(f"faults during the run, its times include the recovery: {shown}{more}")
+            kinds = sorted({incident["kind"] for incident in self.incidents})
+            caveats.append(
+                f"faults during the run ({self.incident_count}: {', '.join(kinds)}; see the disturbed "
+                "rounds and settings.faults): the times of those rounds include the recovery"
+            )
         return caveats
 
     def settings_info(self) -> dict:

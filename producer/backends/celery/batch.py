@@ -136,12 +136,11 @@ class CeleryBatch(Recovery):
             record = dict(result)
         else:
             record = {"error": failure_of(result)}
+            if record["error"]["type"] == protocol.PROCESS_DIED:  # the message says what happened
+                record["error"]["problem"] = f"task {index} {record['error']['message']}"
         record.update(index=index, sent=self.sent_at.get(task_id))
-        if (record.get("delivery") or 1) > 1:
-            self.backend.incident(
-                "redelivered", f"task {index} completed on delivery {record['delivery']} of it"
-            )
         self.records[index] = record
+        self.backend.task_done()
         self._pending.discard(index)
         self._progress = time.monotonic()
 

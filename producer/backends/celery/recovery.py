@@ -144,13 +144,15 @@ class Recovery:
             groups.setdefault(reason, []).append(index)
         return "; ".join(f"{tasks_text(indexes)} {reason}" for reason, indexes in groups.items())
 
-    def _lost(self, cls, message: str) -> TasksLost:
+    def _lost(self, cls, message: str, joiner: str = "; ") -> TasksLost:
         done = len(self.records)
-        text = f"{message}; {done} of {self.tasks} tasks completed; not completed: {self._not_done()}"
+        text = f"{message}{joiner}{done} of {self.tasks} tasks completed; not completed: {self._not_done()}"
         return cls(self.backend.name, text, done, self.tasks)
 
     def _overrun(self) -> TasksLost:
-        return self._lost(TasksLost, f"batch overran --timeout {self.backend.settings.timeout:g} s")
+        """Worded as the local backends' BatchTimeout, plus where each task is."""
+        timeout = self.backend.settings.timeout
+        return self._lost(TasksLost, f"batch overran --timeout {timeout:g} s", joiner=" with ")
 
     def _all_gone(self, now: float) -> TasksLost:
         liveness = self.backend.liveness

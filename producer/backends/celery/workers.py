@@ -8,7 +8,7 @@ the broker's URL, password included, reaches it in that environment, never in ar
 
 Once ready, the fleet is supervised, as a process manager would: a worker that dies
 (killed, or taken down by a task) is replaced at once, at most MAX_RESTARTS times per
-pool, and the replacement gets the dead worker's tasks when kombu's visibility timeout
+queue, and the replacement gets the dead worker's tasks when kombu's visibility timeout
 gives them back. Every death is recorded with its exit code or signal.
 """
 
@@ -31,7 +31,7 @@ from worker.protocol import node_name, slots
 STOP_TIMEOUT = 10.0
 """Seconds a worker's warm shutdown may take before its process group is killed."""
 MAX_RESTARTS = 5
-"""Replacements per pool and run: a task that kills every worker cannot loop forever."""
+"""Replacements per queue and run: a task that kills every worker cannot loop forever."""
 SUPERVISE_S = 0.2
 _POLL_S = 0.01
 
@@ -49,6 +49,16 @@ def exit_text(returncode: int | None) -> str:
     return f"exit code {returncode}"
 
 
+@dataclass(frozen=True)
+class WorkerPlan:
+    """``count`` workers of one pool, each with ``concurrency`` slots, consuming ``queue``."""
+
+    pool: str
+    queue: str
+    count: int
+    concurrency: int
+
+
 @dataclass
 class EmbeddedWorker:
     pool: str
@@ -56,6 +66,7 @@ class EmbeddedWorker:
     node_file: str
     """Written by the worker once it consumes (``python -m worker --nodename-file``)."""
     child: Child
+    plan: WorkerPlan | None = None
     replaced: bool = False
 
 
@@ -64,18 +75,14 @@ class WorkerFleet:
 
     def __init__(
         self,
-        pools: list[str],
+        plans: list[WorkerPlan],
         *,
-        counts: dict[str, int],
-        concurrency: int,
         allow: list[str],
         interpreter: Interpreter,
         environ: dict[str, str],
         folder: str,
     ):
-        self.pools = list(dict.fromkeys(pools))
-        self.counts = counts
-        self.concurrency = concurrency
+        self.plans = plans
         self.allow = list(allow)
         self.interpreter = interpreter
         self.environ = environ
@@ -91,17 +98,19 @@ class WorkerFleet:
 
     def start(self, broker_url: str) -> None:
         self._env = child_environ(self.environ, {"REDIS_URL": broker_url})
-        for pool in self.pools:
-            for number in range(1, self.counts.get(pool, 1) + 1):
-                self.workers.append(self._spawn(pool, f"{pool}-{number}"))
+        for plan in self.plans:
+            for number in range(1, plan.count + 1):
+                self.workers.append(self._spawn(plan, f"{plan.queue}-{number}"))
 
-    def _spawn(self, pool: str, name: str) -> EmbeddedWorker:
-        node = node_name(pool, secrets.token_hex(4), socket.gethostname())
+    def _spawn(self, plan: WorkerPlan, name: str) -> EmbeddedWorker:
+        node = node_name(plan.queue, secrets.token_hex(4), socket.gethostname())
         node_file = os.path.join(self.folder, f"{name}.node")
         allow = [flag for spec in self.allow for flag in ("--allow", spec)]
-        argv = [*self.interpreter.module_argv("worker"), "--pool", pool, "--hostname", node]
-        argv += ["--concurrency", str(self.concurrency), *allow, "--nodename-file", node_file]
-        return EmbeddedWorker(pool, node, node_file, Child(name, argv, self._env, self.folder))
+        argv = [*self.interpreter.module_argv("worker"), "--pool", plan.pool, "--hostname", node]
+        argv += ["--queue", plan.queue, "--concurrency", str(plan.concurrency), *allow]
+        argv += ["--nodename-file", node_file]
+        child = Child(name, argv, self._env, self.folder)
+        return EmbeddedWorker(plan.pool, node, node_file, child, plan=plan)
 
     def supervise(self) -> None:
         """Replace workers that die from now on (a thread that lives until ``stop``).
@@ -126,12 +135,13 @@ class WorkerFleet:
 
     def _replace(self, worker: EmbeddedWorker) -> None:
         worker.replaced = True
-        death = {"pool": worker.pool, "node": worker.node, "how": exit_text(worker.child.proc.returncode)}
-        if sum(1 for d in self.deaths if d["pool"] == worker.pool) >= MAX_RESTARTS:
+        queue = worker.plan.queue
+        death = {"queue": queue, "node": worker.node, "how": exit_text(worker.child.proc.returncode)}
+        if sum(1 for d in self.deaths if d["queue"] == queue) >= MAX_RESTARTS:
             death["replaced_by"] = None
         else:
-            number = sum(1 for w in self.workers if w.pool == worker.pool) + 1
-            replacement = self._spawn(worker.pool, f"{worker.pool}-{number}")
+            number = sum(1 for w in self.workers if w.plan.queue == queue) + 1
+            replacement = self._spawn(worker.plan, f"{queue}-{number}")
             self.workers.append(replacement)
             death["replaced_by"] = replacement.node
         self.deaths.append(death)
@@ -183,7 +193,8 @@ class WorkerFleet:
                 {
                     "node": worker.node,
                     "pid": worker.child.pid,
-                    "concurrency": slots(worker.pool, self.concurrency),
+                    "queue": worker.plan.queue,
+                    "concurrency": slots(worker.pool, worker.plan.concurrency),
                     "argv": worker.child.argv,
                     **({"died": exit_text(worker.child.proc.returncode)} if worker.replaced else {}),
                 }

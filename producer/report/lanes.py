@@ -1,0 +1,146 @@
+"""Swim lanes: which thread, process or Celery worker ran each task of one round, and when.
+
+Pure logic over the document's task records, so the picture's layout can be tested
+without drawing it. One measured round per backend is shown: the one whose wall time is
+closest to the median, so the picture is a typical round, not the best or the worst.
+Times are seconds since the round's first event (a Celery task's ``sent``, else the
+first ``started``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from producer.report.document import Document, Result, Round, TaskRecord
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One task: from ``start`` to ``end`` on its lane, ``cpu_share`` of it on a CPU."""
+
+    index: int
+    start: float
+    end: float
+    cpu_share: float
+    """The task's own CPU time / its wall time, clamped to 0..1."""
+    sent: float | None
+    """Celery: when the producer published it; ``sent`` to ``start`` is its queue wait."""
+    failed: bool
+
+
+@dataclass(frozen=True)
+class Lane:
+    label: str
+    bars: tuple[Bar, ...]
+
+
+@dataclass(frozen=True)
+class Timeline:
+    backend: str
+    family: str
+    round: int
+    """The round's number among the measured rounds, from 1."""
+    rounds: int
+    wall_s: float
+    lanes: tuple[Lane, ...]
+
+    @property
+    def end(self) -> float:
+        return max((b.end for lane in self.lanes for b in lane.bars), default=0.0)
+
+    @property
+    def cpu_share(self) -> float:
+        """CPU time over wall time of all the round's tasks together."""
+        wall = sum(b.end - b.start for lane in self.lanes for b in lane.bars)
+        cpu = sum((b.end - b.start) * b.cpu_share for lane in self.lanes for b in lane.bars)
+        return cpu / wall if wall > 0 else 0.0
+
+
+def measured_rounds(result: Result) -> list[Round]:
+    return [r for r in result.get("rounds") or [] if not r.get("warmup")]
+
+
+def typical_round(result: Result) -> tuple[int, Round] | None:
+    """(position from 1, round) of the measured round closest to the median wall time."""
+    rounds = measured_rounds(result)
+    if not rounds:
+        return None
+    walls = sorted(r["wall_s"] for r in rounds)
+    median = walls[(len(walls) - 1) // 2]
+    best = min(range(len(rounds)), key=lambda i: (abs(rounds[i]["wall_s"] - median), i))
+    return best + 1, rounds[best]
+
+
+def _timed(task: TaskRecord) -> bool:
+    return isinstance(task.get("started"), (int, float)) and isinstance(task.get("ended"), (int, float))
+
+
+def _lane_key(task: TaskRecord) -> tuple:
+    return (task.get("worker") or task.get("host") or "", task.get("pid"), task.get("tid"))
+
+
+def lane_labels(keys: list[tuple], celery: bool) -> list[str]:
+    """A short name for each (node, pid, tid): node only for Celery, thread only where a pid has several."""
+    pids = {pid for _, pid, _ in keys}
+    tids_of: dict[tuple, list] = {}
+    for node, pid, tid in keys:
+        tids_of.setdefault((node, pid), []).append(tid)
+    labels = []
+    for node, pid, tid in keys:
+        parts = [node] if celery else []
+        siblings = tids_of[(node, pid)]
+        if celery or len(pids) > 1 or len(siblings) == 1:
+            parts.append(f"pid {pid}")
+        if len(siblings) > 1:
+            parts.append(f"thread {siblings.index(tid) + 1}")
+        labels.append(" ".join(parts) if not celery else "\n".join([parts[0], " ".join(parts[1:])]))
+    return labels
+
+
+def timeline(result: Result) -> Timeline | None:
+    """The lanes of the result's typical round, ordered by each lane's first task; None without one."""
+    picked = typical_round(result)
+    if picked is None:
+        return None
+    position, rnd = picked
+    tasks = [t for t in rnd["tasks"] if _timed(t)]
+    if not tasks:
+        return None
+    origin = min(min(t["started"], t.get("sent", t["started"])) for t in tasks)
+    by_lane: dict[tuple, list[TaskRecord]] = {}
+    for task in sorted(tasks, key=lambda t: (t["started"], t.get("index", 0))):
+        by_lane.setdefault(_lane_key(task), []).append(task)
+    keys = list(by_lane)
+    labels = lane_labels(keys, celery=result.get("family") == "celery")
+    lanes = tuple(
+        Lane(label, tuple(_bar(t, origin) for t in by_lane[key]))
+        for key, label in zip(keys, labels, strict=True)
+    )
+    return Timeline(
+        backend=result["backend"],
+        family=result.get("family", "local"),
+        round=position,
+        rounds=len(measured_rounds(result)),
+        wall_s=rnd["wall_s"],
+        lanes=lanes,
+    )
+
+
+def _bar(task: TaskRecord, origin: float) -> Bar:
+    start, end = task["started"] - origin, task["ended"] - origin
+    wall = end - start
+    share = (task.get("cpu_s") or 0.0) / wall if wall > 0 else 0.0
+    sent = task.get("sent")
+    return Bar(
+        index=task.get("index", -1),
+        start=start,
+        end=end,
+        cpu_share=min(1.0, max(0.0, share)),
+        sent=None if sent is None else min(sent - origin, start),  # another host's clock may run ahead
+        failed="error" in task,
+    )
+
+
+def timelines(doc: Document) -> list[Timeline]:
+    """One timeline per backend that has a timed measured round, in the document's order."""
+    return [t for t in map(timeline, doc["results"]) if t is not None]

@@ -1,0 +1,33 @@
+"""The report as Markdown: the settings, the table with every column, the notes, the verdict.
+
+The same rows as the terminal table (``table.rows``), as a GitHub-flavoured table that
+reads well pasted into an issue or a pull request.
+"""
+
+from __future__ import annotations
+
+from producer.report import table, text
+from producer.report.document import Document
+
+
+def _escape(cell: str) -> str:
+    return cell.replace("|", "\\|")
+
+
+def table_lines(doc: Document) -> list[str]:
+    titles, rows = table.rows(doc, wide=True)
+    lines = ["| " + " | ".join(map(_escape, titles)) + " |", "|" + "---|" * len(titles)]
+    lines += ["| " + " | ".join(map(_escape, row)) + " |" for row in rows]
+    return lines
+
+
+def render(doc: Document, **_options) -> str:
+    w = doc["workload"]
+    out = [f"## poolbench: {w['name']} (size {w['size']:,})", ""]
+    out += [f"- {_escape(line)}" for line in text.header_lines(doc)]
+    out += ["", *table_lines(doc), ""]
+    out += [f"- {_escape(note)}" for note in [text.LEGEND, *text.note_lines(doc)]]
+    said = text.verdict_sentences(doc)
+    if said:
+        out += ["", "**Verdict.** " + " ".join(said)]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,83 @@
+"""The speedup chart: per backend the median speedup, each round's ratio, the min-max, the ideal."""
+
+from __future__ import annotations
+
+from producer.report.document import Document, Result
+from producer.report.palette import FAILED_COLOR, color_of
+
+
+def _ideal(r: Result, cpus: int) -> int:
+    return (r.get("efficiency") or {}).get("parallelism") or min(r["concurrency"], cpus)
+
+
+def draw_speedup(fig, doc: Document) -> None:
+    """Median speedup per backend, each round's ratio as a dot, the min-max whisker, the ideal."""
+    ax = fig.add_axes((0.17, 0.2, 0.81, 0.65))
+    cpus = doc["machine"].get("cpus_usable") or doc["machine"].get("cpu_count") or 1
+    shown = [r for r in doc["results"] if r.get("speedup")]
+    top = max(
+        [1.0]
+        + [
+            max(r["speedup"]["median"], _ideal(r, cpus), (r["speedup"].get("paired") or {}).get("max", 0))
+            for r in shown
+        ]
+    )
+    for x, r in enumerate(shown):
+        median = r["speedup"]["median"]
+        paired = r["speedup"].get("paired") or {}
+        failed = not r["ok"]
+        ax.bar(
+            x,
+            median,
+            width=0.6,
+            color="#dddddd" if failed else color_of(r["backend"], x),
+            edgecolor=FAILED_COLOR if failed else "none",
+            hatch="xx" if failed else None,
+            gid=f"speedup-{r['backend']}",
+        )
+        if paired and r["backend"] != "sequential":
+            low, high = paired["min"], paired["max"]
+            ax.errorbar(x, median, yerr=[[median - low], [high - median]], color="#222222", capsize=5, lw=1.2)
+            values = paired["values"]
+            offsets = [(i - (len(values) - 1) / 2) * 0.06 for i in range(len(values))]
+            ax.scatter([x + o for o in offsets], values, s=12, color="#222222", zorder=3)
+        if r["backend"] != "sequential":
+            ideal = _ideal(r, cpus)
+            ax.hlines(ideal, x - 0.4, x + 0.4, colors="#222222", linestyles="--", lw=1.2)
+            ax.annotate(
+                f"ideal {ideal}x",
+                (x, ideal),
+                xytext=(0, 2),
+                textcoords="offset points",
+                ha="center",
+                fontsize=7,
+            )
+        inside = median > 0.3 * top and not failed
+        ax.annotate(
+            f"{median:.2f}x" + (" FAILED" if failed else ""),
+            (x - 0.3, median),
+            xytext=(3, -3 if inside else 3),
+            textcoords="offset points",
+            ha="left",
+            va="top" if inside else "bottom",
+            fontsize=9,
+            fontweight="bold",
+            color="white" if inside else FAILED_COLOR if failed else "black",
+        )
+    ax.axhline(1.0, color="#555555", lw=0.8)
+    ax.set_xticks(
+        range(len(shown)), [f"{r['backend']}\nconcurrency {r['concurrency']}" for r in shown], fontsize=8
+    )
+    ax.set_ylim(0, top * 1.18)
+    ax.set_ylabel("speedup (x): sequential median\n/ backend median wall time", fontsize=9)
+    ax.set_title(
+        "Speedup over the sequential baseline (higher is better): bar = median of "
+        f"{doc['settings']['repeat']} rounds,\nwhisker = min-max of the per-round ratios, dots = rounds, "
+        "dashed = ideal, min(concurrency, tasks, CPUs)",
+        loc="left",
+        fontsize=9.5,
+    )
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.grid(axis="y", color="#dddddd", lw=0.5)
+    ax.set_axisbelow(True)

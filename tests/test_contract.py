@@ -1,0 +1,38 @@
+"""One contract (tests/contract.py) over every backend: local, scripted, and Celery's pools.
+
+The Celery pools need a real Redis and real ``python -m worker`` processes (the session's
+``redis_url`` and ``workers`` fixtures); the rest need nothing but this machine.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from producer import backends
+from tests.contract import CONTRACT_SETTINGS, BackendContract
+
+LOCAL = ["sequential", "threads", "processes"]
+CELERY_POOLS = ["prefork", "threads", "solo"]
+
+
+class TestLocalBackends(BackendContract):
+    @pytest.fixture(params=LOCAL)
+    def make(self, request):
+        return lambda **changes: backends.create(request.param, CONTRACT_SETTINGS.replace(**changes))
+
+
+class TestScriptedBackendWithAnHonestScript(BackendContract):
+    @pytest.fixture
+    def make(self):
+        return lambda **changes: backends.create("scripted", CONTRACT_SETTINGS.replace(**changes))
+
+
+@pytest.mark.redis
+class TestCeleryBackends(BackendContract):
+    @pytest.fixture(params=CELERY_POOLS)
+    def make(self, request, redis_url, workers):
+        def make(**changes):
+            settings = CONTRACT_SETTINGS.replace(broker_url=redis_url, **changes)
+            return backends.create(f"celery-{request.param}", settings)
+
+        return make

@@ -1,0 +1,66 @@
+"""The result document built from synthetic runs: speedups, intervals, outliers, failures."""
+
+from __future__ import annotations
+
+from producer.report.document import SCHEMA_VERSION
+from tests.fakes import by_name, fake_run, make_doc
+
+SEQ = [1.0, 1.02, 0.98]
+
+
+def gil_bound():
+    return make_doc(
+        fake_run("sequential", SEQ, concurrency=1),
+        fake_run("threads", [1.01, 0.99, 1.0]),
+        fake_run("processes", [0.52, 0.5, 0.51], cpu_share=0.97),
+    )
+
+
+def test_speedup_interval_efficiency_and_spread_are_computed():
+    doc = gil_bound()
+    procs = by_name(doc, "processes")
+    assert procs["speedup"]["median"] == 1.0 / 0.51
+    assert procs["speedup"]["paired"]["min"] == 0.98 / 0.51  # rounds paired by index
+    assert procs["efficiency"] == {"value": 1.0 / 0.51 / 2, "parallelism": 2}
+    assert procs["wall_s"]["values"] == [0.52, 0.5, 0.51]
+    assert procs["p_value_vs_baseline"] < 0.01
+    c = procs["comparison"]
+    assert c["class"] == "faster" and c["low"] < c["mid"] < c["high"] and c["n"] == 3
+    assert by_name(doc, "threads")["comparison"]["class"] == "same"
+    assert doc["ok"] and doc["schema_version"] == SCHEMA_VERSION
+
+
+def test_time_split_says_where_the_tasks_spent_their_time():
+    doc = make_doc(fake_run("sequential", SEQ, cpu_share=0.3, runq_share=0.2, concurrency=1))
+    split = doc["results"][0]["time_split"]
+    assert [round(split[k], 6) for k in ("cpu", "runq", "waiting")] == [0.3, 0.2, 0.5]
+
+
+def test_a_failed_backend_fails_the_document():
+    bad = fake_run("threads", [1.0, 1.0, 1.0])
+    bad.problems.append("1 of 4 results differ from the sequential baseline")
+    doc = make_doc(fake_run("sequential", SEQ, concurrency=1), bad)
+    assert not doc["ok"] and not by_name(doc, "threads")["ok"]
+
+
+def test_unstable_measurements_and_outliers_are_flagged_not_dropped():
+    doc = make_doc(fake_run("sequential", [1.0, 1.01, 0.99, 1.0, 1.02, 3.0], concurrency=1))
+    seq = doc["results"][0]
+    assert any(w.startswith("unstable") for w in seq["warnings"])
+    assert seq["outliers"] == [5] and len(seq["wall_s"]["values"]) == 6
+    assert any("outlier round(s)" in w and "round 6" in w for w in seq["warnings"])
+
+
+def test_disturbed_rounds_are_marked():
+    seq = fake_run("sequential", SEQ, concurrency=1)
+    threads = fake_run("threads", [1.0, 1.0, 1.0])
+    threads.batches[1].disturbed = ["task 2 was delivered again"]
+    doc = make_doc(seq, threads)
+    row = by_name(doc, "threads")
+    assert row["rounds"][1]["disturbed"] == ["task 2 was delivered again"]
+    assert any("1 disturbed round(s): task 2 was delivered again" in w for w in row["warnings"])
+
+
+def test_load_during_the_run_is_recorded():
+    doc = make_doc(fake_run("sequential", SEQ, concurrency=1), others=1.0)
+    assert doc["load"]["others_during_cores"]["median"] == 1.0
