@@ -73,7 +73,7 @@ def compare(settings: Settings, output: Output) -> int:
     emit(doc, output)
     if doc["ok"]:
         return EXIT_OK
-    return EXIT_TIMEOUT if any(r["timed_out"] for r in doc["results"]) else EXIT_FAILED
+    return stopped_by(doc)
 
 
 def sweep(settings: Settings, concurrencies: list[int], workers: list[int], output: Output) -> int:

@@ -63,6 +63,11 @@ class PrivateRedis:
         with redis.Redis.from_url(self.url, socket_timeout=5) as client:
             return {key.decode() for key in client.keys("*")}
 
+    def count(self, queue: str) -> int:
+        """Messages waiting on a queue."""
+        with redis.Redis.from_url(self.url, socket_timeout=5) as client:
+            return client.llen(queue)
+
     def leftovers(self) -> set[str]:
         """Keys a run left behind, beside those kept by design."""
         return {key for key in self.keys() if not key.startswith(LEFT_ALONE)}

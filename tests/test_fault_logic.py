@@ -8,6 +8,7 @@ import pytest
 
 from producer import broker_source
 from producer.backends.celery.app import failure_of, process_died
+from producer.backends.celery.batch import CeleryBatch
 from producer.backends.celery.liveness import STALE_S, Liveness, parse
 from producer.backends.celery.recovery import tasks_text
 from producer.backends.celery.results import decode
@@ -156,3 +157,54 @@ def test_both_sides_use_one_set_of_transport_options():
     assert options["socket_keepalive"] is True and options["socket_timeout"] == protocol.SOCKET_TIMEOUT_S
     assert options["health_check_interval"] == protocol.HEALTH_CHECK_S
     assert protocol.LEASE_RENEW_S * 3 <= VT  # several renewals fit in one timeout
+
+
+class FakeBackend:
+    """What a batch's result handling needs of its backend: somewhere to note incidents."""
+
+    def __init__(self):
+        self.incidents: list[tuple[str, str]] = []
+        self.done = 0
+
+    def incident(self, kind: str, detail: str) -> None:
+        self.incidents.append((kind, detail))
+
+    def task_done(self) -> None:
+        self.done += 1
+
+
+def meta(task_id: str, status: str = "SUCCESS", result=None) -> dict:
+    return {"task_id": task_id, "status": status, "result": result if result is not None else {"summary": 1}}
+
+
+def test_each_task_counts_once_the_first_result_wins_and_a_second_is_reported():
+    backend = FakeBackend()
+    batch = CeleryBatch(backend, "sleep", 0, 2)
+    batch._assign([0, 1])
+    first = batch.latest[0]
+    batch._assign([0])  # task 0 sent again (Redis restarted): a new id for the same index
+    again = batch.latest[0]
+    batch._arrive(meta(first, result={"summary": "first"}))
+    batch._arrive(meta(first))  # pub/sub and a later fetch may both bring the same result
+    batch._arrive(meta(again, result={"summary": "second"}))
+    batch._arrive(meta("not-ours"))
+    assert batch.records[0]["summary"] == "first" and batch.pending == [1] and backend.done == 1
+    assert backend.incidents == [
+        ("duplicate", "task 0 returned a second result (another delivery of it); counted once")
+    ]
+
+
+def test_a_retried_task_and_a_dead_process_read_as_sentences():
+    backend = FakeBackend()
+    batch = CeleryBatch(backend, "sleep", 0, 1)
+    batch._assign([0])
+    lost = {"exc_type": "WorkerLostError", "exc_message": ["Worker exited prematurely: exitcode 1 Job: 2."]}
+    batch._arrive(meta(batch.latest[0], "RETRY", lost))
+    batch._arrive(meta(batch.latest[0], "RETRY", lost))  # the same news twice: noted once
+    batch._arrive(meta(batch.latest[0], "FAILURE", lost))
+    assert backend.incidents == [
+        ("retried", "task 0 killed its worker process (exit code 1); Celery ran it again")
+    ]
+    assert batch.records[0]["error"]["problem"] == (
+        f"task 0 killed its worker process (exit code 1) on each of its {protocol.MAX_DELIVERIES} deliveries"
+    )

@@ -20,8 +20,10 @@ import psutil
 import pytest
 import redis
 
+from producer.backends.celery.app import close_app, make_app
 from tests.faults import PASSWORD, need_redis_server, private_redis, running_workers, wait_until
 from tests.helpers import ROOT, assert_one_line_error, run_cli
+from worker import protocol
 
 pytestmark = pytest.mark.redis
 
@@ -132,3 +134,24 @@ def test_a_broker_file_others_can_read_is_refused_before_any_work(tmp_path):
 def test_a_missing_broker_variable_is_a_usage_error():
     proc = run_cli("compare", "--broker-env", "NO_SUCH_VARIABLE_HERE", timeout=30)
     assert_one_line_error(proc, 2, "--broker-env NO_SUCH_VARIABLE_HERE: no such variable in the environment")
+
+
+def test_a_pickled_message_is_refused_unread(redis_url, workers):
+    """JSON only: a worker never unpickles what someone put on its queue."""
+    refusal = "Refusing to deserialize untrusted content of type pickle"
+    log = workers["prefork"].log
+    before = log.read_text(errors="replace").count(refusal)
+    app = make_app(redis_url)
+    app.conf.update(task_serializer="pickle", accept_content=["pickle", "json"])
+    task_id = f"pickled-{os.getpid()}-{time.monotonic_ns()}"
+    try:
+        app.send_task(protocol.TASK_NAME, args=["sleep", 0], queue="prefork", task_id=task_id)
+        wait_until(
+            lambda: log.read_text(errors="replace").count(refusal) > before, 30, "the worker's refusal"
+        )
+    finally:
+        close_app(app)
+    assert "The message has been ignored and discarded" in log.read_text(errors="replace")
+    with redis.Redis.from_url(redis_url, socket_timeout=5) as client:
+        assert client.get(f"celery-task-meta-{task_id}") is None  # never ran
+        assert client.llen("prefork") == 0

@@ -51,7 +51,8 @@ def test_stack_serves_batches_and_leaves_no_process(user_specs):
     with EmbeddedStack(settings, ["prefork", "threads"], allow=[spec]) as stack:
         spawned = [p for p in children() if p.pid not in before]
         description = stack.describe()
-        assert stack.broker_url.startswith("redis://127.0.0.1:")
+        assert stack.broker_url.startswith("redis://:") and "@127.0.0.1:" in stack.broker_url  # a password
+        assert description["broker"].startswith("redis://:***@127.0.0.1:")
         assert stack.startup_s > 0
         assert description["redis"]["port"] == int(stack.broker_url.rsplit(":", 1)[1].split("/")[0])
         assert description["redis"]["version"]

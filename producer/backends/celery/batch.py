@@ -27,6 +27,11 @@ TICK_S = 1.0
 """How often the batch looks after its tasks while it waits for them."""
 
 
+def task_sentence(index: int, what: str) -> str:
+    """'task 3 killed its worker process (...)', or 'task 3: its worker process died (...)'."""
+    return f"task {index} {what}" if what.startswith("killed") else f"task {index}: {what}"
+
+
 class CeleryBatch(Recovery):
     def __init__(self, backend, spec: str, size: int, tasks: int):
         self.backend = backend
@@ -137,7 +142,7 @@ class CeleryBatch(Recovery):
         else:
             record = {"error": failure_of(result)}
             if record["error"]["type"] == protocol.PROCESS_DIED:  # the message says what happened
-                record["error"]["problem"] = f"task {index} {record['error']['message']}"
+                record["error"]["problem"] = task_sentence(index, record["error"]["message"])
         record.update(index=index, sent=self.sent_at.get(task_id))
         self.records[index] = record
         self.backend.task_done()
@@ -151,7 +156,7 @@ class CeleryBatch(Recovery):
         self._seen_retries.add(key)
         died = failure_of(meta.get("result"))
         why = died["message"].split(" on each", 1)[0]
-        self.backend.incident("retried", f"task {index} {why}; Celery ran it again")
+        self.backend.incident("retried", f"{task_sentence(index, why)}; Celery ran it again")
 
     def _flush(self) -> None:
         if self._forget:
