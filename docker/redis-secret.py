@@ -13,11 +13,16 @@ only the image's user may enter):
 The password is REDIS_PASSWORD when set, else the one already in the volume, else a
 new random one; ``docker compose down -v`` forgets it. It is never printed. Both files
 are mode 0600, owned by the image's user, as whom Redis runs too.
+
+Then it waits, doing nothing, until it is stopped (SIGTERM: exit 0). A one-shot
+service would end the whole stack under ``up --exit-code-from producer``, which stops
+everything as soon as any container exits.
     redis-secret           (environment: REDIS_PASSWORD, REDIS_ADDRESS, SECRETS_DIR)
 """
 
 import os
 import secrets
+import signal
 import sys
 
 SECRETS_DIR = os.environ.get("SECRETS_DIR", "/run/poolbench")
@@ -56,8 +61,10 @@ def main() -> int:
         return 2
     write_private(CONF, f"requirepass {password}\n")
     write_private(URL, f"redis://:{password}@{ADDRESS}/0\n")
-    print(f"redis-secret: Redis password ({source}) written to {SECRETS_DIR}")
-    return 0
+    print(f"redis-secret: Redis password ({source}) written to {SECRETS_DIR}", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    while True:
+        signal.pause()
 
 
 if __name__ == "__main__":

@@ -216,10 +216,13 @@ class CeleryBackend(Backend):
             )
         return caveats
 
+    def describe(self):
+        if self.watcher is not None:
+            self._late_duplicates()  # first: it may add to the caveats
+        return super().describe()
+
     def settings_info(self) -> dict:
         """The workers' real settings, read back from them: one value where they agree."""
-        if self.watcher is not None:
-            self._late_duplicates()
         infos = [self._node_info.get(node, {}) for node in sorted(self._nodes)]
         agreed = {}
         for key in REPORTED:
