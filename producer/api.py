@@ -77,6 +77,9 @@ def compare(
     workers: dict[str, int] | None = None,
     start_method: str | None = None,
     memory_limit: int | None = None,
+    chunks: int = 1,
+    prefetch: int | None = None,
+    no_result: bool = False,
 ) -> Run:
     """Time ``workload`` through ``backends`` (the sequential baseline always runs).
 
@@ -86,6 +89,8 @@ def compare(
     for the Celery backends (the environment's REDIS_URL is not consulted here).
     ``memory_limit``: MiB a local backend's processes may grow by in a batch before the
     run stops with TooMuchMemory; None: half the memory available.
+    ``chunks``, ``prefetch`` and ``no_result`` shape the Celery backends only, as the
+    CLI's ``--chunks``, ``--prefetch`` and ``--no-result`` do.
     """
     spec = workload if isinstance(workload, str) else _spec_of(workload)
     names = [registry.spec(name).name for name in backends]
@@ -103,6 +108,9 @@ def compare(
         start_method=start_method,
         memory_limit=memory_limit,
         environ=inherited(os.environ),
+        chunks=chunks,
+        prefetch=prefetch,
+        no_result=no_result,
     )
     return Run(session.run(settings))
 

@@ -51,6 +51,29 @@ def sweep_from_args(args, environ) -> tuple[Settings, list[int], list[int]]:
     return settings_from_args(args, environ), concurrencies, workers
 
 
+def _check_costs(args, pools: list[str], broker_url: str | None) -> None:
+    if not 1 <= args.chunks <= args.tasks:
+        raise UsageError(f"--chunks must be between 1 and --tasks ({args.tasks}), not {args.chunks}")
+    if args.prefetch is not None and not 1 <= args.prefetch <= 1000:
+        raise UsageError(f"--prefetch must be between 1 and 1,000, not {args.prefetch}")
+    flags = [
+        f
+        for f, on in (
+            ("--chunks", args.chunks > 1),
+            ("--prefetch", args.prefetch),
+            ("--no-result", args.no_result),
+        )
+        if on
+    ]
+    if flags and not pools:
+        raise UsageError(f"{', '.join(flags)} apply to Celery backends, and none is selected")
+    if args.prefetch is not None and broker_url:
+        raise UsageError(
+            "--prefetch sets the embedded workers' prefetch; with --broker or REDIS_URL, start the "
+            "workers with `python -m worker --prefetch-multiplier N` instead"
+        )
+
+
 def _check_range(name: str, value) -> None:
     low, high = LIMITS[name]
     if value is not None and value != "auto" and not low <= value <= high:
@@ -100,7 +123,11 @@ def settings_from_args(args, environ) -> Settings:
             "--workers sizes the embedded stack; with --broker or REDIS_URL, start more workers "
             "with `python -m worker --pool POOL` instead"
         )
+    _check_costs(args, pools, broker_url)
     return Settings(
+        chunks=args.chunks,
+        prefetch=args.prefetch,
+        no_result=args.no_result,
         workload=args.workload,
         size=None if args.size == "auto" else args.size,
         calibrate=args.size == "auto",

@@ -61,27 +61,23 @@ class _ProgressBar:
 
 
 def compare(settings: Settings, output: Output) -> int:
-    folders.remove_abandoned(folders.STACK_PREFIX)  # left by runs killed with SIGKILL
-    bar = _ProgressBar(sys.stderr, output.width) if output.progress else None
-    if bar and output.notice:
-        bar.status(output.notice)  # the report's first line says it again
-    try:
-        doc = session.run(settings, progress=bar, status=bar.status if bar else None)
-    finally:
-        if bar:
-            bar.clear()
-    emit(doc, output)
-    if doc["ok"]:
-        return EXIT_OK
-    return stopped_by(doc)
+    return _measure(lambda **shown: session.run(settings, **shown), output)
 
 
 def sweep(settings: Settings, concurrencies: list[int], workers: list[int], output: Output) -> int:
     from producer import sweep as sweeping
 
+    return _measure(lambda **shown: sweeping.run(settings, concurrencies, workers, **shown), output)
+
+
+def _measure(run, output: Output) -> int:
+    """Run a measurement with its progress line, show the document, and say how it ended."""
+    folders.remove_abandoned(folders.STACK_PREFIX)  # left by runs killed with SIGKILL
     bar = _ProgressBar(sys.stderr, output.width) if output.progress else None
+    if bar and output.notice:
+        bar.status(output.notice)  # the report's first line says it again
     try:
-        doc = sweeping.run(settings, concurrencies, workers, progress=bar, status=bar.status if bar else None)
+        doc = run(progress=bar, status=bar.status if bar else None)
     finally:
         if bar:
             bar.clear()

@@ -109,6 +109,7 @@ def _run_options(c: argparse.ArgumentParser) -> None:
     c.add_argument(
         "--workers", default="", help="embedded worker processes per pool, e.g. prefork=3,threads=2"
     )
+    _cost_flags(c)
     c.add_argument(
         "--json", dest="json_path", metavar="FILE", help="write the result document; '-' for stdout"
     )
@@ -122,6 +123,19 @@ def _run_options(c: argparse.ArgumentParser) -> None:
     exports.add_flags(c)
     c.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     c.add_argument("--wide", action="store_true", help="every column, not just those that fit 80 columns")
+
+
+def _cost_flags(c) -> None:
+    """What each Celery task costs: messages, prefetch, the result backend (issue 12)."""
+    c.add_argument("--chunks", type=int, default=1, help="Celery only: calls per message (Celery chunks)")
+    c.add_argument(
+        "--prefetch", type=int, help="Celery only: the embedded workers' prefetch multiplier (default 1)"
+    )
+    c.add_argument(
+        "--no-result",
+        action="store_true",
+        help="Celery only: fire and forget; tasks report completion to Redis, not the result backend",
+    )
 
 
 def _int_or_auto(text: str):

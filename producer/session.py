@@ -20,6 +20,7 @@ from producer.measure import host, preflight
 from producer.measure.cputime import tree_cpu_s
 from producer.measure.results import build
 from producer.measure.rounds import Progress, run_rounds
+from producer.report.chunking import chunking_notes
 from producer.report.document import Document
 from producer.report.verdict import judge
 from producer.services.redis import mask_url
@@ -110,6 +111,7 @@ def document(runs, settings: Settings, prepared: Prepared, stack: dict | None) -
         load=load,
     )
     doc["verdict"] = judge(doc)
+    doc["verdict"]["notes"] += chunking_notes(doc)  # apart from the verdict's own logic
     doc["producer"] = {"pid": os.getpid(), "peak_rss_bytes": peak_rss_bytes()}
     return doc
 
@@ -147,5 +149,8 @@ def settings_record(settings: Settings, tuning: dict) -> dict:
         "workers": settings.workers,
         "memory_limit": settings.memory_limit,
         "interleaved": True,
+        "chunks": settings.chunks,
+        "prefetch": settings.prefetch,
+        "no_result": settings.no_result,
         **tuning,
     }

@@ -62,6 +62,13 @@ class Settings:
     """What children inherit, read once at the edge (``services.environ.inherited``)."""
     memory_limit: int | None = None
     """MiB a local backend's processes may grow by in a batch; None: half the memory available."""
+    # What each Celery task costs (issue 12): knobs of the Celery backends only.
+    chunks: int = 1
+    """Calls per Celery message (Celery's ``chunks``); 1: one call per message."""
+    prefetch: int | None = None
+    """The embedded workers' prefetch multiplier; None: the worker's default."""
+    no_result: bool = False
+    """Fire and forget: no result backend; tasks report completion to a per-batch hash."""
 
     def replace(self, **changes) -> Settings:
         return dataclasses.replace(self, **changes)

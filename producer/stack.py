@@ -77,6 +77,7 @@ class EmbeddedStack:
                 interpreter=self.interpreter,
                 environ=self.settings.environ,
                 folder=self.folder,
+                prefetch=self.settings.prefetch,
             )
             self._fleet.start(self.broker_url)
             self._fleet.wait_ready(self.broker_url, deadline, self.settings.startup_timeout)

@@ -15,7 +15,7 @@ import secrets
 import socket
 import sys
 
-from worker.protocol import POOLS, node_name, queue_for, slots
+from worker.protocol import POOLS, PREFETCH_MULTIPLIER, node_name, queue_for, slots
 
 LOGLEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 EXIT_USAGE = 2
@@ -43,6 +43,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--pool", required=True, choices=POOLS, help="Celery execution pool")
     parser.add_argument(
         "--concurrency", type=_positive, help="pool size (default: $WORKER_CONCURRENCY, else CPUs available)"
+    )
+    parser.add_argument(
+        "--prefetch-multiplier",
+        type=_positive,
+        help=f"messages reserved per pool slot (default {PREFETCH_MULTIPLIER}: none hoarded)",
     )
     parser.add_argument("--queue", help="queue to consume (default: the pool's name)")
     parser.add_argument(
@@ -125,7 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     hostname = args.hostname or node_name(args.pool, secrets.token_hex(4), socket.gethostname())
     from celery import signals
 
-    summary = f"pool {args.pool}, concurrency {slots(args.pool, concurrency)}, queue {queue}"
+    prefetch = args.prefetch_multiplier or PREFETCH_MULTIPLIER
+    summary = (
+        f"pool {args.pool}, concurrency {slots(args.pool, concurrency)}, queue {queue}, prefetch x{prefetch}"
+    )
     signals.worker_ready.connect(_on_ready(args.nodename_file, summary), weak=False)
     verbose = logging.getLevelName(args.loglevel) <= logging.INFO
     argv = [
@@ -134,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         f"--pool={args.pool}",
         f"--concurrency={concurrency}",
         f"--queues={queue}",
+        *([f"--prefetch-multiplier={args.prefetch_multiplier}"] if args.prefetch_multiplier else []),
         f"--hostname={hostname}",
         f"--loglevel={args.loglevel}",
         "--without-mingle",

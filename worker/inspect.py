@@ -4,18 +4,37 @@
 (``--prefetch-multiplier 4`` still reads 1 there), and mingle and gossip appear in
 neither ``conf`` nor ``stats``. This command reads the running consumer instead: its
 bootsteps, its prefetch multiplier and live prefetch count, its pool, the task's own
-acks settings, and the interpreter its tasks run on. It is registered when the app
-loads, so the stock ``celery -A worker worker`` answers it too.
+acks settings, the interpreter its tasks run on, its process id and host (so that
+an embedded worker's memory can be sampled) and the CPUs and CPU quota it may use.
+It is registered when the app loads, so the stock ``celery -A worker worker``
+answers it too.
 """
 
 from __future__ import annotations
 
+import os
+import socket
+
 from celery.worker.control import inspect_command
 
 import workloads
+from producer.measure import cgroup
 from worker import protocol
 
 INTERPRETER = workloads.interpreter()
+
+
+def _cpus() -> dict:
+    """What this worker may use: CPUs by affinity and its cgroup's CPU quota (None: none)."""
+    quota = cgroup.read_quota(cgroup.read_file)
+    return {
+        "affinity": cgroup.affinity_cpus(),
+        "quota": quota.cpus if quota else None,
+        "quota_source": quota.source if quota else None,
+    }
+
+
+CPUS = _cpus()
 
 
 def _step(consumer, label: str):
@@ -54,6 +73,9 @@ def describe(consumer) -> dict:
         "queues": sorted(q.name for q in consumer.task_consumer.queues) if consumer.task_consumer else [],
         "serializer": consumer.app.conf.task_serializer,
         "interpreter": INTERPRETER,
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "cpus": CPUS,
     }
 
 

@@ -9,7 +9,13 @@ through :data:`INFO_COMMAND`, never assumed from these defaults.
 from __future__ import annotations
 
 TASK_NAME = "worker.run_workload"
-"""The one task: ``run_workload(spec, size) -> record``."""
+"""The one task: ``run_workload(spec, size[, index[, report]]) -> record``.
+
+``index`` (optional) is echoed in the record, so that a batch is verified by what the
+workers say they ran; ``report`` (optional, ``--no-result``) is ``{"token", "total"}``:
+the task then stores its record under :func:`completion_keys` itself."""
+CHUNK_TASK = "celery.starmap"
+"""Celery's built-in task that ``chunks`` sends: one message, several calls of the task."""
 
 INFO_COMMAND = "poolbench_info"
 """Remote-control command a worker answers with the settings it really runs with."""
@@ -58,6 +64,18 @@ RESULT_KEY_PREFIX = "celery-task-meta-"
 and publishes it on a channel of the same name."""
 PROCESS_DIED = "ProcessDied"
 """Error type of a task whose worker process died on each of MAX_DELIVERIES deliveries."""
+
+COMPLETION_PREFIX = "poolbench:done:"
+"""``--no-result``: where tasks report instead of the result backend (see completion_keys)."""
+
+
+def completion_keys(token: str) -> dict[str, str]:
+    """A batch's keys: ``records`` (hash index -> record), ``count`` (runs), ``done`` (a list
+    pushed once when ``count`` reaches the batch's total, so the producer need not poll)."""
+    if not token or not token.replace("-", "").isalnum():
+        raise ValueError(f"not a completion token: {token!r}")
+    return {part: f"{COMPLETION_PREFIX}{token}:{part}" for part in ("records", "count", "done")}
+
 
 POOLS = ("prefork", "threads", "solo", "gevent")
 WORKLOAD_FAILED = "WorkloadFailed"

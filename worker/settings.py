@@ -12,6 +12,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from producer.measure import cgroup
+
 BROKER_ENV = "REDIS_URL"
 BROKER_FILE_ENV = "REDIS_URL_FILE"
 """A file whose first line is the broker's URL (a password stays out of the environment
@@ -27,11 +29,12 @@ class WorkerConfigError(ValueError):
 
 
 def available_cpus() -> int:
-    """CPUs this process may run on: a container's cpuset, not the host's core count."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+    """CPUs this worker may use: its cpuset, or its cgroup CPU quota rounded up if smaller.
+
+    Celery's own default counts the host's CPUs and ignores a container's ``cpus:``
+    quota (celery#10320); a pool of 8 processes under a 1-CPU quota only takes turns.
+    """
+    return cgroup.whole_cpus(cgroup.affinity_cpus(), cgroup.read_quota(cgroup.read_file))
 
 
 def parse_concurrency(value: str | int, source: str) -> int:

@@ -13,9 +13,11 @@ that shaped its numbers, as celery's pools do with ``_get_info()``.
 from __future__ import annotations
 
 import abc
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypedDict
 
+from producer.measure import memory
 from producer.settings import Settings
 
 if TYPE_CHECKING:
@@ -82,6 +84,10 @@ class Backend(abc.ABC):
 
     def caveats(self) -> list[str]:
         return []
+
+    def memory_scope(self) -> memory.Scope:
+        """The processes that hold this backend's work, for its peak memory: this one by default."""
+        return memory.Scope((os.getpid(),), False, "the producer process")
 
     def describe(self) -> BackendInfo:
         """What this backend is and the settings that shaped its numbers."""

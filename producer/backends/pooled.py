@@ -13,6 +13,7 @@ import multiprocessing
 from producer.backends.base import Backend
 from producer.backends.supervised import ChildPool
 from producer.errors import BatchTimeout
+from producer.measure import memory
 
 
 class PooledBackend(Backend):
@@ -43,6 +44,11 @@ class PooledBackend(Backend):
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.close()
+
+    def memory_scope(self) -> memory.Scope:
+        """The backend's child processes (and theirs): every task of it runs there."""
+        pids = tuple(child.process.pid for child in self._pool.children) if self._pool else ()
+        return memory.Scope(pids, True, f"{self.name}'s processes")
 
     def settings_info(self) -> dict:
         processes, threads = self.shape()

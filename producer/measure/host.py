@@ -20,6 +20,7 @@ import platform
 import socket
 import time
 
+from producer.measure import cgroup
 from workloads import interpreter
 
 
@@ -41,12 +42,26 @@ def _version(dist: str) -> str | None:
         return None
 
 
+def cpus() -> dict:
+    """CPUs by affinity, the cgroup's CPU quota, and the smaller of the two (``cpus_usable``).
+
+    Inside a container with ``cpus: 1`` every host CPU stays visible and the quota
+    rations their time: efficiency and a suggested concurrency must count the quota.
+    """
+    affinity = cgroup.affinity_cpus()
+    quota = cgroup.read_quota(cgroup.read_file)
+    return {
+        "cpus_affinity": affinity,
+        "cpu_quota": {"cpus": quota.cpus, "source": quota.source} if quota else None,
+        "cpus_usable": cgroup.usable_cpus(affinity, quota),
+    }
+
+
 def describe() -> dict:
-    affinity = getattr(os, "sched_getaffinity", None)
     return {
         "hostname": socket.gethostname(),
         "cpu_count": os.cpu_count(),
-        "cpus_usable": len(affinity(0)) if affinity else os.cpu_count(),
+        **cpus(),
         "cpu_model": _cpu_model(),
         "platform": platform.platform(),
         **interpreter(),
@@ -54,8 +69,10 @@ def describe() -> dict:
     }
 
 
-def usable_cpus(machine: dict) -> int:
-    return machine.get("cpus_usable") or machine.get("cpu_count") or 1
+def usable_cpus(machine: dict) -> float | int:
+    """The parallelism a run could reach: affinity, or the cgroup quota if smaller (1.5 CPUs
+    allow 1.5x). At least 1: a quota below one CPU throttles the sequential baseline too."""
+    return max(1, machine.get("cpus_usable") or machine.get("cpu_count") or 1)
 
 
 _M_ARENA_MAX = -8

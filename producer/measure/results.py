@@ -10,7 +10,9 @@ import statistics
 
 from producer import __version__
 from producer.measure import decide
+from producer.measure.breakdown import breakdown
 from producer.measure.host import usable_cpus
+from producer.measure.memory import summarise
 from producer.measure.rounds import BackendRun
 from producer.measure.stats import describe, outliers, welch_p
 from producer.report.document import SCHEMA_VERSION, Document, Result, Round
@@ -38,6 +40,8 @@ def build(
     embedded = bool(stack and stack.get("embedded"))
     here = {k: machine.get(k) for k in PYTHON_KEYS}
     results = [_result(run, baseline, settings["tasks"], cpus, embedded, here) for run in runs]
+    for result, run in zip(results, runs, strict=True):
+        _add_costs(result, run, machine.get("hostname"))
     return Document(
         schema_version=SCHEMA_VERSION,
         tool={"name": "poolbench", "version": __version__},
@@ -52,6 +56,14 @@ def build(
         results=results,
         ok=all(r["ok"] for r in results),
     )
+
+
+def _add_costs(out: Result, run: BackendRun, producer_host: str | None) -> None:
+    """What each task cost (Celery) and the memory the backend held (issue 12)."""
+    costs = breakdown([b.tasks for b in run.measured], producer_host)
+    if costs:
+        out["breakdown"] = costs
+    out["memory"] = summarise([b.memory for b in run.measured])
 
 
 def _load(load: dict, runs: list[BackendRun]) -> dict:
@@ -125,6 +137,7 @@ def _result(
                 tasks=b.tasks,
                 disturbed=b.disturbed,
                 others_cores=b.others_cores,
+                memory={k: v for k, v in (b.memory or {}).items() if k != "per_process"} or None,
             )
             for b in run.batches
         ],

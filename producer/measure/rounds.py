@@ -21,6 +21,7 @@ from producer.errors import BatchTimeout
 from producer.measure import decide
 from producer.measure.cputime import tree_cpu_s
 from producer.measure.host import OtherLoad
+from producer.measure.memory import Sampler
 from producer.measure.verify import check_batch, checksum
 from producer.settings import Settings
 
@@ -55,6 +56,8 @@ class Batch:
     """What disturbed the batch (a redelivered task, a pool process that died), if anything."""
     others_cores: float | None = None
     """Cores other programs kept busy during the batch."""
+    memory: dict | None = None
+    """Peak memory of the backend's processes during the batch (:mod:`producer.measure.memory`)."""
 
 
 @dataclass
@@ -200,17 +203,20 @@ def _skip(run: BackendRun, reason: str) -> None:
 def _run_batch(run, backend, settings, spec, size, r, expected) -> None:
     tasks = settings.tasks
     others = OtherLoad(tree_cpu_s)
-    cpu0 = tree_cpu_s()
-    t0 = time.perf_counter()
+    sampler = Sampler(backend.memory_scope()).start()  # its own thread, started outside the clock
     try:
+        cpu0 = tree_cpu_s()
+        t0 = time.perf_counter()
         records = backend.run_batch(spec, size, tasks)
+        wall = time.perf_counter() - t0
+        cpu = tree_cpu_s() - cpu0
     except BatchTimeout as exc:
         run.timed_out = True
         run.exit_code = exc.exit_code
         run.problems.append(str(exc))
         return
-    wall = time.perf_counter() - t0
-    cpu = tree_cpu_s() - cpu0
+    finally:
+        memory = sampler.stop()
     summaries, problems = check_batch(records, tasks, expected)
     for problem in problems:
         if problem not in run.problems:
@@ -221,4 +227,5 @@ def _run_batch(run, backend, settings, spec, size, r, expected) -> None:
         record.pop("summary", None)  # verified above; the digest stays in run.checksum
     records.sort(key=lambda rec: rec["index"] if isinstance(rec.get("index"), int) else -1)
     disturbed = backend.disturbances(records)
-    run.batches.append(Batch(r, r < settings.warmup, wall, cpu, records, disturbed, others.cores()))
+    batch = Batch(r, r < settings.warmup, wall, cpu, records, disturbed, others.cores(), memory)
+    run.batches.append(batch)

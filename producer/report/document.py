@@ -61,6 +61,12 @@ class TaskRecord(TypedDict, total=False):
     """Celery only: when the worker process received the message."""
     worker: str
     """Celery only: the node name that ran it."""
+    publish_s: float
+    """Celery only: how long the producer's ``send_task`` call took."""
+    collected: float
+    """Celery only: when the producer had the result (absent with --no-result)."""
+    message: int
+    """Celery with --chunks: the message (chunk) that carried this call."""
 
 
 class Round(TypedDict):
@@ -73,6 +79,8 @@ class Round(TypedDict):
     """What disturbed this batch (a task delivered again, a process that died); empty if nothing."""
     others_cores: float | None
     """Cores that other programs kept busy during the batch."""
+    memory: dict | None
+    """Peak memory of the backend's processes during this batch."""
 
 
 class Result(TypedDict, total=False):
@@ -111,6 +119,13 @@ class Result(TypedDict, total=False):
     """Shares of the tasks' wall time spent on a CPU, in the run queue, and waiting."""
     queue_wait_s: StatsDict
     task_run_s: StatsDict
+    breakdown: dict[str, Any]
+    """Celery only: publish, queue wait, hand-off, run, result back and the slots' idle time
+    between tasks, each a StatsDict with ``p90``; ``hosts`` and ``clock`` say whose clocks
+    the timestamps came from (:mod:`producer.measure.breakdown`)."""
+    memory: dict[str, Any]
+    """Peak RSS and USS of the backend's processes (:mod:`producer.measure.memory`);
+    ``peak_rss_bytes`` None with ``unknown`` saying why (workers reached via --broker)."""
     rounds: list[Round]
 
 

@@ -89,6 +89,35 @@ def _name(r: Result) -> str:
     return r["backend"] + ("*" if r["warnings"] or r["problems"] else "")
 
 
+def mib(n: float | None) -> str:
+    if n is None:
+        return "unknown"
+    if n >= 10 * 2**30:
+        return f"{n / 2**30:.0f} GiB"
+    return f"{n / 2**20:.0f} MiB" if n >= 10 * 2**20 else f"{n / 2**20:.1f} MiB"
+
+
+def peak_rss(r: Result) -> str:
+    m = r.get("memory") or {}
+    if not m.get("peak_rss_bytes"):
+        return "unknown" if m.get("unknown") else "-"
+    spread = m.get("peak_rss_per_batch")
+    text = mib(m["peak_rss_bytes"])
+    if not spread or spread["n"] < 2:
+        return text
+    low, high = mib(spread["min"]), mib(spread["max"])
+    if low.split()[-1] == high.split()[-1]:  # same unit: "151 MiB (148-151)"
+        return f"{text} ({low.split()[0]}-{high.split()[0]})"
+    return f"{text} ({low}-{high})"
+
+
+def peak_uss(r: Result) -> str:
+    m = r.get("memory") or {}
+    if m.get("unknown"):
+        return "unknown"
+    return mib(m["peak_uss_bytes"]) if m.get("peak_uss_bytes") else "-"
+
+
 @dataclass(frozen=True)
 class Column:
     title: str
@@ -107,6 +136,8 @@ COLUMNS = (
     Column("efficiency", _efficiency, False),
     Column("CPU/wall", _util, True),
     Column("start-up", lambda r: ms(r["startup_s"] or 0.0), False),
+    Column("peak RSS (range)", peak_rss, False),
+    Column("peak USS", peak_uss, False),
     Column("verified", _verified, True),
 )
 

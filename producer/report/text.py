@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import textwrap
 
-from producer.report import table
+from producer.report import costs, table
 from producer.report.document import Document, Result, Verdict
 from producer.report.table import ms
 
@@ -40,19 +40,20 @@ def header_lines(doc: Document) -> list[str]:
             "Redis and workers"
         )
     pre = doc.get("preflight") or {}
-    call = f", one call {ms(pre['call_s'])}" if pre.get("call_s") else ""
+    call = f" (one call {ms(pre['call_s'])})" if pre.get("call_s") else ""
     chosen = " (calibrated)" if pre.get("calibrated") else ""
     measured = (doc["results"][0].get("wall_s") or {}).get("n", 0)
     repeat = f"{measured} measured" + (" (auto)" if s["repeat"] == "auto" else "")
     lines += [
-        f"poolbench {doc['tool']['version']}: {w['name']}, size {w['size']:,}{chosen}{call}; "
-        f"{s['tasks']} tasks, concurrency {s['concurrency']}",
-        f"rounds: {repeat} + {s['warmup']} warm-up, interleaved; timeout {s['timeout']:g} s",
-        f"machine: {m['cpus_usable']} CPUs ({m['cpu_model'] or 'unknown CPU'}), {python_label(m)}; "
+        f"{w['name']}, size {w['size']:,}{chosen}{call}; {s['tasks']} tasks, concurrency {s['concurrency']}",
+        f"rounds: {repeat} + {s['warmup']} warm-up, interleaved; timeout {s['timeout']:g} s; "
+        f"poolbench {doc['tool']['version']}",
+        f"machine: {costs.machine_cpus(m)}, {python_label(m)}; "
         f"one malloc arena: {'yes' if s.get('malloc_arena_max') else 'no'}",
     ]
     if stack:
         lines.append("celery: " + _stack_line(doc, stack))
+        lines.append("celery batches: " + costs.knobs(s))
     return lines
 
 
@@ -93,13 +94,19 @@ def note_lines(doc: Document) -> list[str]:
         notes += [f"{r['backend']}: {w}" for w in r["warnings"] + r["caveats"]]
         if r["family"] == "celery":
             line = f"{r['backend']}: {celery_settings(r)}"
-            if r.get("queue_wait_s") and r.get("task_run_s"):
+            if cpus := costs.worker_cpus(r):
+                line += f"; {cpus}"
+            if r.get("queue_wait_s") and r.get("task_run_s") and not r.get("breakdown"):
                 q, t = r["queue_wait_s"], r["task_run_s"]
                 line += (
                     f"; per task, queue wait {ms(q['median'])} (IQR {ms(q['iqr'])}), "
                     f"run {ms(t['median'])} (IQR {ms(t['iqr'])})"
                 )
             notes.append(line)
+            if parts := costs.breakdown_line(r):
+                notes.append(parts)
+    if memory := costs.memory_line(doc):
+        notes.append(memory)
     return notes
 
 

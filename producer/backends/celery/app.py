@@ -46,21 +46,22 @@ class SharedApps:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._apps: dict[str, tuple[Celery, int]] = {}
+        self._apps: dict[tuple[str, bool], tuple[Celery, int]] = {}
 
-    def acquire(self, url: str) -> Celery:
+    def acquire(self, url: str, results: bool = False) -> Celery:
         with self._lock:
-            app, users = self._apps.get(url) or (make_app(url), 0)
-            self._apps[url] = (app, users + 1)
+            app, users = self._apps.get((url, results)) or (make_app(url, results), 0)
+            self._apps[url, results] = (app, users + 1)
             return app
 
-    def release(self, url: str) -> None:
+    def release(self, url: str, results: bool = False) -> None:
         with self._lock:
-            app, users = self._apps.pop(url)
+            app, users = self._apps.pop((url, results))
             if users > 1:
-                self._apps[url] = (app, users - 1)
+                self._apps[url, results] = (app, users - 1)
                 return
-        close_app(app)
+            others = any(key[0] == url for key in self._apps)
+        close_app(app, pools=not others)
 
 
 APPS = SharedApps()
@@ -71,13 +72,15 @@ PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 
 """A publish gives up within about a second; the batch then waits for the broker itself."""
 
 
-def make_app(url: str) -> Celery:
+def make_app(url: str, results: bool = False) -> Celery:
     """A Celery app of the producer's own: JSON only, the workers' transport options.
 
-    No result backend: sending a task through one would subscribe to its result on a
-    connection nobody reads. :mod:`producer.backends.celery.results` reads them.
+    No result backend by default: sending a task through one would subscribe to its
+    result on a connection nobody reads; :mod:`producer.backends.celery.results` reads
+    them. ``results``: with Celery's Redis result backend, for what needs its machinery
+    (``chunks``, ``--no-result``; :mod:`producer.backends.celery.messages`).
     """
-    app = Celery("poolbench", broker=url, set_as_current=False)
+    app = Celery("poolbench", broker=url, backend=url if results else None, set_as_current=False)
     app.conf.update(
         accept_content=protocol.ACCEPT_CONTENT,
         result_accept_content=protocol.ACCEPT_CONTENT,
@@ -91,8 +94,9 @@ def make_app(url: str) -> Celery:
     return app
 
 
-def close_app(app: Celery) -> None:
-    """Close the app's producer and broker connections (and a result backend's, if it has one)."""
+def close_app(app: Celery, pools: bool = True) -> None:
+    """Close the app's result backend's connections, if it has one, and, unless another app on
+    the URL still uses them (``pools`` False), kombu's producer and broker pools."""
     backend = app._backend  # made on first use; private, but creating one just to close it is waste
     if getattr(backend, "result_consumer", None) is not None:
         with contextlib.suppress(*BROKER_ERRORS):
@@ -101,7 +105,7 @@ def close_app(app: Celery) -> None:
     # Celery takes both pools from kombu's process-wide registries, keyed by broker URL:
     # close them, then drop them there too, so that a later app on this URL starts afresh.
     connection = app.connection_for_write()
-    for group in (kombu.pools.producers, kombu.pools.connections):
+    for group in (kombu.pools.producers, kombu.pools.connections) if pools else ():
         pool = group.get(kombu.utils.collections.eqhash(connection))
         if pool is not None:
             pool.force_close_all()

@@ -81,12 +81,15 @@ class WorkerFleet:
         interpreter: Interpreter,
         environ: dict[str, str],
         folder: str,
+        prefetch: int | None = None,
     ):
         self.plans = plans
         self.allow = list(allow)
         self.interpreter = interpreter
         self.environ = environ
         self.folder = folder
+        self.prefetch = prefetch
+        """``--prefetch-multiplier`` of every worker; None: the worker's default."""
         self.workers: list[EmbeddedWorker] = []
         self.deaths: list[dict] = []
         """Each worker that died while supervised: pool, node, how, and its replacement."""
@@ -109,6 +112,8 @@ class WorkerFleet:
         argv = [*self.interpreter.module_argv("worker"), "--pool", plan.pool, "--hostname", node]
         argv += ["--queue", plan.queue, "--concurrency", str(plan.concurrency), *allow]
         argv += ["--nodename-file", node_file]
+        if self.prefetch is not None:
+            argv += ["--prefetch-multiplier", str(self.prefetch)]
         child = Child(name, argv, self._env, self.folder)
         return EmbeddedWorker(plan.pool, node, node_file, child, plan=plan)
 

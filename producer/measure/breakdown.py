@@ -1,0 +1,125 @@
+"""Where a Celery task's time goes, from the timestamps kept at each step.
+
+Each record of a Celery batch carries ``sent`` and ``publish_s`` (the producer, around
+its ``send_task`` call), ``received`` (the worker process got the message),
+``started`` and ``ended`` (the call itself, where it ran) and ``collected`` (the
+producer's ``get()`` returned; absent with ``--no-result``). From them, per message
+(a chunk's calls share one):
+
+- ``publish_s``: the producer's ``send_task`` call;
+- ``queue_wait_s``: sent -> received by the worker process (includes the publish);
+- ``dispatch_s``: received -> the first call started: the hand-off to a pool slot,
+  and, with prefetch above 1, the wait of a reserved message for a free slot;
+- ``run_s``: started -> ended, per call;
+- ``result_back_s``: the message's last call ended -> the producer had the result.
+  The producer sends the whole batch first and then takes results in order, so this
+  is its own latency: a result that landed while it was still sending, or waiting on
+  an earlier task, counts that wait;
+- ``slot_gap_s``: between two calls on one pool slot (node, process, thread) within a
+  batch, the slot's idle time: acknowledging, storing the result, fetching and handing
+  over the next message. This is the per-task overhead that chunking divides;
+- ``message_gap_s`` (chunks only): the same between calls of different messages,
+  the overhead a chunk pays once for all its calls.
+
+``time.time()`` is compared across processes, and across hosts when the workers run
+elsewhere: on one machine (containers included) they share one clock; on different
+machines the clocks' offset enters queue wait and result back, which is why the hosts
+are recorded beside the figures.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+from producer.measure.stats import describe
+
+PARTS = ("publish_s", "queue_wait_s", "dispatch_s", "run_s", "result_back_s", "slot_gap_s", "message_gap_s")
+LABELS = {
+    "publish_s": "publish",
+    "queue_wait_s": "queue",
+    "dispatch_s": "hand-off",
+    "run_s": "run",
+    "result_back_s": "result back",
+    "slot_gap_s": "slot idle between tasks",
+    "message_gap_s": "slot idle between messages",
+}
+
+
+def p90(values: list[float]) -> float:
+    if len(values) < 2:
+        return values[0]
+    return statistics.quantiles(values, n=10, method="inclusive")[-1]
+
+
+def stats_p90(values: list[float]) -> dict:
+    """A StatsDict (:func:`producer.measure.stats.describe`) with its 90th percentile."""
+    return {**describe(values).as_dict(), "p90": p90(values)}
+
+
+def _messages(records: list[dict]) -> list[list[dict]]:
+    groups: dict = {}
+    for record in records:
+        key = record.get("message", ("task", record.get("index")))
+        groups.setdefault(key, []).append(record)
+    return list(groups.values())
+
+
+def _has(record: dict, *keys: str) -> bool:
+    return all(isinstance(record.get(key), (int, float)) for key in keys)
+
+
+def slot_gaps(records: list[dict], between_messages: bool = False) -> list[float]:
+    """Idle time of each pool slot between consecutive calls of one batch (of two messages)."""
+    slots: dict = {}
+    for record in records:
+        if _has(record, "started", "ended"):
+            slots.setdefault((record.get("worker"), record.get("pid"), record.get("tid")), []).append(record)
+    gaps = []
+    for calls in slots.values():
+        calls.sort(key=lambda r: r["started"])
+        gaps += [
+            b["started"] - a["ended"]
+            for a, b in zip(calls, calls[1:], strict=False)
+            if not between_messages or a.get("message") != b.get("message")
+        ]
+    return gaps
+
+
+def collect(batches: list[list[dict]]) -> dict[str, list[float]]:
+    """Every part's values over the batches (each a list of task records)."""
+    parts: dict[str, list[float]] = {part: [] for part in PARTS}
+    for records in batches:
+        for message in _messages(records):
+            first = message[0]
+            if _has(first, "publish_s"):
+                parts["publish_s"].append(first["publish_s"])
+            if _has(first, "sent", "received"):
+                parts["queue_wait_s"].append(first["received"] - first["sent"])
+            started = [r["started"] for r in message if _has(r, "started")]
+            if _has(first, "received") and started:
+                parts["dispatch_s"].append(min(started) - first["received"])
+            ended = [r["ended"] for r in message if _has(r, "ended")]
+            if _has(first, "collected") and ended:
+                parts["result_back_s"].append(first["collected"] - max(ended))
+        parts["run_s"] += [r["ended"] - r["started"] for r in records if _has(r, "started", "ended")]
+        parts["slot_gap_s"] += slot_gaps(records)
+        if any("message" in r for r in records):
+            parts["message_gap_s"] += slot_gaps(records, between_messages=True)
+    return parts
+
+
+def breakdown(batches: list[list[dict]], producer_host: str | None) -> dict | None:
+    """``{part: StatsDict with p90, ..., "hosts", "clock", "messages", "calls"}``; None without
+    the producer-side timestamps (local backends)."""
+    if not any(_has(r, "sent") for records in batches for r in records):
+        return None
+    parts = collect(batches)
+    hosts = sorted({r["host"] for records in batches for r in records if r.get("host")})
+    out: dict = {part: stats_p90(values) for part, values in parts.items() if values}
+    out.update(
+        hosts=hosts,
+        clock="one host" if set(hosts) <= {producer_host} else "across hosts",
+        messages=sum(len(_messages(records)) for records in batches),
+        calls=sum(len(records) for records in batches),
+    )
+    return out
