@@ -43,6 +43,9 @@ def test_stored_failures_keep_the_workloads_own_type_and_message():
     assert failure_of(lost)["message"].startswith("killed its worker process (exit code 1)")
     assert failure_of({"exc_type": "KeyError", "exc_message": "x"}) == {"type": "KeyError", "message": "x"}
     assert failure_of(42)["type"] == "UnexpectedResult"
+    rebuilt = type("WorkloadFailed", (Exception,), {})("ValueError", "boom")  # as AsyncResult.get has it
+    assert failure_of(rebuilt) == {"type": "ValueError", "message": "boom"}
+    assert failure_of(KeyError("x")) == {"type": "KeyError", "message": "x"}
 
 
 def test_results_are_decoded_only_when_they_look_like_celerys():

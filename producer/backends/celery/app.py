@@ -114,16 +114,20 @@ def close_app(app: Celery, pools: bool = True) -> None:
 
 
 def failure_of(result: object) -> dict:
-    """``{"type", "message"}`` of a failed task's stored result, the workload's own where it raised.
+    """``{"type", "message"}`` of a failed task's result, the workload's own where it raised.
 
-    Celery stores an exception as JSON: ``{"exc_type", "exc_message": [args], "exc_module"}``.
+    Celery stores an exception as JSON: ``{"exc_type", "exc_message": [args], "exc_module"}``;
+    ``AsyncResult.get`` rebuilds it as an exception of that name with those args.
     A prefork child that died on each delivery reaches here as Celery's ``WorkerLostError``.
     """
-    if not isinstance(result, dict) or "exc_type" not in result:
+    if isinstance(result, BaseException):  # rebuilt by Celery (AsyncResult.get, in .messages)
+        name, args = type(result).__name__, list(result.args)
+    elif isinstance(result, dict) and "exc_type" in result:  # as stored, read by .results
+        name = str(result["exc_type"])
+        args = result.get("exc_message")
+        args = list(args) if isinstance(args, (list, tuple)) else [args]
+    else:
         return {"type": "UnexpectedResult", "message": f"the worker returned {result!r} instead of a record"}
-    name = str(result["exc_type"])
-    args = result.get("exc_message")
-    args = list(args) if isinstance(args, (list, tuple)) else [args]
     if name == protocol.WORKLOAD_FAILED and len(args) == 2:
         return {"type": str(args[0]), "message": str(args[1])}
     message = " ".join(str(arg) for arg in args if arg is not None)
