@@ -46,6 +46,9 @@ RUN groupadd --gid 10001 app \
 COPY --from=build /opt/venv /opt/venv
 COPY docker/worker-healthcheck.sh /usr/local/bin/worker-healthcheck
 COPY docker/run-as-results-owner.py /usr/local/bin/run-as-results-owner
+COPY docker/redis-secret.py /usr/local/bin/redis-secret
+# The secrets volume's mount point: a new named volume takes this owner and mode.
+RUN mkdir -p /run/poolbench && chown app:app /run/poolbench && chmod 0700 /run/poolbench
 USER app
 WORKDIR /home/app
 CMD ["python", "-m", "producer", "--help"]

@@ -8,12 +8,13 @@
 # running healthchecks during the benchmark: so the ping is only repeated until
 # the first answer, then the check is a file test. A worker that dies still ends
 # its container (it is the container's main process).
+# The broker comes from the app (REDIS_URL or REDIS_URL_FILE), never from -b:
+# a URL with a password on a command line shows in `ps`.
 set -eu
 NODEFILE=${WORKER_NODENAME_FILE:-/tmp/worker.nodename}
 ANSWERED=/tmp/worker.answered
 
 [ -f "$ANSWERED" ] && exit 0
 [ -s "$NODEFILE" ] || { echo "worker has not written $NODEFILE yet"; exit 1; }
-celery -A worker -b "${REDIS_URL:-redis://127.0.0.1:6379/0}" \
-    inspect ping -d "$(cat "$NODEFILE")" --timeout 3 >/dev/null
+celery -A worker inspect ping -d "$(cat "$NODEFILE")" --timeout 3 >/dev/null
 touch "$ANSWERED"

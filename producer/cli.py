@@ -11,7 +11,7 @@ import os
 import shutil
 import sys
 
-from producer import backends, commands, exports, options, pythons, stops
+from producer import backends, broker_source, commands, exports, options, pythons, stops
 from producer import settings as defaults
 from producer.convoy import flags as convoy_flags
 from producer.errors import EXIT_PIPE_CLOSED, Interrupted, PoolbenchError, UsageError
@@ -115,7 +115,9 @@ def settings_from_args(args, environ) -> Settings:
     names = ["sequential"] + [n for n in dict.fromkeys(names) if n != "sequential"]
     pools = [entry.pool for entry in map(backends.spec, names) if entry.needs_broker]
     _check_json_path(args.json_path)
-    broker_url = args.broker or environ.get(defaults.BROKER_ENV) or None
+    broker_url, source = broker_source.resolve(
+        args.broker, args.broker_env, args.broker_file, environ, defaults.BROKER_ENV
+    )
     if args.workers and broker_url:
         raise UsageError(
             "--workers sizes the embedded stack; with --broker or REDIS_URL, start more workers "
@@ -141,7 +143,7 @@ def settings_from_args(args, environ) -> Settings:
         worker_timeout=args.worker_timeout,
         startup_timeout=args.startup_timeout,
         broker_url=broker_url,
-        broker_source=("--broker" if args.broker else defaults.BROKER_ENV) if broker_url else None,
+        broker_source=source,
         workers=_parse_workers(args.workers, pools),
         environ=inherited(environ),
         memory_limit=args.memory_limit,
@@ -154,7 +156,7 @@ def settings_from_args(args, environ) -> Settings:
 def output_from_args(args, environ, settings: Settings | None = None) -> Output:
     notice = None
     celery = settings is not None and any(backends.spec(name).needs_broker for name in settings.backends)
-    if celery and not args.broker and environ.get(defaults.BROKER_ENV):
+    if celery and settings.broker_source == defaults.BROKER_ENV:
         from producer.services.redis import mask_url
 
         notice = (

@@ -95,7 +95,17 @@ def _measure(run, output: Output) -> int:
     emit(doc, output)
     if doc["ok"]:
         return EXIT_OK
-    return EXIT_TIMEOUT if any(r["timed_out"] for r in doc["results"]) else EXIT_FAILED
+    return stopped_by(doc)
+
+
+def stopped_by(doc: Document) -> int:
+    """A failed run's exit code: the error that stopped a backend (a lost broker first), said in one line."""
+    stopped = [r for r in doc["results"] if r.get("exit_code")]
+    if not stopped:
+        return EXIT_TIMEOUT if any(r["timed_out"] for r in doc["results"]) else EXIT_FAILED
+    first = min(stopped, key=lambda r: r["exit_code"] == EXIT_TIMEOUT)  # 3 (broker) before 5
+    sys.stderr.write(f"poolbench: error: {first['problems'][-1]}\n")
+    return first["exit_code"]
 
 
 def emit(doc: Document, output: Output) -> None:

@@ -8,6 +8,8 @@
     ├── BrokerUnavailable          exit 3  Redis cannot be reached
     ├── NoWorker                   exit 4  no Celery worker consumes a pool's queue
     ├── BatchTimeout               exit 5  a batch overran --timeout
+    │   └── TasksLost              exit 5  a batch cannot complete (every worker vanished)
+    │       └── BrokerLost         exit 3  Redis went away mid-batch and did not come back
     ├── StackError                 exit 6  the embedded stack or local processes would not start
     ├── ConvoyError                exit 1  convoy: the echo server, its client or a load failed
     └── ConvoyTimeout              exit 5  convoy: a round trip or a load overran --timeout
@@ -102,6 +104,20 @@ class StackError(PoolbenchError):
     """Raised when the embedded Redis, its workers or a local backend's processes cannot be started."""
 
     exit_code = EXIT_STACK
+
+
+class TasksLost(BatchTimeout):
+    """Raised when a batch cannot complete: its message names the tasks not completed and why."""
+
+    def __init__(self, backend: str, message: str, completed: int, tasks: int):
+        self.completed, self.tasks, self.running = completed, tasks, []
+        PoolbenchError.__init__(self, f"{backend}: {message}")
+
+
+class BrokerLost(TasksLost):
+    """Raised when Redis went away mid-batch and did not come back within the wait for it."""
+
+    exit_code = EXIT_BROKER
 
 
 class Interrupted(KeyboardInterrupt):

@@ -101,8 +101,11 @@ def _run_options(c: argparse.ArgumentParser) -> None:
     c.add_argument(
         "--broker",
         help=f"Redis URL of running workers (default: ${defaults.BROKER_ENV}; "
-        "if neither is set, start a private Redis and workers)",
+        "if neither is set, start a private Redis and workers); a password here shows in ps: "
+        "prefer --broker-env or --broker-file",
     )
+    c.add_argument("--broker-env", metavar="VAR", help="read the broker's URL from environment variable VAR")
+    c.add_argument("--broker-file", metavar="PATH", help="read the broker's URL from the first line of PATH")
     c.add_argument(
         "--workers", default="", help="embedded worker processes per pool, e.g. prefork=3,threads=2"
     )

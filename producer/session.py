@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
+import resource
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -111,7 +114,14 @@ def document(runs, settings: Settings, prepared: Prepared, stack: dict | None) -
     )
     doc["verdict"] = judge(doc)
     doc["verdict"]["notes"] += chunking_notes(doc)  # apart from the verdict's own logic
+    doc["producer"] = {"pid": os.getpid(), "peak_rss_bytes": peak_rss_bytes()}
     return doc
+
+
+def peak_rss_bytes() -> int:
+    """The producer's own peak resident memory so far (children not included)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # Linux counts KiB, macOS bytes
 
 
 def run(settings: Settings, progress: Progress | None = None, status: Status | None = None) -> Document:

@@ -52,7 +52,8 @@ class Settings:
     broker_url: str | None = None
     """None: start an embedded Redis and workers."""
     broker_source: str | None = None
-    """Where broker_url came from: "--broker", "REDIS_URL" (the environment) or None."""
+    """Where broker_url came from: "--broker", "--broker-env VAR", "--broker-file PATH",
+    "REDIS_URL" (the environment) or None."""
     workers: dict[str, int] = field(default_factory=dict)
     """Embedded worker processes per Celery pool, e.g. {"prefork": 3}; default 1 each."""
     pythons: tuple = ()

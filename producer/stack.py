@@ -11,19 +11,23 @@ runs that no longer exist (:mod:`producer.services.folders`).
 
 from __future__ import annotations
 
+import secrets
 import time
 
 from producer.backends.celery.workers import WorkerFleet, WorkerPlan
 from producer.services import folders
 from producer.services.environ import Interpreter
-from producer.services.redis import RedisServer
+from producer.services.redis import RedisServer, mask_url
 from worker.protocol import queue_for
 
 FOLDER_PREFIX = folders.STACK_PREFIX
 
 
 class EmbeddedStack:
-    """A private Redis on a free 127.0.0.1 port and ``settings.workers[pool]`` workers per pool."""
+    """A private Redis on a free 127.0.0.1 port and ``settings.workers[pool]`` workers per pool.
+
+    Redis gets a random password, so that other users of the machine cannot reach it.
+    """
 
     def __init__(
         self,
@@ -63,7 +67,7 @@ class EmbeddedStack:
         self.folder = folders.make_owned(FOLDER_PREFIX)
         began = time.perf_counter()
         deadline = time.monotonic() + self.settings.startup_timeout
-        self._redis = RedisServer(self.folder)
+        self._redis = RedisServer(self.folder, password=secrets.token_urlsafe(18))
         self._redis.start(deadline)
         self.broker_url = self._redis.url
         if self.plans:
@@ -81,7 +85,7 @@ class EmbeddedStack:
 
     def describe(self) -> dict:
         return {
-            "broker": self.broker_url,
+            "broker": mask_url(self.broker_url) if self.broker_url else None,
             "redis": self._redis.describe() if self._redis else {},
             "workers": self._fleet.describe() if self._fleet else {},
             "interpreter": self.interpreter.as_dict(),

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from producer.errors import PoolbenchError
+from producer.services.process import _die_with_parent
 from producer.services.redis import check_redis, find_redis_server
 from producer.settings import Settings
 from producer.stack import EmbeddedStack
@@ -86,19 +87,22 @@ def celery_cli() -> list[str]:
 class WorkerProcess:
     """``python -m worker ...`` in its own process group, its output in a file."""
 
-    def __init__(self, folder: Path, name: str, args: list[str], env: dict[str, str]):
+    def __init__(self, folder: Path, name: str, args: list[str], env: dict[str, str], prefix=None):
+        """``prefix``: what runs it, e.g. ``ip netns exec NS`` (which execs it: same pid)."""
         self.name = name
         self.node_file = folder / f"{name}.node"
         self.log = folder / f"{name}.log"
         with open(self.log, "wb") as log:
+            argv = [sys.executable, "-m", "worker", *args, "--nodename-file", str(self.node_file)]
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "worker", *args, "--nodename-file", str(self.node_file)],
+                [*(prefix or []), *argv],
                 cwd=ROOT,
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=_die_with_parent(),  # a test run killed mid-way leaves no worker behind
             )
         self.node: str | None = None
 

@@ -10,6 +10,7 @@ import workloads
 from producer import backends
 from producer.errors import BrokerUnavailable, NoWorker
 from producer.measure.verify import check_batch
+from producer.services.redis import mask_url
 from producer.settings import Settings
 from tests.conftest import HAVE_GEVENT
 from tests.test_workloads import TINY
@@ -65,7 +66,7 @@ def test_describe_states_what_shaped_the_numbers(backend, workers):
     node = workers[backend.pool].node
     settings = description["settings"]
     assert settings["queue"] == backend.pool and settings["workers"] == 1
-    assert settings["broker"] == backend.settings.broker_url
+    assert settings["broker"] == mask_url(backend.settings.broker_url)  # the session's Redis has a password
     # read back from the worker itself, as `python -m worker` starts it
     assert settings["prefetch_multiplier"] == 1
     assert settings["prefetch_count"] == 2  # multiplier x the --concurrency 2 it was started with

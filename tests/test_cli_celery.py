@@ -16,6 +16,7 @@ import psutil
 import pytest
 
 import workloads
+from producer.services.redis import mask_url
 from tests.helpers import ORIGINAL, ROOT, assert_one_line_error, run_cli
 
 pytestmark = pytest.mark.redis
@@ -206,4 +207,5 @@ def test_workers_selected_by_redis_url_are_named_on_the_first_line(redis_url, wo
     args = ["--workload", "sleep", "--size", "1", "--tasks", "2", "--repeat", "1", "--warmup", "0"]
     proc = run_cli("compare", *args, "--backends", "celery-solo", env={"REDIS_URL": redis_url}, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith(f"using running workers via $REDIS_URL ({redis_url})"), proc.stdout[:200]
+    masked = mask_url(redis_url)  # the session's Redis has a password: never printed
+    assert proc.stdout.startswith(f"using running workers via $REDIS_URL ({masked})"), proc.stdout[:200]

@@ -16,10 +16,12 @@ import shutil
 import socket
 import ssl
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
 import pytest
+import redis
 
 from tests.helpers import ROOT, unavailable
 
@@ -31,7 +33,7 @@ CPUS_FILE = ROOT / "docker" / "compose.cpus.yml"
 HOST_CA_COPY = ROOT / "docker" / "certs" / "host-ca.crt"  # git-ignored
 BASE_IMAGE = os.environ.get("POOLBENCH_BASE_IMAGE", "poolbench-base:bookworm")
 TEST_IMAGE = "poolbench:compose-test"
-SERVICES = {"redis", "worker-prefork", "worker-threads", "producer", "flower", "worker-threads-ft"}
+SERVICES = {"secrets", "redis", "worker-prefork", "worker-threads", "producer", "flower", "worker-threads-ft"}
 PROFILES = ["--profile", "monitor", "--profile", "freethreaded"]
 FT_IMAGE = "poolbench-ft:compose-test"
 BACKENDS = ["sequential", "threads", "processes", "celery-prefork", "celery-threads"]
@@ -81,13 +83,20 @@ def test_compose_defines_the_services(compose):
     assert set(proc.stdout.split()) == SERVICES
 
 
-def test_the_freethreaded_profile_adds_a_threads_worker_on_its_own_queue(compose):
-    plain = run([*compose, "-f", str(COMPOSE_FILE), "config"], 60).stdout
-    with_ft = run([*compose, "-f", str(COMPOSE_FILE), "--profile", "freethreaded", "config"], 60).stdout
-    assert "worker-threads-ft:" in with_ft and "docker/Dockerfile.ft" in with_ft
-    assert "threads-ft" in with_ft.split("worker-threads-ft:", 1)[1].split("\n  producer:", 1)[0]
-    if "worker-threads-ft:" in plain:  # docker-compose v1 lists every service, v2 only the active ones
-        assert "freethreaded" in plain.split("worker-threads-ft:", 1)[1]
+@pytest.mark.parametrize("files", [[COMPOSE_FILE], [COMPOSE_FILE, HOSTNET_FILE]], ids=["bridge", "hostnet"])
+def test_redis_keeps_protected_mode_and_takes_its_password_from_a_file(compose, files):
+    """No password on any command line (``ps`` shows them to every user of the host)."""
+    env = {**os.environ, "REDIS_PASSWORD": "not-in-any-argv-1234"}
+    args = [*compose, *(arg for f in files for arg in ("-f", str(f))), "--profile", "monitor", "config"]
+    config = run(args, 60, env).stdout
+    words = " ".join(config.split())  # YAML folds long lines
+    redis_command = words[words.index("command: redis-server") :].split(" healthcheck:")[0]
+    assert "redis-server /run/poolbench/redis.conf" in redis_command, redis_command
+    assert "--protected-mode yes" in redis_command, redis_command
+    assert "protected-mode no" not in words
+    assert "--requirepass" not in words
+    assert config.count("not-in-any-argv-1234") == 1  # the secrets service's environment, nothing else
+    assert "REDIS_URL:" not in config and " -b " not in config  # workers read the URL from a file
 
 
 def ensure_base_image() -> None:
@@ -157,8 +166,9 @@ def test_stack_compares_pools_with_two_prefork_replicas(compose, docker_engine, 
         states = run([*inspect, *project_objects("ps -a", project)], 60)
         for line in states.stdout.splitlines():
             name, code = line.split()
-            if "worker" in name:
-                assert code == "0", f"{name} exited {code} on SIGTERM\n{log}"
+            if "worker" in name or "secrets" in name:
+                assert code == "0", f"{name} exited {code}\n{log}"
+        check_no_root_and_no_password_in_argv(project)
     finally:
         run([*cmd, "down", "-v", "--remove-orphans", "--timeout", "30"], 180, env, check=False)
     assert project_objects("ps -a", project) == [], f"containers of {project} left behind"
@@ -184,8 +194,105 @@ def test_stack_compares_pools_with_two_prefork_replicas(compose, docker_engine, 
     assert len(ran_on) == 2, ran_on
 
     # Written by the image's user into a folder Docker made: the host's user
-    # (another uid) must still be able to read it.
+    # (another uid) must still be able to read it, and nobody else write to it.
     assert st.st_mode & 0o004, f"compare.json has mode {st.st_mode & 0o777:o}: unreadable on the host"
+    assert not results.stat().st_mode & 0o002, f"{results} is world-writable"
+    assert report["settings"]["broker"].startswith("redis://:***@127.0.0.1:"), "Redis had no password"
+    assert report["producer"]["peak_rss_bytes"] > 0
+
+
+def check_no_root_and_no_password_in_argv(project: str) -> None:
+    """Every container but the producer's entrypoint runs as a plain user; no argv holds a secret."""
+    fmt = "{{.Name}}|{{.Config.User}}|{{json .Path}}|{{json .Args}}"
+    inspect = run(["docker", "inspect", "-f", fmt, *project_objects("ps -a", project)], 60)
+    for line in inspect.stdout.splitlines():
+        name, user, path, args = line.split("|", 3)
+        argv = [json.loads(path), *json.loads(args)]
+        assert not any("redis://:" in arg or "requirepass" in arg for arg in argv), (name, argv)
+        if "producer" in name:  # root only in run-as-results-owner, which drops it (checked above)
+            assert argv[:2] == ["run-as-results-owner", "python"], argv
+        else:
+            assert user not in ("", "0", "root"), f"{name} runs as root"
+
+
+def wait_healthy(project: str, service: str, count: int, timeout: float) -> list[str]:
+    label = f"label=com.docker.compose.service={service}"
+    deadline = time.monotonic() + timeout
+    while True:
+        ids = run(["docker", "ps", "-q", "--filter", f"label=com.docker.compose.project={project}",
+                   "--filter", label], 60).stdout.split()  # fmt: skip
+        health = run(["docker", "inspect", "-f", "{{.State.Health.Status}}", *ids], 60, check=False)
+        health = health.stdout.split()
+        if len(ids) == count and health == ["healthy"] * count:
+            return ids
+        assert time.monotonic() < deadline, f"{service}: {health} after {timeout} s"
+        time.sleep(2)
+
+
+def test_a_worker_container_killed_mid_batch_loses_no_task(compose, docker_engine, tmp_path):
+    """Two prefork replicas; one is killed (SIGKILL) while it runs tasks: the other finishes them."""
+    ensure_base_image()
+    hand_host_ca_to_build()
+    project = f"poolbench-test-{uuid.uuid4().hex[:8]}"
+    results = tmp_path / "results"
+    results.mkdir()
+    port, password = free_port(), uuid.uuid4().hex
+    env = {
+        **os.environ,
+        "BASE_IMAGE": BASE_IMAGE,
+        "REDIS_IMAGE": BASE_IMAGE,
+        "POOLBENCH_IMAGE": TEST_IMAGE,
+        "REDIS_PORT": str(port),
+        "REDIS_PASSWORD": password,
+        "RESULTS_DIR": str(results),
+        "WORKER_CONCURRENCY": "2",
+        "DOCKER_BUILDKIT": "0",
+        "COMPOSE_DOCKER_CLI_BUILD": "0",
+    }
+    cmd = [*compose, "-p", project, "-f", str(COMPOSE_FILE), "-f", str(HOSTNET_FILE)]
+    run([*cmd, "build", "producer"], 900, env)
+    producer = None
+    try:
+        run([*cmd, "up", "-d", "--scale", "worker-prefork=2", "worker-prefork"], 300, env)
+        doomed, _ = wait_healthy(project, "worker-prefork", 2, 180)
+        args = ["--workload", "sleep", "--size", "3000", "--tasks", "8", "--concurrency", "2"]
+        args += ["--repeat", "1", "--warmup", "0", "--backends", "sequential,celery-prefork"]
+        args += ["--json", "/results/kill.json"]
+        producer = subprocess.Popen(
+            [*cmd, "run", "--rm", "-T", "producer", "python", "-m", "producer", "compare", *args],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        client = redis.Redis(host="127.0.0.1", port=port, password=password, socket_timeout=5)
+        deadline = time.monotonic() + 300
+        while client.hlen("unacked") < 4:  # both replicas busy with prefork tasks
+            assert producer.poll() is None and time.monotonic() < deadline, producer.communicate()
+            time.sleep(0.05)
+        run(["docker", "kill", "-s", "KILL", doomed], 60)
+        stdout, stderr = producer.communicate(timeout=300)
+        assert producer.returncode == 0, f"{stdout[-3000:]}\n{stderr[-3000:]}"
+    finally:
+        if producer is not None and producer.poll() is None:
+            producer.kill()
+        run([*cmd, "down", "-v", "--remove-orphans", "--timeout", "30"], 180, env, check=False)
+    assert project_objects("ps -a", project) == []
+    report = json.loads((results / "kill.json").read_text())
+    prefork = report["results"][1]
+    assert report["ok"] and prefork["checksum"] == report["results"][0]["checksum"]
+    tasks = prefork["rounds"][0]["tasks"]
+    assert sorted(task["index"] for task in tasks) == list(range(8))
+    assert any(task["delivery"] == 2 for task in tasks)
+    kinds = [incident["kind"] for incident in prefork["settings"]["faults"]["incidents"]]
+    assert "vanished" in kinds, prefork["settings"]["faults"]
+    assert password not in (results / "kill.json").read_text() + stdout
+
+
+def test_the_freethreaded_profile_adds_a_threads_worker_on_its_own_queue(compose):
+    plain = run([*compose, "-f", str(COMPOSE_FILE), "config"], 60).stdout
+    with_ft = run([*compose, "-f", str(COMPOSE_FILE), "--profile", "freethreaded", "config"], 60).stdout
+    assert "worker-threads-ft:" in with_ft and "docker/Dockerfile.ft" in with_ft
+    assert "threads-ft" in with_ft.split("worker-threads-ft:", 1)[1].split("\n  producer:", 1)[0]
+    if "worker-threads-ft:" in plain:  # docker-compose v1 lists every service, v2 only the active ones
+        assert "freethreaded" in plain.split("worker-threads-ft:", 1)[1]
 
 
 def test_the_freethreaded_profile_runs_the_threads_pool_without_a_gil(compose, docker_engine, tmp_path):
@@ -200,6 +307,7 @@ def test_the_freethreaded_profile_runs_the_threads_pool_without_a_gil(compose, d
         "REDIS_IMAGE": BASE_IMAGE,
         "POOLBENCH_IMAGE": TEST_IMAGE,
         "POOLBENCH_FT_IMAGE": FT_IMAGE,
+        "REDIS_PASSWORD": uuid.uuid4().hex,
         "REDIS_PORT": str(free_port()),
         "RESULTS_DIR": str(tmp_path / "results"),
         "WORKER_CONCURRENCY": "2",

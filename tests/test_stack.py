@@ -51,7 +51,8 @@ def test_stack_serves_batches_and_leaves_no_process(user_specs):
     with EmbeddedStack(settings, ["prefork", "threads"], allow=[spec]) as stack:
         spawned = [p for p in children() if p.pid not in before]
         description = stack.describe()
-        assert stack.broker_url.startswith("redis://127.0.0.1:")
+        assert stack.broker_url.startswith("redis://:") and "@127.0.0.1:" in stack.broker_url  # a password
+        assert description["broker"].startswith("redis://:***@127.0.0.1:")
         assert stack.startup_s > 0
         assert description["redis"]["port"] == int(stack.broker_url.rsplit(":", 1)[1].split("/")[0])
         assert description["redis"]["version"]
@@ -101,7 +102,11 @@ def test_a_batch_that_overruns_the_timeout_is_abandoned():
             with pytest.raises(BatchTimeout) as caught:
                 backend.run_batch("sleep", 1500, 3)
     assert (caught.value.completed, caught.value.tasks) == (0, 3)
-    assert "celery-threads: batch overran --timeout 0.3 s with 0 of 3 tasks completed" == str(caught.value)
+    message = str(caught.value)
+    assert message.startswith("celery-threads: batch overran --timeout 0.3 s with 0 of 3 tasks completed; ")
+    # two run on the worker (concurrency 2, prefetch 1), one waits: each is named with where it is
+    assert "task 2 queued" in message, message
+    assert "tasks 0, 1 " in message and "\n" not in message, message
 
 
 def test_without_any_redis_server_the_error_says_what_to_install(monkeypatch, tmp_path):

@@ -12,6 +12,7 @@ import pytest
 
 import workloads
 from producer.backends.celery.app import close_app, failure_of, make_app
+from producer.backends.celery.results import decode, result_key
 from tests.conftest import celery_cli, worker_env
 from tests.helpers import ROOT
 
@@ -102,8 +103,9 @@ def stock_celery(redis_url: str, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture
 def app(redis_url):
-    """A producer-side Celery app, as the Celery backend makes it."""
+    """A producer-side Celery app, as the Celery backend makes it, plus a result backend."""
     app = make_app(redis_url)
+    app.conf.result_backend = redis_url  # the backend reads results itself; a user's client has one
     yield app
     close_app(app)
 
@@ -135,9 +137,11 @@ def test_allow_list_from_env_reaches_prefork_children(workers, user_specs, app):
 def test_a_workload_not_allowed_fails_the_task_with_a_hint(workers, user_specs, app):
     spec = user_specs["refused"]
     result = app.send_task("worker.run_workload", args=[spec, 1], queue="prefork")
-    error = failure_of(result.get(timeout=30, propagate=False))
+    result.get(timeout=30, propagate=False)
     assert result.state == "FAILURE"
+    stored = decode(app.backend.client.get(result_key(result.id)))  # as the producer reads it
     result.forget()
+    error = failure_of(stored["result"])
     assert error["type"] == "WorkloadNotAllowed"
     assert error["message"] == (
         f"workload '{spec}' is not allowed on this worker; start it with --allow {spec} "

@@ -126,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     tasks.allow(args.allow)
 
     concurrency = args.concurrency or settings.concurrency
+    from worker.app import broker_options
+
+    app.conf.broker_transport_options = broker_options(slots(args.pool, concurrency))
     queue = args.queue or queue_for(args.pool)
     hostname = args.hostname or node_name(args.pool, secrets.token_hex(4), socket.gethostname())
     from celery import signals

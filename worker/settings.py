@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from producer.measure import cgroup
 
 BROKER_ENV = "REDIS_URL"
+BROKER_FILE_ENV = "REDIS_URL_FILE"
+"""A file whose first line is the broker's URL (a password stays out of the environment
+of every process and out of compose files); REDIS_URL wins when both are set."""
 CONCURRENCY_ENV = "WORKER_CONCURRENCY"
 ALLOW_ENV = "WORKLOAD_MODULES"
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
@@ -44,6 +47,17 @@ def parse_concurrency(value: str | int, source: str) -> int:
     return number
 
 
+def read_url_file(path: str) -> str:
+    try:
+        with open(path) as f:
+            url = f.readline().strip()
+    except OSError as exc:
+        raise WorkerConfigError(f"{BROKER_FILE_ENV}={path}: cannot read it ({exc.strerror or exc})") from None
+    if not url:
+        raise WorkerConfigError(f"{BROKER_FILE_ENV}={path}: the file is empty; put the Redis URL in it")
+    return url
+
+
 def split_specs(value: str) -> tuple[str, ...]:
     return tuple(spec.strip() for spec in value.split(",") if spec.strip())
 
@@ -60,8 +74,9 @@ class WorkerSettings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WorkerSettings:
         env = os.environ if environ is None else environ
         concurrency = env.get(CONCURRENCY_ENV)
+        url_file = env.get(BROKER_FILE_ENV)
         return cls(
-            broker_url=env.get(BROKER_ENV) or DEFAULT_BROKER,
+            broker_url=env.get(BROKER_ENV) or (read_url_file(url_file) if url_file else DEFAULT_BROKER),
             concurrency=parse_concurrency(concurrency, CONCURRENCY_ENV) if concurrency else available_cpus(),
             allow=split_specs(env.get(ALLOW_ENV, "")),
         )

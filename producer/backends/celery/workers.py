@@ -3,7 +3,13 @@
 Every worker starts now and they are waited for together, so their start-ups overlap.
 Ready means the worker wrote its node name file (``worker_ready``) and then answered a
 ping. Each runs under the chosen interpreter with an explicit environment
-(:mod:`producer.services.environ`), never with the user's folder in front of its path.
+(:mod:`producer.services.environ`), never with the user's folder in front of its path;
+the broker's URL, password included, reaches it in that environment, never in argv.
+
+Once ready, the fleet is supervised, as a process manager would: a worker that dies
+(killed, or taken down by a task) is replaced at once, at most MAX_RESTARTS times per
+queue, and the replacement gets the dead worker's tasks when kombu's visibility timeout
+gives them back. Every death is recorded with its exit code or signal.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import os
 import secrets
 import signal
 import socket
+import threading
 import time
 from dataclasses import dataclass
 
@@ -23,7 +30,23 @@ from worker.protocol import node_name, slots
 
 STOP_TIMEOUT = 10.0
 """Seconds a worker's warm shutdown may take before its process group is killed."""
+MAX_RESTARTS = 5
+"""Replacements per queue and run: a task that kills every worker cannot loop forever."""
+SUPERVISE_S = 0.2
 _POLL_S = 0.01
+
+
+def exit_text(returncode: int | None) -> str:
+    """``exit code 1`` or ``signal 9 (SIGKILL)``, as the kernel reported the death."""
+    if returncode is None:
+        return "still running"
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = "?"
+        return f"signal {-returncode} ({name})"
+    return f"exit code {returncode}"
 
 
 @dataclass(frozen=True)
@@ -46,6 +69,7 @@ class EmbeddedWorker:
     """Written by the worker once it consumes (``python -m worker --nodename-file``)."""
     child: Child
     plan: WorkerPlan | None = None
+    replaced: bool = False
 
 
 class WorkerFleet:
@@ -69,24 +93,66 @@ class WorkerFleet:
         self.prefetch = prefetch
         """``--prefetch-multiplier`` of every worker; None: the worker's default."""
         self.workers: list[EmbeddedWorker] = []
+        self.deaths: list[dict] = []
+        """Each worker that died while supervised: pool, node, how, and its replacement."""
+        self._env: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._stopped = threading.Event()
+        self._supervisor: threading.Thread | None = None
 
     def start(self, broker_url: str) -> None:
-        env = child_environ(self.environ, {"REDIS_URL": broker_url})
-        allow = [flag for spec in self.allow for flag in ("--allow", spec)]
+        self._env = child_environ(self.environ, {"REDIS_URL": broker_url})
         for plan in self.plans:
             for number in range(1, plan.count + 1):
-                name = f"{plan.queue}-{number}"
-                node = node_name(plan.queue, secrets.token_hex(4), socket.gethostname())
-                node_file = os.path.join(self.folder, f"{name}.node")
-                python = plan.interpreter or self.interpreter
-                argv = [*python.module_argv("worker"), "--pool", plan.pool, "--hostname", node]
-                argv += ["--queue", plan.queue, "--concurrency", str(plan.concurrency), *allow]
-                argv += ["--nodename-file", node_file]
-                if self.prefetch is not None:
-                    argv += ["--prefetch-multiplier", str(self.prefetch)]
-                worker = EmbeddedWorker(plan.pool, node, node_file, Child(name, argv, env, self.folder))
-                worker.plan = plan
-                self.workers.append(worker)
+                self.workers.append(self._spawn(plan, f"{plan.queue}-{number}"))
+
+    def _spawn(self, plan: WorkerPlan, name: str) -> EmbeddedWorker:
+        node = node_name(plan.queue, secrets.token_hex(4), socket.gethostname())
+        node_file = os.path.join(self.folder, f"{name}.node")
+        allow = [flag for spec in self.allow for flag in ("--allow", spec)]
+        python = plan.interpreter or self.interpreter
+        argv = [*python.module_argv("worker"), "--pool", plan.pool, "--hostname", node]
+        argv += ["--queue", plan.queue, "--concurrency", str(plan.concurrency), *allow]
+        argv += ["--nodename-file", node_file]
+        if self.prefetch is not None:
+            argv += ["--prefetch-multiplier", str(self.prefetch)]
+        child = Child(name, argv, self._env, self.folder)
+        return EmbeddedWorker(plan.pool, node, node_file, child, plan=plan)
+
+    def supervise(self) -> None:
+        """Replace workers that die from now on (a thread that lives until ``stop``).
+
+        The kernel signals a child when the *thread* that started it ends
+        (``PR_SET_PDEATHSIG``): replacements are started by this thread, which ends
+        only once ``stop`` has stopped them.
+        """
+        self._supervisor = threading.Thread(target=self._watch, name="poolbench-fleet", daemon=True)
+        self._supervisor.start()
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(SUPERVISE_S):
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                for worker in list(self.workers):
+                    if not worker.replaced and not worker.child.running:
+                        self._replace(worker)
+        # stop() holds the replacements' lifetime: wait here until it has stopped them
+        self._stopped.wait()
+
+    def _replace(self, worker: EmbeddedWorker) -> None:
+        worker.replaced = True
+        queue = worker.plan.queue
+        death = {"queue": queue, "node": worker.node, "how": exit_text(worker.child.proc.returncode)}
+        if sum(1 for d in self.deaths if d["queue"] == queue) >= MAX_RESTARTS:
+            death["replaced_by"] = None
+        else:
+            number = sum(1 for w in self.workers if w.plan.queue == queue) + 1
+            replacement = self._spawn(worker.plan, f"{queue}-{number}")
+            self.workers.append(replacement)
+            death["replaced_by"] = replacement.node
+        self.deaths.append(death)
 
     def wait_ready(self, broker_url: str, deadline: float, timeout: float) -> None:
         waiting = list(self.workers)
@@ -111,6 +177,7 @@ class WorkerFleet:
                 replies = app.control.ping(destination=nodes, limit=len(nodes), timeout=window) or []
                 nodes = [node for node in nodes if not any(node in reply for reply in replies)]
                 if not nodes:
+                    self.supervise()
                     return
                 if time.monotonic() > deadline:
                     self._not_ready([worker for worker in self.workers if worker.node in nodes], timeout)
@@ -137,19 +204,36 @@ class WorkerFleet:
                     "queue": worker.plan.queue,
                     "concurrency": slots(worker.pool, worker.plan.concurrency),
                     "argv": worker.child.argv,
+                    **({"died": exit_text(worker.child.proc.returncode)} if worker.replaced else {}),
                 }
             )
         return fleet
 
+    def _end_supervision(self) -> list[EmbeddedWorker]:
+        """No more replacements; every worker ever started, to stop."""
+        self._stopping.set()
+        with self._lock:
+            return list(self.workers)
+
     def stop(self) -> None:
         """Warm shutdown (SIGTERM), then SIGKILL of each group after STOP_TIMEOUT."""
-        children = [worker.child for worker in self.workers if worker.child.proc.returncode is None]
-        for child in children:
-            child.signal(signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT
-        for child in children:
-            child.finish(deadline - time.monotonic())
+        workers = self._end_supervision()
+        try:
+            children = [worker.child for worker in workers if worker.child.proc.returncode is None]
+            for child in children:
+                child.signal(signal.SIGTERM)
+            deadline = time.monotonic() + STOP_TIMEOUT
+            for child in children:
+                child.finish(deadline - time.monotonic())
+        finally:
+            self._join_supervisor()
 
     def kill(self) -> None:
-        for worker in self.workers:
+        for worker in self._end_supervision():
             worker.child.finish(0)
+        self._join_supervisor()
+
+    def _join_supervisor(self) -> None:
+        self._stopped.set()
+        if self._supervisor is not None:
+            self._supervisor.join(timeout=STOP_TIMEOUT)

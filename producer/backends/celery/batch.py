@@ -1,0 +1,207 @@
+"""One batch through Celery: send every task, collect each result once.
+
+Every result is subscribed to before its task is sent, then read as Redis publishes
+it (:mod:`.results`). Once a second while tasks are out, the batch reads what
+pub/sub may have missed (after a reconnect) and looks after its tasks; what it does
+when a worker, a task or Redis is lost is :mod:`.recovery`'s part.
+
+Each task index counts once: the first result to arrive wins; a later one for the
+same index (a task sent again, or delivered twice) is reported as a duplicate and
+dropped. However a batch ends, what it sent and did not collect is removed from
+Redis (:meth:`RunLease.end`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+
+from producer.backends.celery.app import BROKER_ERRORS, failure_of
+from producer.backends.celery.liveness import parse
+from producer.backends.celery.recovery import Recovery
+from producer.backends.celery.results import READY
+from worker import protocol
+
+TICK_S = 1.0
+"""How often the batch looks after its tasks while it waits for them."""
+
+
+def task_sentence(index: int, what: str) -> str:
+    """'task 3 killed its worker process (...)', or 'task 3: its worker process died (...)'."""
+    return f"task {index} {what}" if what.startswith("killed") else f"task {index}: {what}"
+
+
+class CeleryBatch(Recovery):
+    def __init__(self, backend, spec: str, size: int, tasks: int):
+        self.backend = backend
+        self.spec, self.size, self.tasks = spec, size, tasks
+        self.index_of: dict[str, int] = {}
+        self.latest: dict[int, str] = {}
+        self.sent_at: dict[str, tuple[float, float]] = {}
+        """Task id -> (when it was sent, how long its publish took)."""
+        self.published: set[str] = set()
+        self.records: dict[int, dict] = {}
+        self.handled: set[str] = set()
+        self._forget: list[str] = []
+        self._seen_retries: set[tuple] = set()
+        self._pending = set(range(tasks))
+        self._unsent: list[str] = []
+        self._orphaned_since: float | None = None
+        self._progress = time.monotonic()
+        """When a result last arrived (or the batch began)."""
+        self._suspects: set[str] = set()
+        """Task ids found nowhere at the last look (:meth:`_find_orphans`)."""
+        self._restarted = False
+        """Redis restarted during this batch: a vanished worker's tasks are not in it any more."""
+
+    @property
+    def pending(self) -> list[int]:
+        return sorted(self._pending)
+
+    def run(self, deadline: float) -> list[dict]:
+        try:
+            self._assign(range(self.tasks))
+            self._collect(deadline)
+            self._forget += [task_id for task_id in self.index_of if task_id not in self.handled]
+            with self._broker_guard(deadline):
+                self._flush()  # results of superseded ids, if any landed, go too
+        except BaseException:  # a failure, an overrun or Ctrl-C: leave nothing behind
+            self._abandon()
+            raise
+        self.backend.collected.extend(self.handled)
+        return [self.records[index] for index in range(self.tasks)]
+
+    # -- sending --------------------------------------------------------------------
+
+    def _assign(self, indexes) -> None:
+        """Give each index a new task id; ``_publish`` sends them."""
+        for index in indexes:
+            task_id = str(uuid.uuid4())
+            self.index_of[task_id] = index
+            self.latest[index] = task_id
+            self._unsent.append(task_id)
+
+    def _publish(self) -> None:
+        unsent = [
+            task_id
+            for task_id in self._unsent
+            if task_id not in self.published and self.latest[self.index_of[task_id]] == task_id
+        ]
+        if not unsent:
+            self._unsent = []
+            return
+        backend = self.backend
+        backend.watcher.watch(unsent)  # before sending: no result may land unheard
+        headers = backend.lease.headers
+        with backend.app.producer_or_acquire() as producer:  # one producer for the batch: less CPU
+            for task_id in unsent:
+                args = [self.spec, self.size, self.index_of[task_id]]  # the worker echoes the index
+                sent, t0 = time.time(), time.perf_counter()
+                backend.app.send_task(
+                    protocol.TASK_NAME,
+                    args=args,
+                    queue=backend.queue,
+                    task_id=task_id,
+                    headers=headers,
+                    producer=producer,
+                )
+                self.sent_at[task_id] = (sent, time.perf_counter() - t0)
+                self.published.add(task_id)
+        self._unsent = []
+
+    # -- collecting -----------------------------------------------------------------
+
+    def _collect(self, deadline: float) -> None:
+        next_tick = time.monotonic() + TICK_S
+        while self._pending:
+            with self._broker_guard(deadline):
+                self._publish()
+                now = time.monotonic()
+                if now >= deadline:
+                    raise self._overrun()
+                for meta in self.backend.watcher.wait(min(deadline, next_tick) - now):
+                    self._arrive(meta)
+                self._flush()
+                if time.monotonic() >= next_tick and self._pending:
+                    self._look_after(deadline)
+                    next_tick = time.monotonic() + TICK_S
+
+    def _arrive(self, meta: dict) -> None:
+        task_id = meta.get("task_id")
+        index = self.index_of.get(task_id)
+        if index is None or task_id in self.handled:
+            return
+        status = meta.get("status")
+        if status == "RETRY":
+            self._note_retry(index, task_id, meta)
+            return
+        if status not in READY:
+            return
+        self.handled.add(task_id)
+        self._forget.append(task_id)
+        if index in self.records:
+            self.backend.incident(
+                "duplicate", f"task {index} returned a second result (another delivery of it); counted once"
+            )
+            return
+        result = meta.get("result")
+        if status == "SUCCESS" and isinstance(result, dict):
+            record = dict(result)
+        else:
+            record = {"error": failure_of(result)}
+            if record["error"]["type"] == protocol.PROCESS_DIED:  # the message says what happened
+                record["error"]["problem"] = task_sentence(index, record["error"]["message"])
+        sent, publish_s = self.sent_at.get(task_id, (None, None))
+        record.update(index=index, sent=sent, publish_s=publish_s, collected=time.time())
+        self.records[index] = record
+        self.backend.task_done()
+        self._pending.discard(index)
+        self._progress = time.monotonic()
+
+    def _note_retry(self, index: int, task_id: str, meta: dict) -> None:
+        key = (task_id, repr(sorted(meta.items())))  # pub/sub and a later fetch may both bring it
+        if key in self._seen_retries:
+            return
+        self._seen_retries.add(key)
+        died = failure_of(meta.get("result"))
+        why = died["message"].split(" on each", 1)[0]
+        self.backend.incident("retried", f"{task_sentence(index, why)}; Celery ran it again")
+
+    def _flush(self) -> None:
+        if self._forget:
+            self.backend.watcher.forget(self._forget)
+            self._forget = []
+
+    def _look_after(self, deadline: float) -> None:
+        """Results pub/sub may have missed, the workers' heartbeats, and lost tasks."""
+        for meta in self.backend.watcher.fetch(self.latest[index] for index in self.pending):
+            self._arrive(meta)
+        self._flush()
+        if self._pending:
+            self._check_workers()
+        now = time.monotonic()
+        if self._pending and now - self._progress > protocol.VISIBILITY_TIMEOUT_S:
+            self._progress = now  # look again after as long
+            self._find_orphans()
+
+    def _read_beats(self) -> tuple[list[str], list[str]]:
+        """Read the heartbeats; ``(vanished, back)`` since the last read."""
+        backend = self.backend
+        entries = parse(backend.lease.client.hgetall(protocol.heartbeat_key(backend.queue)))
+        return backend.liveness.update(entries, time.monotonic(), time.time())
+
+    @contextlib.contextmanager
+    def _broker_guard(self, deadline: float):
+        try:
+            yield
+        except BROKER_ERRORS as exc:
+            self._recover(exc, deadline)
+
+    def _abandon(self) -> None:
+        """End the run (its messages go from the queue and ``unacked``), delete stored results."""
+        backend = self.backend
+        with contextlib.suppress(*BROKER_ERRORS):
+            backend.lease.end()
+        with contextlib.suppress(*BROKER_ERRORS):
+            backend.watcher.forget(list(self.index_of))

@@ -1,0 +1,131 @@
+"""What a worker checks before it runs a message: is its run alive, how often was it delivered.
+
+Called in the worker's main process for every message (``StampedRequest.revoked``):
+
+- A message names the producer's run (``RUN_HEADER``). A run that ended, cleanly or
+  with its producer killed, has no run key any more; its messages are dropped,
+  acknowledged and never run, so an abandoned batch never runs later. What a worker
+  learns of a live run holds for RUN_CHECK_S: one ``EXISTS`` per run and second, not
+  one per task. A run found dead is asked again each time (a restarted Redis may have
+  lost the key for a moment).
+- A message that comes back (kombu restored it after its worker vanished) is counted
+  in Redis; a task delivered more than MAX_DELIVERIES times is failed, not run again,
+  so a task that kills its worker cannot loop. A prefork child's death is handled by
+  Celery itself (``task_retry_on_worker_lost`` with ``max_retries``), and counts too.
+- A message this worker holds already (restored while it was cut off from Redis, and
+  delivered back to it) is dropped: the delivery it holds finishes the task.
+- After a task ran, its result is stored only if its run is still alive
+  (``worker.tasks``): a run abandoned meanwhile gets nothing stored, so nothing of it
+  is left in Redis. Cut off from Redis, the task waits for an answer as long as
+  Celery would retry storing the result (STORE_PATIENCE_S).
+
+The first delivery of a live run's task costs nothing but a dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import redis
+
+from worker import protocol
+
+logger = logging.getLogger(__name__)
+
+STORE_PATIENCE_S = 20.0
+"""About as long as the worker retries storing a result (``worker.app.RESULT_RETRY_POLICY``)."""
+Action = Callable[[object], None]
+"""What to do with a request instead of running it."""
+
+
+class Guard:
+    def __init__(self, url: Callable[[], str]):
+        self.url = url
+        """The broker's URL, asked on first use (``celery -b`` may set it after import)."""
+        self._client: redis.Redis | None = None
+        self._alive_until: dict[str, float] = {}
+
+    @property
+    def client(self) -> redis.Redis:
+        if self._client is None:  # made on first use, in the process that uses it
+            self._client = redis.Redis.from_url(
+                self.url(), socket_timeout=protocol.SOCKET_TIMEOUT_S, socket_connect_timeout=3.0
+            )
+        return self._client
+
+    def run_alive(self, run_id: str, patience: float = 0.0) -> bool:
+        """Whether the run's key exists. If Redis cannot say, ask again for ``patience``
+        seconds, then answer yes: never drop work only because Redis blinked."""
+        now = time.monotonic()
+        if self._alive_until.get(run_id, 0.0) > now:
+            return True
+        give_up = now + patience
+        while True:
+            try:
+                alive = bool(self.client.exists(protocol.run_key(run_id)))
+                break
+            except redis.RedisError:
+                if time.monotonic() >= give_up:
+                    return True
+                time.sleep(0.5)
+        if alive:
+            self._alive_until[run_id] = now + protocol.RUN_CHECK_S
+        else:
+            self._alive_until.pop(run_id, None)
+        return alive
+
+    def count_delivery(self, run_id: str | None, task_id: str) -> int:
+        """How many times this task came back so far, this time included (0 if Redis cannot say)."""
+        key = protocol.deliveries_key(run_id)
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.hincrby(key, task_id, 1)
+            pipe.expire(key, protocol.RESULT_EXPIRES_S)
+            return int(pipe.execute()[0])
+        except redis.RedisError:
+            return 0
+
+    def admit(self, request, holds_another: Callable[[object], bool]) -> tuple[int, Action | None]:
+        """``(delivery number, None)`` to run the request, or an action that replaces running it."""
+        headers = request.request_dict
+        run_id = headers.get(protocol.RUN_HEADER)
+        if run_id and not self.run_alive(run_id):
+            return 0, drop(f"its run {run_id} has ended")
+        delivery = 1 + int(headers.get("retries") or 0)
+        if (request.delivery_info or {}).get("redelivered"):
+            if holds_another(request):
+                return 0, drop("this worker holds another delivery of it")
+            delivery += self.count_delivery(run_id, request.id)
+        if delivery > protocol.MAX_DELIVERIES:
+            return delivery, fail(
+                f"its worker vanished while it ran, on each of its {delivery - 1} deliveries; "
+                "it is not delivered again"
+            )
+        return delivery, None
+
+
+def drop(reason: str) -> Action:
+    """Acknowledge and forget the message: no run, no result."""
+
+    def act(request) -> None:
+        logger.warning("dropped task %s: %s", request.id, reason)
+        request.acknowledge()
+
+    return act
+
+
+def fail(message: str) -> Action:
+    """Store a failure the producer reads as ``ProcessDied``, and acknowledge the message."""
+
+    def act(request) -> None:
+        from worker.tasks import WorkloadFailed
+
+        logger.error("failed task %s: %s", request.id, message)
+        request.task.backend.mark_as_failure(
+            request.id, WorkloadFailed(protocol.PROCESS_DIED, message), request=request._context
+        )
+        request.acknowledge()
+
+    return act

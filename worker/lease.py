@@ -1,0 +1,155 @@
+"""A visibility heartbeat: the worker keeps the messages it holds, and says it is alive.
+
+kombu's Redis transport keeps each delivered, unacknowledged message in the
+``unacked`` hash and its delivery time in the ``unacked_index`` sorted set; any
+consumer puts back on its queue a message whose time is older than the visibility
+timeout (``QoS.restore_visible``, every RESTORE_INTERVAL_S here). A short timeout alone
+would also take the messages of a task that is merely long. So every LEASE_RENEW_S a
+thread of the worker's main process moves the time of every message its consumer
+holds to now, as SQS consumers do with ``ChangeMessageVisibility``: only a worker that
+is gone, or cut off, lets its messages expire, and they are delivered again within
+about VISIBILITY_TIMEOUT_S.
+
+The same beat records the worker under ``heartbeat_key(queue)``: when, its pid, and
+the task ids it holds. The producer reads it to notice a vanished worker and to name
+the tasks it took with it.
+
+The thread is a real one even under gevent, so a greenlet that hogs the CPU cannot
+stop the beat; a task that holds the GIL without a break for longer than the
+visibility timeout (one C call) can, and its message is then delivered again.
+"""
+
+from __future__ import annotations
+
+import _thread
+import json
+import logging
+import os
+import sys
+import time
+
+import redis
+from celery import bootsteps
+from celery.worker import state
+
+from worker import protocol
+
+logger = logging.getLogger(__name__)
+_STEP_S = 0.2
+
+
+def _native_thread_and_sleep():
+    """``start_new_thread`` and ``sleep`` as the OS has them, even after gevent patched them."""
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_module_patched("threading"):
+        return monkey.get_original("_thread", "start_new_thread"), monkey.get_original("time", "sleep")
+    return _thread.start_new_thread, time.sleep
+
+
+class Renewer:
+    """Renews the leases of a consumer's messages and beats its heartbeat, in its own thread."""
+
+    def __init__(self, consumer, url: str):
+        self.consumer = consumer
+        self.node = consumer.hostname
+        self.client = redis.Redis.from_url(
+            url,
+            socket_timeout=protocol.LEASE_RENEW_S * 2,
+            socket_connect_timeout=3.0,
+            socket_keepalive=True,
+            health_check_interval=protocol.HEALTH_CHECK_S,
+        )
+        self._stopping = False
+        self._queues: list[str] = []
+
+    def start(self) -> None:
+        start_thread, self._sleep = _native_thread_and_sleep()
+        start_thread(self._run, ())
+
+    def stop(self) -> None:
+        self._stopping = True
+
+    def forget(self) -> None:
+        """On shutdown: take this worker off the heartbeat lists at once (best effort)."""
+        self._stopping = True
+        try:
+            for queue in self._queues:
+                self.client.hdel(protocol.heartbeat_key(queue), self.node)
+        except redis.RedisError:
+            pass  # it ages out: the producer treats a silent entry as a vanished worker
+
+    def _run(self) -> None:
+        next_beat = 0.0
+        while not self._stopping:
+            if time.monotonic() >= next_beat:
+                next_beat = time.monotonic() + protocol.LEASE_RENEW_S
+                try:
+                    self.beat()
+                except redis.RedisError as exc:
+                    logger.debug("lease renewal failed: %r", exc)
+                except Exception:  # never let the heartbeat die quietly
+                    logger.exception("lease renewal failed")
+            self._sleep(_STEP_S)
+        self.client.close()
+
+    def held(self) -> tuple[str | None, dict]:
+        """``(unacked_index key, {delivery tag: task id})`` of the tasks this worker holds.
+
+        Celery's own record of its requests (reserved, then running) outlives a lost
+        broker connection, where the consumer's channel does not: a task still running
+        after Redis restarted is still reported as held.
+        """
+        task_consumer = getattr(self.consumer, "task_consumer", None)
+        if task_consumer is not None:
+            self._queues = sorted(q.name for q in task_consumer.queues)
+        channel = getattr(task_consumer, "channel", None)
+        for _ in range(5):  # the consumer thread may change them while we copy
+            try:
+                requests = [*state.reserved_requests, *state.active_requests]
+                break
+            except RuntimeError:
+                continue
+        else:
+            return None, {}
+        held = {}
+        for request in requests:
+            tag = getattr(getattr(request, "message", None), "delivery_tag", None)
+            if tag is not None:
+                held[tag] = request.id
+        return getattr(channel, "unacked_index_key", "unacked_index"), held
+
+    def beat(self) -> None:
+        index_key, held = self.held()
+        now = time.time()
+        pipe = self.client.pipeline(transaction=False)
+        if held and index_key:
+            pipe.zadd(index_key, {tag: now for tag in held}, xx=True)  # never revive an acked one
+        entry = json.dumps({"at": now, "pid": os.getpid(), "held": sorted(filter(None, held.values()))})
+        for queue in self._queues:
+            pipe.hset(protocol.heartbeat_key(queue), self.node, entry)
+        pipe.execute()
+
+
+class LeaseRenewal(bootsteps.StartStopStep):
+    """Consumer bootstep: a :class:`Renewer` while the consumer is connected."""
+
+    requires = ("celery.worker.consumer.tasks:Tasks",)
+
+    def __init__(self, parent, **kwargs):
+        super().__init__(parent, **kwargs)
+        self.renewer: Renewer | None = None
+
+    def start(self, consumer) -> None:
+        url = consumer.connection.as_uri(include_password=True)
+        self.renewer = Renewer(consumer, url)
+        self.renewer.start()
+
+    def stop(self, consumer) -> None:
+        if self.renewer is not None:
+            self.renewer.stop()
+            self.renewer = None
+
+    def shutdown(self, consumer) -> None:
+        if self.renewer is not None:
+            self.renewer.forget()
+            self.renewer = None
