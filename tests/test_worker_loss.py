@@ -172,7 +172,10 @@ def test_a_task_that_kills_a_solo_worker_is_failed_after_three_deliveries(tmp_pa
         f"its worker vanished while it ran, on each of its {protocol.MAX_DELIVERIES} deliveries; "
         "it is not delivered again"
     )
-    assert len(deaths) == protocol.MAX_DELIVERIES and incidents.count("vanished") == protocol.MAX_DELIVERIES
+    assert len(deaths) == protocol.MAX_DELIVERIES  # each delivery took a worker down
+    # the producer's watcher samples the workers: a worker replaced between two of its looks
+    # is one vanishing it did not see, so it reports at least one and never more than happened
+    assert 1 <= incidents.count("vanished") <= protocol.MAX_DELIVERIES, incidents
 
 
 PRODUCER = """
