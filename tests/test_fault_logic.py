@@ -15,6 +15,7 @@ from producer.backends.celery.results import decode
 from producer.backends.celery.run import _run_of
 from producer.errors import UsageError
 from worker import protocol
+from worker.settings import WorkerConfigError, WorkerSettings
 
 VT = protocol.VISIBILITY_TIMEOUT_S
 
@@ -211,3 +212,14 @@ def test_a_retried_task_and_a_dead_process_read_as_sentences():
     assert batch.records[0]["error"]["problem"] == (
         f"task 0 killed its worker process (exit code 1) on each of its {protocol.MAX_DELIVERIES} deliveries"
     )
+
+
+def test_a_worker_reads_the_broker_url_from_a_file(tmp_path):
+    path = tmp_path / "redis-url"
+    path.write_text(SECRET + "\n")
+    assert WorkerSettings.from_env({"REDIS_URL_FILE": str(path)}).broker_url == SECRET
+    assert WorkerSettings.from_env({"REDIS_URL_FILE": str(path), "REDIS_URL": "redis://x/0"}).broker_url == (
+        "redis://x/0"
+    )
+    with pytest.raises(WorkerConfigError, match="REDIS_URL_FILE=/nonexistent: cannot read it"):
+        WorkerSettings.from_env({"REDIS_URL_FILE": "/nonexistent"})
