@@ -21,7 +21,7 @@ from producer import session
 from producer import settings as defaults
 from producer.errors import UsageError
 from producer.report.document import Result
-from producer.services.environ import inherited
+from producer.services.environ import Interpreter, inherited
 from producer.settings import Settings
 
 
@@ -80,6 +80,7 @@ def compare(
     chunks: int = 1,
     prefetch: int | None = None,
     no_result: bool = False,
+    pythons: Iterable[str] = (),
 ) -> Run:
     """Time ``workload`` through ``backends`` (the sequential baseline always runs).
 
@@ -91,6 +92,7 @@ def compare(
     run stops with TooMuchMemory; None: half the memory available.
     ``chunks``, ``prefetch`` and ``no_result`` shape the Celery backends only, as the
     CLI's ``--chunks``, ``--prefetch`` and ``--no-result`` do.
+    ``pythons``: paths of other interpreters to run every backend under as well (``--python``).
     """
     spec = workload if isinstance(workload, str) else _spec_of(workload)
     names = [registry.spec(name).name for name in backends]
@@ -111,6 +113,7 @@ def compare(
         chunks=chunks,
         prefetch=prefetch,
         no_result=no_result,
+        pythons=tuple(Interpreter.probe(path) for path in pythons),
     )
     return Run(session.run(settings))
 

@@ -11,11 +11,11 @@ import os
 import shutil
 import sys
 
-from producer import backends, broker_source, commands, exports, options, stops
+from producer import backends, broker_source, commands, exports, options, pythons, stops
 from producer import settings as defaults
 from producer.convoy import flags as convoy_flags
 from producer.errors import EXIT_PIPE_CLOSED, Interrupted, PoolbenchError, UsageError
-from producer.services.environ import inherited
+from producer.services.environ import Interpreter, inherited
 from producer.settings import Output, Settings
 from producer.sitepath import user_folder_last
 
@@ -124,7 +124,7 @@ def settings_from_args(args, environ) -> Settings:
             "with `python -m worker --pool POOL` instead"
         )
     _check_costs(args, pools, broker_url)
-    return Settings(
+    settings = Settings(
         chunks=args.chunks,
         prefetch=args.prefetch,
         no_result=args.no_result,
@@ -147,7 +147,10 @@ def settings_from_args(args, environ) -> Settings:
         workers=_parse_workers(args.workers, pools),
         environ=inherited(environ),
         memory_limit=args.memory_limit,
+        pythons=tuple(Interpreter.probe(path) for path in args.python),
     )
+    pythons.check(settings, pythons.groups(settings))
+    return settings
 
 
 def output_from_args(args, environ, settings: Settings | None = None) -> Output:

@@ -20,14 +20,25 @@ def list_all() -> int:
     for name in workloads.names():
         w = workloads.resolve(name)
         print(f"  {name:<10} {w.kind:<10} size {w.default_size:>9,}  {w.description}")
+    from producer.services.environ import Interpreter
+
+    here = Interpreter.current()
+    missing = {backends.INTERPRETER_POOL: here.no_interpreter_pool}
     print("backends (--backends a,b,...):")
     for name, entry in backends.REGISTRY.items():
-        if not entry.for_tests:
-            print(f"  {name:<15} {entry.description}")
+        if not entry.for_tests and not missing.get(entry.requires):
+            print(f"  {name:<17} {entry.description}")
+    unavailable = [(n, e) for n, e in backends.REGISTRY.items() if missing.get(e.requires)]
+    if unavailable:
+        print(
+            f"not available on this Python ({here.version}); run them under one that has them, --python PATH:"
+        )
+        for name, entry in unavailable:
+            print(f"  {name:<17} {missing[entry.requires]}")
     print("for tests (never measured by default):")
     for name, entry in backends.REGISTRY.items():
         if entry.for_tests:
-            print(f"  {name:<15} {entry.description}")
+            print(f"  {name:<17} {entry.description}")
     sys.stdout.flush()  # a closed pipe (`| head -2`) is noticed here, inside main(), not at exit
     return EXIT_OK
 

@@ -114,6 +114,13 @@ def _run_options(c: argparse.ArgumentParser) -> None:
         "--json", dest="json_path", metavar="FILE", help="write the result document; '-' for stdout"
     )
     c.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="also run every backend under this interpreter (a free-threaded build, say); repeatable",
+    )
+    c.add_argument(
         "--memory-limit",
         type=int,
         metavar="MIB",

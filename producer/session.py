@@ -7,6 +7,7 @@ and where to write it is their business.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import resource
 import sys
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import workloads
-from producer import backends
+from producer import backends, pythons
 from producer.errors import WorkloadNotFound
 from producer.measure import host, preflight
 from producer.measure.cputime import tree_cpu_s
@@ -74,6 +75,7 @@ def broker(settings: Settings, prepared: Prepared, status: Status | None = None,
     """The settings to measure with, and what serves the Celery backends: an embedded stack
     (started here, stopped on leaving) or the running workers of ``settings.broker_url``."""
     pools = [entry.pool for entry in map(backends.spec, settings.backends) if entry.needs_broker]
+    pools = list(dict.fromkeys(plan.pool for plan in plans)) if plans else pools
     if not pools:
         yield settings, None
     elif settings.broker_url is not None:
@@ -123,11 +125,22 @@ def peak_rss_bytes() -> int:
 
 
 def run(settings: Settings, progress: Progress | None = None, status: Status | None = None) -> Document:
-    """Run every selected backend in interleaved rounds; return the verified, judged document."""
+    """Run every selected backend in interleaved rounds; return the verified, judged document.
+
+    With ``settings.pythons`` every backend runs again under each interpreter (:mod:`producer.pythons`).
+    """
+    groups = pythons.groups(settings)
+    pythons.check(settings, groups)
     prepared = prepare(settings, status)
-    with broker(settings, prepared, status) as (measured_with, stack):
-        runs = run_rounds(measured_with, prepared.workload.spec, prepared.size, progress)
-    return document(runs, measured_with, prepared, stack)
+    variants, plans, skipped = pythons.plan(settings, groups)
+    with broker(settings, prepared, status, plans=plans) as (measured_with, stack):
+        variants = [dataclasses.replace(v, settings=measured_with) for v in variants]  # the broker's URL
+        runs = run_rounds(measured_with, prepared.workload.spec, prepared.size, progress, variants)
+    doc = document(runs, measured_with, prepared, stack)
+    if len(groups) > 1:
+        doc["pythons"] = pythons.summarize(doc, groups, variants, skipped)
+        doc["verdict"] = doc["pythons"][0]["verdict"]
+    return doc
 
 
 def settings_record(settings: Settings, tuning: dict) -> dict:
@@ -148,6 +161,7 @@ def settings_record(settings: Settings, tuning: dict) -> dict:
         "broker_source": settings.broker_source,
         "workers": settings.workers,
         "memory_limit": settings.memory_limit,
+        "pythons": [python.executable for python in settings.pythons],
         "interleaved": True,
         "chunks": settings.chunks,
         "prefetch": settings.prefetch,

@@ -56,8 +56,9 @@ class Settings:
     "REDIS_URL" (the environment) or None."""
     workers: dict[str, int] = field(default_factory=dict)
     """Embedded worker processes per Celery pool, e.g. {"prefork": 3}; default 1 each."""
-    python: str | None = None
-    """Interpreter of the embedded workers; None: this one."""
+    pythons: tuple = ()
+    """Interpreters (``services.environ.Interpreter``, probed) to run under besides this one:
+    ``--python``, repeatable. Each gets its own rows, local backends and embedded workers alike."""
     environ: dict[str, str] = field(default_factory=dict)
     """What children inherit, read once at the edge (``services.environ.inherited``)."""
     memory_limit: int | None = None

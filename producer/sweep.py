@@ -10,7 +10,10 @@ on a queue of its own, sized for that point.
 
 from __future__ import annotations
 
-from producer import backends, session
+import dataclasses
+import re
+
+from producer import backends, pythons, session
 from producer.backends.celery.workers import WorkerPlan
 from producer.errors import UsageError
 from producer.measure.rounds import Progress, Variant, run_rounds
@@ -19,27 +22,46 @@ from producer.report.verdict import judge
 from producer.settings import Settings
 
 
-def _label(name: str, concurrency: int, workers: int | None) -> str:
-    return f"{name} c={concurrency}" + (f" w={workers}" if workers else "")
+def _label(name: str, concurrency: int, workers: int | None, group: str = "") -> str:
+    return f"{name} c={concurrency}" + (f" w={workers}" if workers else "") + (f" [{group}]" if group else "")
+
+
+def _workers(variant: Variant) -> int | None:
+    found = re.search(r"-w(\d+)", variant.params.get("queue", ""))
+    return int(found.group(1)) if found else None
+
+
+def _series(variant: Variant) -> str:
+    return f"{variant.backend} [{variant.group}]" if variant.group else variant.backend
 
 
 def plan(
-    settings: Settings, concurrencies: list[int], worker_counts: list[int]
+    settings: Settings, concurrencies: list[int], worker_counts: list[int], found: list | None = None
 ) -> tuple[list[Variant], list[WorkerPlan]]:
-    """The sweep's rows, the baseline first, and the embedded workers their Celery rows need."""
-    variants = [Variant(backends.BASELINE, backends.BASELINE, settings)]
-    plans = []
-    for name in settings.backends[1:]:
-        entry = backends.spec(name)
-        for concurrency in concurrencies:
-            at = settings.replace(concurrency=concurrency)
-            if not entry.needs_broker:
-                variants.append(Variant(_label(name, concurrency, None), name, at))
+    """The sweep's rows, each interpreter's baseline first, and the embedded workers their Celery rows
+    need (``found``: the run's interpreters, :func:`producer.pythons.groups`)."""
+    variants, plans = [], []
+    for group in found or pythons.groups(settings):
+        tag = f" [{group.label}]" if group.label else ""
+        baseline = backends.spec(backends.BASELINE)
+        params = pythons.local_params(baseline, group)
+        variants.append(Variant(backends.BASELINE + tag, backends.BASELINE, settings, params, group.label))
+        for name in settings.backends[1:]:
+            entry = backends.spec(name)
+            if pythons.not_here(entry, group, settings):
                 continue
-            for count in worker_counts:
-                queue = f"{entry.pool}-c{concurrency}-w{count}"
-                plans.append(WorkerPlan(entry.pool, queue, count, concurrency))
-                variants.append(Variant(_label(name, concurrency, count), name, at, {"queue": queue}))
+            for concurrency in concurrencies:
+                at = settings.replace(concurrency=concurrency)
+                params = pythons.local_params(entry, group)
+                if not entry.needs_broker:
+                    label = _label(name, concurrency, None, group.label)
+                    variants.append(Variant(label, name, at, params, group.label))
+                    continue
+                for count in worker_counts:
+                    queue = f"{entry.pool}-c{concurrency}-w{count}{pythons.queue_suffix(group)}"
+                    plans.append(WorkerPlan(entry.pool, queue, count, concurrency, group.interpreter))
+                    label = _label(name, concurrency, count, group.label)
+                    variants.append(Variant(label, name, at, {"queue": queue}, group.label))
     return variants, plans
 
 
@@ -54,37 +76,51 @@ def run(
         raise UsageError(
             "sweep starts Celery workers of its own for every point; run it without --broker and REDIS_URL"
         )
+    groups = pythons.groups(settings)
+    pythons.check(settings, groups)
     prepared = session.prepare(settings, status)
-    _, plans = plan(settings, concurrencies, worker_counts)
+    variants, plans = plan(settings, concurrencies, worker_counts, groups)
     with session.broker(settings, prepared, status, plans=plans) as (measured_with, stack):
-        variants, _ = plan(measured_with, concurrencies, worker_counts)  # now with the broker's URL
+        url = measured_with.broker_url
+        variants = [dataclasses.replace(v, settings=v.settings.replace(broker_url=url)) for v in variants]
         runs = run_rounds(measured_with, prepared.workload.spec, prepared.size, progress, variants)
     doc = session.document(runs, measured_with, prepared, stack)
     doc["sweep"] = summarize(doc, variants, concurrencies, worker_counts)
-    doc["verdict"] = judge_at_the_cpus(doc, variants)
+    at = _level(doc, variants)
+    if len(groups) > 1:
+        doc["pythons"] = pythons.summarize(doc, groups, variants, {}, judged=lambda rows: _at(rows, at))
+        for group in doc["pythons"]:
+            _say_level(group["verdict"], doc, at)
+        doc["verdict"] = doc["pythons"][0]["verdict"]
+    else:
+        rows = _at(list(zip(doc["results"], variants, strict=True)), at)
+        doc["verdict"] = _say_level(
+            judge({**doc, "results": [{**r, "backend": v.backend} for r, v in rows]}), doc, at
+        )
     return doc
 
 
-def judge_at_the_cpus(doc: Document, variants: list[Variant]) -> dict:
-    """The compare verdict, read from the points at the concurrency nearest the usable CPUs."""
+def _level(doc: Document, variants: list[Variant]) -> int:
+    """The concurrency nearest the usable CPUs: the points the verdict reads."""
     cpus = doc["machine"].get("cpus_usable") or 1
-    levels = sorted({v.settings.concurrency for v in variants[1:]}) or [1]
-    at = min(levels, key=lambda c: (abs(c - cpus), c))
-    rows = [doc["results"][0]]
-    for variant, result in zip(variants[1:], doc["results"][1:], strict=True):
-        first_count = not variant.params or variant.params["queue"].endswith(f"-w{_counts(variants)[0]}")
-        if variant.settings.concurrency == at and first_count:
-            rows.append({**result, "backend": variant.backend})
-    verdict = judge({**doc, "results": rows})
+    levels = sorted({v.settings.concurrency for v in variants if v.backend != backends.BASELINE}) or [1]
+    return min(levels, key=lambda c: (abs(c - cpus), c))
+
+
+def _at(rows: list, at: int) -> list:
+    """A group's baseline, and its points at concurrency ``at`` with the fewest workers."""
+    fewest = min((_workers(v) for _, v in rows if _workers(v)), default=None)
+    return rows[:1] + [
+        (r, v) for r, v in rows[1:] if v.settings.concurrency == at and _workers(v) in (None, fewest)
+    ]
+
+
+def _say_level(verdict: dict, doc: Document, at: int) -> dict:
+    cpus = doc["machine"].get("cpus_usable") or 1
     verdict["notes"].insert(
         0, f"The verdict reads the points at concurrency {at}, nearest the {cpus} usable CPUs."
     )
     return verdict
-
-
-def _counts(variants: list[Variant]) -> list[int]:
-    counts = sorted({int(v.params["queue"].rsplit("-w", 1)[1]) for v in variants if v.params})
-    return counts or [1]
 
 
 def summarize(
@@ -94,10 +130,12 @@ def summarize(
     cpus = doc["machine"].get("cpus_usable") or 1
     tasks = doc["settings"]["tasks"]
     series: dict[str, list[dict]] = {}
-    for variant, result in zip(variants[1:], doc["results"][1:], strict=True):
+    for variant, result in zip(variants, doc["results"], strict=True):
+        if result.get("baseline"):
+            continue
         c = result.get("comparison") or {}
-        workers = variant.params and int(variant.params["queue"].rsplit("-w", 1)[1])
-        series.setdefault(variant.backend, []).append(
+        workers = _workers(variant)
+        series.setdefault(_series(variant), []).append(
             {
                 "label": variant.label,
                 "concurrency": variant.settings.concurrency,

@@ -161,3 +161,37 @@ def workers(redis_url, user_specs, tmp_path_factory) -> dict[str, WorkerProcess]
             process.terminate()
         for process in started.values():
             process.stop()
+
+
+FREE_THREADED = "/var/cache/poolbench/free-threaded/venv/bin/python"
+"""Where scripts/build-free-threaded-python puts the venv's python (POOLBENCH_FT_PYTHON overrides)."""
+WITH_BACKPORT = "/var/cache/poolbench/py313/bin/python"
+"""A 3.13 venv with interpreters-pep-734, as .ci/run makes it (POOLBENCH_INTERPRETERS_PYTHON overrides)."""
+
+
+@pytest.fixture(scope="session")
+def free_threaded():
+    """The free-threaded interpreter, probed; skipped without it (failed under CI=true)."""
+    from producer.services.environ import Interpreter
+
+    path = os.environ.get("POOLBENCH_FT_PYTHON", FREE_THREADED)
+    if not os.access(path, os.X_OK):
+        unavailable(f"no free-threaded Python at {path}: run scripts/build-free-threaded-python")
+    python = Interpreter.probe(path)
+    if not python.free_threaded_build or python.gil_enabled:
+        unavailable(f"{path} is not a free-threaded build with the GIL off")
+    return python
+
+
+@pytest.fixture(scope="session")
+def with_subinterpreters():
+    """An interpreter with InterpreterPoolExecutor (3.13 and the backport); skipped without one."""
+    from producer.services.environ import Interpreter
+
+    path = os.environ.get("POOLBENCH_INTERPRETERS_PYTHON", WITH_BACKPORT)
+    if not os.access(path, os.X_OK):
+        unavailable(f"no Python with subinterpreters at {path}: see .ci/run (3.13 and interpreters-pep-734)")
+    python = Interpreter.probe(path)
+    if python.no_interpreter_pool:
+        unavailable(f"{path}: {python.no_interpreter_pool}")
+    return python

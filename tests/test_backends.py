@@ -8,6 +8,7 @@ tests/test_local_faults.py.
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
@@ -53,9 +54,12 @@ def test_backends_describe_themselves():
         "needs_broker": False,
         "concurrency": 3,
         "caveats": [],
-        "settings": {"start_method": "spawn", "processes": 3, "threads_per_process": 1},
-    }
-    assert backends.create("sequential", Settings(concurrency=3)).describe()["concurrency"] == 1
+        "settings": {"start_method": "spawn", "processes": 3, "threads_per_process": 1, "interpreter": None},
+    }  # the interpreter is what the children say, once they run
+    with backends.create("sequential", Settings(concurrency=3)) as sequential:
+        assert sequential.describe()["concurrency"] == 1
+        python = sequential.describe()["settings"]["interpreter"]
+    assert python == workloads.interpreter() and python["executable"] == sys.executable
     celery = backends.create("celery-solo", Settings(broker_url="redis://127.0.0.1:1/0")).describe()
     assert (celery["family"], celery["pool"], celery["needs_broker"]) == ("celery", "solo", True)
 

@@ -33,7 +33,9 @@ CPUS_FILE = ROOT / "docker" / "compose.cpus.yml"
 HOST_CA_COPY = ROOT / "docker" / "certs" / "host-ca.crt"  # git-ignored
 BASE_IMAGE = os.environ.get("POOLBENCH_BASE_IMAGE", "poolbench-base:bookworm")
 TEST_IMAGE = "poolbench:compose-test"
-SERVICES = {"secrets", "redis", "worker-prefork", "worker-threads", "producer", "flower"}
+SERVICES = {"secrets", "redis", "worker-prefork", "worker-threads", "producer", "flower", "worker-threads-ft"}
+PROFILES = ["--profile", "monitor", "--profile", "freethreaded"]
+FT_IMAGE = "poolbench-ft:compose-test"
 BACKENDS = ["sequential", "threads", "processes", "celery-prefork", "celery-threads"]
 
 
@@ -73,11 +75,11 @@ def docker_engine():
 def test_compose_files_validate(compose):
     for files in ([COMPOSE_FILE], [COMPOSE_FILE, HOSTNET_FILE], [COMPOSE_FILE, CPUS_FILE]):
         args = [*compose, *(arg for f in files for arg in ("-f", str(f)))]
-        run([*args, "--profile", "monitor", "config", "-q"], 60)
+        run([*args, *PROFILES, "config", "-q"], 60)
 
 
 def test_compose_defines_the_services(compose):
-    proc = run([*compose, "-f", str(COMPOSE_FILE), "--profile", "monitor", "config", "--services"], 60)
+    proc = run([*compose, "-f", str(COMPOSE_FILE), *PROFILES, "config", "--services"], 60)
     assert set(proc.stdout.split()) == SERVICES
 
 
@@ -282,3 +284,64 @@ def test_a_worker_container_killed_mid_batch_loses_no_task(compose, docker_engin
     kinds = [incident["kind"] for incident in prefork["settings"]["faults"]["incidents"]]
     assert "vanished" in kinds, prefork["settings"]["faults"]
     assert password not in (results / "kill.json").read_text() + stdout
+
+
+def test_the_freethreaded_profile_adds_a_threads_worker_on_its_own_queue(compose):
+    plain = run([*compose, "-f", str(COMPOSE_FILE), "config"], 60).stdout
+    with_ft = run([*compose, "-f", str(COMPOSE_FILE), "--profile", "freethreaded", "config"], 60).stdout
+    assert "worker-threads-ft:" in with_ft and "docker/Dockerfile.ft" in with_ft
+    assert "threads-ft" in with_ft.split("worker-threads-ft:", 1)[1].split("\n  producer:", 1)[0]
+    if "worker-threads-ft:" in plain:  # docker-compose v1 lists every service, v2 only the active ones
+        assert "freethreaded" in plain.split("worker-threads-ft:", 1)[1]
+
+
+def test_the_freethreaded_profile_runs_the_threads_pool_without_a_gil(compose, docker_engine, tmp_path):
+    """`--profile freethreaded`: the threads pool with and without the GIL, side by side."""
+    ensure_base_image()
+    hand_host_ca_to_build()
+    project = f"poolbench-test-{uuid.uuid4().hex[:8]}"
+    backends = ["sequential", "celery-threads", "celery-threads-ft"]
+    env = {
+        **os.environ,
+        "BASE_IMAGE": BASE_IMAGE,
+        "REDIS_IMAGE": BASE_IMAGE,
+        "POOLBENCH_IMAGE": TEST_IMAGE,
+        "POOLBENCH_FT_IMAGE": FT_IMAGE,
+        "REDIS_PASSWORD": uuid.uuid4().hex,
+        "REDIS_PORT": str(free_port()),
+        "RESULTS_DIR": str(tmp_path / "results"),
+        "WORKER_CONCURRENCY": "2",
+        "TASKS": "4",
+        "REPEAT": "2",
+        "BACKENDS": ",".join(backends),
+        "DOCKER_BUILDKIT": "0",
+        "COMPOSE_DOCKER_CLI_BUILD": "0",
+    }
+    cmd = [
+        *compose,
+        "-p",
+        project,
+        "-f",
+        str(COMPOSE_FILE),
+        "-f",
+        str(HOSTNET_FILE),
+        "--profile",
+        "freethreaded",
+    ]
+    run([*cmd, "build", "producer", "worker-threads-ft"], 1800, env)
+    try:
+        up = run([*cmd, "up", "--exit-code-from", "producer"], 600, env, check=False)
+        assert up.returncode == 0, (
+            f"--- up stdout (end)\n{up.stdout[-6000:]}\n--- stderr\n{up.stderr[-3000:]}"
+        )
+    finally:
+        run([*cmd, "down", "-v", "--remove-orphans", "--timeout", "30"], 180, env, check=False)
+    assert project_objects("ps -a", project) == [], f"containers of {project} left behind"
+    report = json.loads((tmp_path / "results" / "compare.json").read_text())
+    by_backend = {r["backend"]: r for r in report["results"]}
+    assert set(by_backend) == set(backends) and report["ok"], json.dumps(report["results"])[:4000]
+    free, gil = by_backend["celery-threads-ft"], by_backend["celery-threads"]
+    assert free["settings"]["queue"] == "threads-ft"
+    assert (free["python"]["free_threaded_build"], free["python"]["gil_enabled"]) == (True, False)
+    assert free["python"]["python_version"].startswith("3.13.")
+    assert gil["python"]["gil_enabled"] is True

@@ -36,3 +36,23 @@ class TestCeleryBackends(BackendContract):
             return backends.create(f"celery-{request.param}", settings)
 
         return make
+
+
+class TestInterpretersBackend(BackendContract):
+    """Subinterpreters in a child running 3.13 with the interpreters-pep-734 backport."""
+
+    @pytest.fixture
+    def make(self, with_subinterpreters):
+        return lambda **changes: backends.create(
+            "interpreters", CONTRACT_SETTINGS.replace(**changes), interpreter=with_subinterpreters
+        )
+
+
+class TestLocalBackendsUnderAFreeThreadedPython(BackendContract):
+    """The local backends' children, started as a command under another interpreter."""
+
+    @pytest.fixture(params=LOCAL)
+    def make(self, request, free_threaded):
+        return lambda **changes: backends.create(
+            request.param, CONTRACT_SETTINGS.replace(**changes), interpreter=free_threaded
+        )

@@ -196,7 +196,13 @@ def without_matplotlib(tmp_path, *args) -> subprocess.CompletedProcess:
     """Run the CLI with ``import matplotlib`` failing, as in an install without the plot extra."""
     shim = tmp_path / "shim"
     shim.mkdir(parents=True)
-    (shim / "matplotlib.py").write_text("raise ImportError('No module named matplotlib')\n")
+    (shim / "sitecustomize.py").write_text(
+        "import sys\n\n\nclass _Hide:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'matplotlib':\n"
+        "            raise ModuleNotFoundError(\"No module named 'matplotlib'\")\n\n\n"
+        "sys.meta_path.insert(0, _Hide())\n"
+    )
     env = {**os.environ, "PYTHONPATH": f"{shim}{os.pathsep}{ROOT}"}
     env.pop("REDIS_URL", None)
     return subprocess.run([sys.executable, "-m", "producer", *args], capture_output=True, text=True,

@@ -64,3 +64,17 @@ def test_disturbed_rounds_are_marked():
 def test_load_during_the_run_is_recorded():
     doc = make_doc(fake_run("sequential", SEQ, concurrency=1), others=1.0)
     assert doc["load"]["others_during_cores"]["median"] == 1.0
+
+
+def test_a_speedup_beyond_what_parallelism_allows_is_flagged_with_the_tasks_cpu():
+    """Seen with free-threaded 3.13 on an allocation-heavy workload: two threads' calls cost
+    half the CPU of one thread's, and threads ran 3.4x faster on 2 CPUs."""
+    doc = make_doc(
+        fake_run("sequential", [1.0, 1.02, 0.98, 1.01], concurrency=1),
+        fake_run("threads", [0.33, 0.34, 0.32, 0.33]),
+        fake_run("processes", [0.52, 0.5, 0.51, 0.5]),
+    )
+    threads, processes = by_name(doc, "threads"), by_name(doc, "processes")
+    flagged = [w for w in threads["warnings"] if w.startswith("faster than 2 workers in parallel can be")]
+    assert len(flagged) == 1 and "165 ms of CPU each (median) against the baseline's 251 ms" in flagged[0]
+    assert not any(w.startswith("faster than") for w in processes["warnings"])

@@ -103,6 +103,9 @@ def _on_ready(nodename_file: str | None, summary: str):
 
 
 def main(argv: list[str] | None = None) -> int:
+    from workloads import gil
+
+    gil.watch()  # before any import that could turn a free-threaded build's GIL back on
     args = parse_args(argv)
     if args.pool == "gevent" and (problem := _patch_gevent()):
         return _fail(problem)

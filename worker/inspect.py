@@ -4,10 +4,11 @@
 (``--prefetch-multiplier 4`` still reads 1 there), and mingle and gossip appear in
 neither ``conf`` nor ``stats``. This command reads the running consumer instead: its
 bootsteps, its prefetch multiplier and live prefetch count, its pool, the task's own
-acks settings, the interpreter its tasks run on, its process id and host (so that
-an embedded worker's memory can be sampled) and the CPUs and CPU quota it may use.
-It is registered when the app loads, so the stock ``celery -A worker worker``
-answers it too.
+acks settings, the interpreter its tasks run on, with the GIL's state now (a library
+that turned it back on in a free-threaded build is named: :mod:`workloads.gil`), its
+process id and host (so that an embedded worker's memory can be sampled) and the CPUs
+and CPU quota it may use. It is registered when the app loads, so the stock
+``celery -A worker worker`` answers it too.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ from celery.worker.control import inspect_command
 import workloads
 from producer.measure import cgroup
 from worker import protocol
-
-INTERPRETER = workloads.interpreter()
 
 
 def _cpus() -> dict:
@@ -72,7 +71,7 @@ def describe(consumer) -> dict:
         "heartbeat": _step_enabled(consumer, "Heart"),
         "queues": sorted(q.name for q in consumer.task_consumer.queues) if consumer.task_consumer else [],
         "serializer": consumer.app.conf.task_serializer,
-        "interpreter": INTERPRETER,
+        "interpreter": workloads.interpreter(),  # now: an import may have turned the GIL back on
         "pid": os.getpid(),
         "host": socket.gethostname(),
         "cpus": CPUS,

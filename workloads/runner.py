@@ -15,6 +15,7 @@ import sysconfig
 import threading
 import time
 
+from workloads import gil
 from workloads.registry import resolve
 
 HOST = socket.gethostname()
@@ -39,15 +40,17 @@ def interpreter() -> dict:
 
     ``sys._is_gil_enabled`` exists from 3.13; before that a CPython always has a GIL.
     A free-threaded build may still run with the GIL re-enabled (PYTHON_GIL=1, or an
-    extension that asked for it), which is why both facts are kept.
+    extension that asked for it), which is why both facts are kept; ``gil_enabled_by``
+    names the modules whose import turned it back on, where :func:`workloads.gil.watch`
+    saw it happen.
     """
-    check = getattr(sys, "_is_gil_enabled", None)
     return {
         "executable": sys.executable,
         "python_implementation": platform.python_implementation(),
         "python_version": platform.python_version(),
-        "gil_enabled": check() if check is not None else platform.python_implementation() == "CPython",
+        "gil_enabled": gil.enabled(),
         "free_threaded_build": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+        "gil_enabled_by": gil.turned_on_by(),
     }
 
 
@@ -68,3 +71,23 @@ def run_task(spec: str, size: int, index: int | None = None) -> dict:
     if runq0 is not None and runq1 is not None:
         record["runq_s"] = runq1 - runq0
     return record
+
+
+def run_task_in_interpreter(spec: str, size: int, index: int | None = None) -> dict:
+    """:func:`run_task` in a subinterpreter; the record names the interpreter beside its thread."""
+    record = run_task(spec, size, index)
+    record["interpreter"] = interpreter_id()
+    return record
+
+
+def interpreter_id() -> int | None:
+    """This (sub)interpreter's id: 0 for the main one; None where the Python cannot say."""
+    try:
+        import _interpreters as low  # 3.13+, and 3.12 with the interpreters-pep-734 backport
+    except ImportError:
+        try:
+            import _xxsubinterpreters as low  # 3.12
+        except ImportError:
+            return None
+    current = low.get_current()
+    return int(current[0] if isinstance(current, tuple) else current)

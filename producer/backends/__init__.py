@@ -19,6 +19,9 @@ from producer.settings import Settings
 
 LOCAL = "local"
 CELERY = "celery"
+INTERPRETER_POOL = "interpreter-pool"
+RUNNING_WORKERS = "running-workers"
+IN_PROCESS = "in-process"
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,10 @@ class BackendSpec:
     params: dict = field(default_factory=dict)
     for_tests: bool = False
     """A test double: listed apart by ``poolbench list``, never a default, never a measurement."""
+    requires: str | None = None
+    """What the interpreter that runs it must have: ``INTERPRETER_POOL`` (``InterpreterPoolExecutor``),
+    ``RUNNING_WORKERS`` (workers started apart, e.g. by compose), or ``IN_PROCESS`` (it runs in the
+    producer itself, so only under the producer's Python)."""
 
     @property
     def pool(self) -> str | None:
@@ -42,9 +49,12 @@ class BackendSpec:
         return self.family == CELERY
 
 
-def _celery(pool: str, description: str) -> BackendSpec:
+def _celery(pool: str, description: str, name: str = "", **params) -> BackendSpec:
     target = "producer.backends.celery:CeleryBackend"
-    return BackendSpec(f"celery-{pool}", target, description, CELERY, {"pool": pool})
+    requires = RUNNING_WORKERS if "queue" in params else None
+    return BackendSpec(
+        name or f"celery-{pool}", target, description, CELERY, {"pool": pool, **params}, requires=requires
+    )
 
 
 REGISTRY: dict[str, BackendSpec] = {
@@ -70,10 +80,25 @@ REGISTRY: dict[str, BackendSpec] = {
         _celery("solo", "Celery workers, solo pool (one task at a time), over Redis"),
         _celery("gevent", "Celery workers, gevent pool (greenlets; extra 'gevent'), over Redis"),
         BackendSpec(
+            "interpreters",
+            "producer.backends.interpreters:InterpretersBackend",
+            "a pool of subinterpreters in one child process, one GIL each (3.14, or 3.12/3.13 with "
+            "extra 'interpreters')",
+            requires=INTERPRETER_POOL,
+        ),
+        _celery(
+            "threads",
+            "running Celery workers, threads pool, queue 'threads-ft' (compose's free-threaded "
+            "worker-threads-ft; --broker)",
+            name="celery-threads-ft",
+            queue="threads-ft",
+        ),
+        BackendSpec(
             "scripted",
             "producer.backends.scripted:ScriptedBackend",
             "runs tasks in this process and can be scripted to lose, double, delay or fail them",
             for_tests=True,
+            requires=IN_PROCESS,
         ),
     )
 }
@@ -101,8 +126,11 @@ def create(name: str, settings: Settings, **params) -> Backend:
 __all__ = [
     "BASELINE",
     "CELERY",
+    "INTERPRETER_POOL",
+    "IN_PROCESS",
     "LOCAL",
     "REGISTRY",
+    "RUNNING_WORKERS",
     "Backend",
     "BackendInfo",
     "BackendSpec",

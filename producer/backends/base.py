@@ -17,11 +17,11 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from producer.measure import memory
 from producer.settings import Settings
 
 if TYPE_CHECKING:
     from producer.backends import BackendSpec
+    from producer.measure import memory
 
 
 class BackendInfo(TypedDict, total=False):
@@ -87,6 +87,8 @@ class Backend(abc.ABC):
 
     def memory_scope(self) -> memory.Scope:
         """The processes that hold this backend's work, for its peak memory: this one by default."""
+        from producer.measure import memory  # psutil: not on every --python this module runs under
+
         return memory.Scope((os.getpid(),), False, "the producer process")
 
     def describe(self) -> BackendInfo:

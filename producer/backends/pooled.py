@@ -1,34 +1,47 @@
 """Shared machinery of the local backends: a :class:`~producer.backends.supervised.ChildPool`.
 
-The three local strategies differ only in its shape: how many child processes, and how
-many threads in each. Whatever a task does (never return, kill its process, eat memory),
-the producer survives, --timeout holds and Ctrl-C works at once: see
-:mod:`producer.backends.supervised`.
+The local strategies differ only in its shape: how many child processes, how many
+workers in each, and whether those workers are threads or subinterpreters. Whatever a
+task does (never return, kill its process, eat memory), the producer survives, --timeout
+holds and Ctrl-C works at once: see :mod:`producer.backends.supervised`. The children run
+under ``interpreter`` (``--python``), or this Python when it is None
+(:mod:`producer.backends.launch`).
 """
 
 from __future__ import annotations
 
-import multiprocessing
-
 from producer.backends.base import Backend
+from producer.backends.child import THREADS
+from producer.backends.launch import Launcher
 from producer.backends.supervised import ChildPool
 from producer.errors import BatchTimeout
 from producer.measure import memory
+from producer.services.environ import Interpreter
 
 
 class PooledBackend(Backend):
-    def __init__(self, settings):
+    mode = THREADS
+    """How a child with several workers runs them (``child.THREADS`` or ``child.INTERPRETERS``)."""
+
+    def __init__(self, settings, interpreter: Interpreter | None = None):
         super().__init__(settings)
-        self._context = multiprocessing.get_context(settings.start_method)
+        self._launcher = Launcher(
+            settings.start_method,
+            interpreter,
+            environ=settings.environ,
+            mode=self.mode,
+            startup_timeout=settings.startup_timeout,
+        )
         self._pool: ChildPool | None = None
+        self._python: dict | None = None
 
     def shape(self) -> tuple[int, int]:
-        """(child processes, threads in each)."""
+        """(child processes, workers in each)."""
         raise NotImplementedError
 
     def start(self) -> None:
         processes, threads = self.shape()
-        self._pool = ChildPool(self._context, processes, threads, self.settings.memory_limit)
+        self._pool = ChildPool(self._launcher, processes, threads, self.settings.memory_limit)
         try:
             self._pool.start(self.settings.startup_timeout)
         except BaseException:  # a failed __enter__ gets no __exit__
@@ -43,6 +56,7 @@ class PooledBackend(Backend):
     def close(self) -> None:
         pool, self._pool = self._pool, None
         if pool is not None:
+            self._python = pool.python
             pool.close()
 
     def memory_scope(self) -> memory.Scope:
@@ -52,8 +66,10 @@ class PooledBackend(Backend):
 
     def settings_info(self) -> dict:
         processes, threads = self.shape()
+        python = self._pool.python if self._pool is not None else self._python
         return {
-            "start_method": self._context.get_start_method(),
+            "start_method": self._launcher.start_method,
             "processes": processes,
             "threads_per_process": threads,
+            "interpreter": python,
         }

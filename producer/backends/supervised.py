@@ -39,20 +39,14 @@ against about 10 us for the thread pool inside the producer that ``sequential`` 
 
 from __future__ import annotations
 
-import os
 import selectors
 import time
 from collections import deque
-from dataclasses import dataclass, field
 
-import psutil
-
-from producer.backends.child import serve
-from producer.backends.failures import describe_exit, died, not_run, tasks_named
+from producer.backends.failures import died, not_run, tasks_named
+from producer.backends.handles import Batch, Child, default_budget, how, kill, release, rss, send
 from producer.errors import BatchTimeout, StackError, TooMuchMemory
 
-MEMORY_SHARE = 0.5
-"""By default a backend may grow its processes by this share of the memory available at start."""
 MIN_GROWTH_MIB = 64
 """Each process may grow by at least this much, however many share the budget."""
 WATCH_S = 0.05
@@ -65,36 +59,21 @@ SINGLE_CHILD_WINDOW = 16
 """A lone child (sequential, threads) may hold this many tasks: nobody else could take them."""
 
 
-@dataclass(eq=False)
-class _Child:
-    process: object
-    conn: object
-    threads: int
-    ready: bool = False
-    rss0: int = 0
-    sent: deque = field(default_factory=deque)
-    """Indexes handed to it and not done, oldest first."""
-    started: set = field(default_factory=set)
-    """With several threads, the tasks they began (one thread begins them in the order sent)."""
-
-    @property
-    def running(self) -> list[int]:
-        if self.threads == 1:
-            return [self.sent[0]] if self.sent else []
-        return sorted(self.started)
-
-
 class ChildPool:
-    """``processes`` children of ``threads`` threads each, started and stopped as one."""
+    """``processes`` children of ``threads`` threads each, started and stopped as one.
 
-    def __init__(self, context, processes: int, threads: int, growth_limit_mib: int | None = None):
-        self.context = context
+    ``launcher.start(threads)`` starts one child (:mod:`producer.backends.launch`)."""
+
+    def __init__(self, launcher, processes: int, threads: int, growth_limit_mib: int | None = None):
+        self.launcher = launcher
         self.processes = processes
         self.threads = threads
         budget = growth_limit_mib * 2**20 if growth_limit_mib else default_budget()
         self.growth_limit = max(budget // processes, MIN_GROWTH_MIB * 2**20)
         self.window = 2 * threads if processes > 1 else max(2 * threads, SINGLE_CHILD_WINDOW)
-        self.children: list[_Child] = []
+        self.children: list[Child] = []
+        self.python: dict | None = None
+        """The interpreter that runs the tasks, as the children say (the GIL's state included)."""
         self._next_watch = 0.0
         self._selector = selectors.DefaultSelector()
 
@@ -109,13 +88,15 @@ class ChildPool:
                 raise StackError(f"local worker processes did not start within {timeout:g} s")
             for child, has_message in self._wait(remaining):
                 if not self._receive(child, has_message, on_done=None):
-                    raise StackError(f"a local worker process exited during start-up ({_how(child)})")
+                    raise StackError(
+                        child.failure or f"a local worker process exited during start-up ({how(child)})"
+                    )
 
     def run(self, name: str, spec: str, size: int, tasks: int, timeout: float, on_task=None) -> list[dict]:
         """Run ``tasks`` calls; return their records, or raise BatchTimeout / TooMuchMemory.
 
         ``on_task()`` is called as each task's record arrives (for progress)."""
-        batch = _Batch(deque(range(tasks)), tasks)
+        batch = Batch(deque(range(tasks)), tasks)
         deadline = time.monotonic() + timeout
         self._hand_out(batch, spec, size)
         while len(batch.records) < tasks:
@@ -137,9 +118,9 @@ class ChildPool:
         for child in children:
             self._forget(child)
             if child.sent:
-                _kill(child)
+                kill(child)
             else:
-                _send(child, ("stop",))
+                send(child, ("stop",))
         deadline = time.monotonic() + STOP_S
         interrupted: BaseException | None = None
         for child in children:
@@ -150,8 +131,8 @@ class ChildPool:
                     interrupted = exc
                 if child.process.exitcode is not None:
                     break
-                _kill(child)
-            child.conn.close()
+                kill(child)
+            release(child)
         self._selector.close()
         self._selector = selectors.DefaultSelector()
         if interrupted is not None:
@@ -159,39 +140,34 @@ class ChildPool:
 
     # -- the parts
 
-    def _spawn(self) -> _Child:
-        ours, theirs = self.context.Pipe(duplex=True)
-        process = self.context.Process(
-            target=serve, args=(theirs, self.threads, os.getpid()), daemon=True, name="poolbench-local"
-        )
-        process.start()
-        theirs.close()
-        child = _Child(process, ours, self.threads)
+    def _spawn(self) -> Child:
+        process, ours = self.launcher.start(self.threads)
+        child = Child(process, ours, self.threads)
         self.children.append(child)
         self._selector.register(ours.fileno(), selectors.EVENT_READ, child)
         self._selector.register(process.sentinel, selectors.EVENT_READ, child)
         return child
 
-    def _forget(self, child: _Child) -> None:
+    def _forget(self, child: Child) -> None:
         for handle in (child.conn.fileno(), child.process.sentinel):
             try:
                 self._selector.unregister(handle)
             except (KeyError, ValueError, OSError):
                 pass
 
-    def _wait(self, timeout: float) -> list[tuple[_Child, bool]]:
+    def _wait(self, timeout: float) -> list[tuple[Child, bool]]:
         """(child, whether its pipe is readable) for each child with a message or an exit.
 
         Ctrl-C interrupts the wait. A child's last messages are in its pipe before its exit
         shows, so a pipe is read to its end (EOF) before its child is taken for dead.
         """
-        found: dict[_Child, bool] = {}
+        found: dict[Child, bool] = {}
         for key, _ in self._selector.select(max(0.0, timeout)):
             child = key.data
             found[child] = found.get(child, False) or key.fd == child.conn.fileno()
         return list(found.items())
 
-    def _receive(self, child: _Child, has_message: bool, on_done) -> bool:
+    def _receive(self, child: Child, has_message: bool, on_done) -> bool:
         """Read one message from ``child``; False if it has died."""
         if not has_message:
             return False
@@ -201,7 +177,13 @@ class ChildPool:
             return False
         if kind == "ready":
             child.ready = True
-            child.rss0 = _rss(child)
+            child.rss0 = rss(child)
+            self.python = self.python or value["python"]
+        elif kind == "python":  # the GIL came back on
+            self.python = value
+        elif kind == "unready":
+            child.failure = value
+            return False
         elif kind == "started":
             child.started.add(value)
         elif kind == "done":
@@ -211,27 +193,27 @@ class ChildPool:
             on_done(value)
         return True
 
-    def _hand_out(self, batch: _Batch, spec: str, size: int) -> None:
+    def _hand_out(self, batch: Batch, spec: str, size: int) -> None:
         """Top every ready child up to its window, in one message each."""
         for child in self.children:
             room = min(self.window - len(child.sent), len(batch.pending))
             if room > 0 and child.ready:
                 indexes = [batch.pending.popleft() for _ in range(room)]
                 child.sent.extend(indexes)
-                _send(child, ("run", spec, size, indexes))
+                send(child, ("run", spec, size, indexes))
 
-    def _replace(self, dead: _Child, batch: _Batch) -> None:
+    def _replace(self, dead: Child, batch: Batch) -> None:
         """Record the tasks that died with ``dead``, put back those it had not begun, start another."""
         dead.process.join(5.0)
         self.children.remove(dead)
         self._forget(dead)
-        dead.conn.close()
         batch.deaths += 1
         running = dead.running
         for index in running:
             batch.records.append(
                 died(index, dead.process.exitcode, others=[i for i in running if i != index])
             )
+        release(dead)
         batch.pending.extendleft(reversed([i for i in dead.sent if i not in running]))
         if batch.deaths >= DEATHS_PER_BATCH + self.processes:
             while batch.pending:
@@ -250,9 +232,9 @@ class ChildPool:
         for child in self.children:
             if not child.sent or not child.ready:
                 continue
-            grown = _rss(child) - child.rss0
+            grown = rss(child) - child.rss0
             if grown > self.growth_limit:
-                _kill(child)
+                kill(child)
                 tasks = child.running
                 raise TooMuchMemory(
                     f"{name}: {tasks_named(tasks)} grew {'their' if len(tasks) > 1 else 'its'} process by "
@@ -260,44 +242,6 @@ class ChildPool:
                     f"past the memory guard of {self.growth_limit / 2**20:,.0f} MiB per process, and was "
                     "stopped; lower --size, or raise --memory-limit"
                 )
-
-
-@dataclass
-class _Batch:
-    pending: deque
-    tasks: int
-    records: list = field(default_factory=list)
-    deaths: int = 0
-
-
-def default_budget() -> int:
-    return int(psutil.virtual_memory().available * MEMORY_SHARE)
-
-
-def _how(child: _Child) -> str:
-    child.process.join(1.0)
-    return describe_exit(child.process.exitcode)
-
-
-def _send(child: _Child, message) -> None:
-    try:
-        child.conn.send(message)
-    except OSError:  # it died: its sentinel says so on the next wait
-        pass
-
-
-def _kill(child: _Child) -> None:
-    try:
-        child.process.kill()
-    except (OSError, ValueError):  # already gone, or already closed
-        pass
-
-
-def _rss(child: _Child) -> int:
-    try:
-        return psutil.Process(child.process.pid).memory_info().rss
-    except psutil.Error:
-        return child.rss0
 
 
 def _done(records: list, on_task):

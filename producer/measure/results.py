@@ -35,11 +35,13 @@ def build(
     preflight: dict | None = None,
     load: dict | None = None,
 ) -> Document:
-    baseline = runs[0]
+    baselines: dict[str, BackendRun] = {}
+    for run in runs:  # each group's first row is its baseline (one group without --python)
+        baselines.setdefault(run.group, run)
     cpus = usable_cpus(machine)
     embedded = bool(stack and stack.get("embedded"))
     here = {k: machine.get(k) for k in PYTHON_KEYS}
-    results = [_result(run, baseline, settings["tasks"], cpus, embedded, here) for run in runs]
+    results = [_result(run, baselines[run.group], settings["tasks"], cpus, embedded, here) for run in runs]
     for result, run in zip(results, runs, strict=True):
         _add_costs(result, run, machine.get("hostname"))
     return Document(
@@ -82,17 +84,38 @@ def _time_split(batches) -> dict | None:
     return {"cpu": cpu, "runq": runq, "waiting": max(0.0, 1.0 - cpu - runq)}
 
 
-PYTHON_KEYS = ("executable", "python_implementation", "python_version", "gil_enabled", "free_threaded_build")
+def _beyond_ideal(low: float, parallel: int, measured, base_measured) -> str:
+    """A speedup no parallelism explains: the tasks themselves cost less than the baseline's."""
+
+    def per_task(batches) -> float:
+        costs = [t.get("cpu_s") or 0.0 for b in batches for t in b.tasks]
+        return statistics.median(costs) if costs else 0.0
+
+    mine, theirs = per_task(measured), per_task(base_measured)
+    return (
+        f"faster than {parallel} workers in parallel can be ({low:.2f}x at the least): its tasks took "
+        f"{mine * 1000:.0f} ms of CPU each (median) against the baseline's {theirs * 1000:.0f} ms, so "
+        "more than parallelism is at work (a cache, an allocator or a collector behaving otherwise)"
+    )
+
+
+PYTHON_KEYS = (
+    "executable",
+    "python_implementation",
+    "python_version",
+    "gil_enabled",
+    "free_threaded_build",
+    "gil_enabled_by",
+)
 
 
 def _python_of(run: BackendRun, here: dict) -> dict:
-    """The interpreter that ran the tasks: this one for local backends, the workers' otherwise."""
-    if run.info.get("family") == "local":
-        return here
+    """The interpreter that ran the tasks, as the code that ran them said (a local backend's
+    children, a Celery worker); this one for a backend that runs tasks in the producer."""
     found = run.info.get("settings", {}).get("interpreter")
-    return (
-        {k: found.get(k) for k in PYTHON_KEYS} if isinstance(found, dict) else {k: None for k in PYTHON_KEYS}
-    )
+    if not isinstance(found, dict):
+        found = here if run.info.get("family") == "local" else {}
+    return {k: found.get(k) for k in PYTHON_KEYS}
 
 
 def _result(
@@ -110,6 +133,8 @@ def _result(
         settings=info.get("settings", {}),
         caveats=list(info.get("caveats", [])),
         python=_python_of(run, here),
+        group=run.group,
+        baseline=run is baseline,
         ok=run.ok,
         timed_out=run.timed_out,
         exit_code=run.exit_code,
@@ -202,6 +227,8 @@ def _result(
         out["p_value_vs_baseline"] = welch_p(base_walls, walls) if run is not baseline else None
         if run is not baseline and (comparison := decide.compare(paired)) is not None:
             out["comparison"] = comparison.as_dict()
+            if comparison.low > parallel * decide.SCALES:
+                out["warnings"].append(_beyond_ideal(comparison.low, parallel, measured, baseline.measured))
     queue = [t["started"] - t["sent"] for b in measured for t in b.tasks if "sent" in t and "started" in t]
     if queue:
         out["queue_wait_s"] = describe(queue).as_dict()

@@ -69,6 +69,7 @@ class BackendRun:
     problems: list[str] = field(default_factory=list)
     summaries: list | None = None
     timed_out: bool = False
+    group: str = ""
     exit_code: int | None = None
     """The exit code of the error that stopped its batches (BatchTimeout 5, BrokerLost 3)."""
 
@@ -93,6 +94,8 @@ class Variant:
     backend: str
     settings: Settings
     params: dict = field(default_factory=dict)
+    group: str = ""
+    """Rows of one interpreter (``--python``): the group's first row is its baseline."""
 
 
 def run_rounds(
@@ -105,7 +108,8 @@ def run_rounds(
     """Start every backend, run warm-up and measured rounds, close them all, whatever happens.
 
     ``variants`` default to one per selected backend with the run's settings; the first
-    one is the baseline every other is verified and compared against.
+    one is the baseline every other is verified against, and compared with unless it has a
+    ``group`` of its own: then the group's first row is its baseline.
     """
     variants = variants or [Variant(name, name, settings) for name in settings.backends]
     with contextlib.ExitStack() as started:
@@ -114,7 +118,8 @@ def run_rounds(
             backend = backends.create(variant.backend, variant.settings, **variant.params)
             t0 = time.perf_counter()
             started.enter_context(backend)
-            pairs.append((BackendRun(variant.label, startup_s=time.perf_counter() - t0), backend))
+            run = BackendRun(variant.label, startup_s=time.perf_counter() - t0, group=variant.group)
+            pairs.append((run, backend))
         _Rounds(settings, spec, size, pairs, progress).run()
         for run, backend in pairs:  # after the batches: they teach some, e.g. which Python ran tasks
             run.info = backend.describe()
@@ -127,24 +132,30 @@ class _Rounds:
         self.progress = progress
         self.began = time.perf_counter()
         self.measuring_since: float | None = None
+        self.baseline_of: dict[str, BackendRun] = {}
+        for run, _ in pairs:
+            self.baseline_of.setdefault(run.group, run)
 
     def run(self) -> None:
         r = 0
-        baseline = self.pairs[0][0]
         while not self._enough(r):
             for run, backend in self.pairs:
                 if run.timed_out:
                     continue
-                if baseline.timed_out and not baseline.batches:  # nothing to compare with, or verify by
-                    _skip(run, f"not run: the {baseline.name} baseline overran --timeout in its first batch")
+                baseline = self.baseline_of[run.group]
+                first = self.pairs[0][0]
+                if (baseline.timed_out and not baseline.batches) or (first.timed_out and not first.batches):
+                    # nothing to compare with, or verify by
+                    failed = baseline if baseline.timed_out else first
+                    _skip(run, f"not run: the {failed.name} baseline overran --timeout in its first batch")
                     continue
                 self._batch(run, backend, r)
             r += 1
 
     def _enough(self, r: int) -> bool:
         s = self.settings
-        if r > 0 and self.pairs[0][0].timed_out:
-            return True  # the baseline overran: no later round can be compared
+        if r > 0 and all(base.timed_out for base in self.baseline_of.values()):
+            return True  # the baselines overran: no later round can be compared
         if r < s.warmup:
             return False
         if s.repeat is not None:
@@ -153,11 +164,15 @@ class _Rounds:
             self.measuring_since = time.perf_counter()
         if time.perf_counter() - self.measuring_since >= s.max_time or r - s.warmup >= MAX_AUTO_ROUNDS:
             return True
-        runs = [run for run, _ in self.pairs if run.ok]
-        if len(runs) < 2 or runs[0] is not self.pairs[0][0]:
-            return r - s.warmup >= decide.MIN_ROUNDS  # nothing to compare: the minimum will do
-        walls = [{b.round: b.wall_s for b in run.measured} for run in runs]
-        return decide.all_decided(walls[0], walls[1:])
+        if r - s.warmup < decide.MIN_ROUNDS:
+            return False
+        for base in self.baseline_of.values():
+            runs = [run for run, _ in self.pairs if run.ok and run.group == base.group and run is not base]
+            if base.ok and runs:
+                walls = [{b.round: b.wall_s for b in run.measured} for run in [base, *runs]]
+                if not decide.all_decided(walls[0], walls[1:]):
+                    return False
+        return True  # every comparison decided, or nothing to compare: the minimum will do
 
     def _label(self, r: int) -> str:
         s = self.settings

@@ -15,9 +15,11 @@ from producer.report.document import Document
 SETTINGS = ("workload", "size", "tasks", "repeat", "warmup", "python", "gil_enabled", "cpus")
 
 
-def _settings(doc: Document) -> list[object]:
-    w, s, m = doc["workload"], doc["settings"], doc["machine"]
-    python = f"{m.get('python_implementation')} {m.get('python_version')}"
+def _settings(doc: Document, result: dict) -> list[object]:
+    """The run's settings; the Python is the one that ran this row's tasks where it said so."""
+    w, s = doc["workload"], doc["settings"]
+    m = result["python"] if (result.get("python") or {}).get("python_version") else doc["machine"]
+    python = f"{m.get('python_implementation') or 'CPython'} {m.get('python_version')}"
     return [
         w["name"],
         w["size"],
@@ -26,7 +28,7 @@ def _settings(doc: Document) -> list[object]:
         s["warmup"],
         python,
         m.get("gil_enabled"),
-        m.get("cpus_usable"),
+        doc["machine"].get("cpus_usable"),
     ]
 
 
@@ -43,6 +45,6 @@ def render(doc: Document, **_options) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*titles, *SETTINGS])
-    for row in rows:
-        writer.writerow([_cell(v) for v in [*row, *_settings(doc)]])
+    for row, result in zip(rows, doc["results"], strict=True):
+        writer.writerow([_cell(v) for v in [*row, *_settings(doc, result)]])
     return out.getvalue()

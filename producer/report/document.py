@@ -13,7 +13,9 @@ away; new fields may appear without a bump):
   a preflight call (``preflight``; calibrated with ``--size auto``); ``repeat`` may be
   ``"auto"``; each result has ``comparison`` (the interval of its per-round speedups and
   its class), ``too_short``, ``outliers``, ``time_split`` and per-round ``disturbed``;
-  ``load`` records what else kept the machine busy.
+  ``load`` records what else kept the machine busy. Later, without a bump: ``group``,
+  ``baseline`` and ``python.gil_enabled_by`` per result, and ``pythons`` (``--python``):
+  rows of several interpreters, each group against its own baseline.
 
 The document is built by :mod:`producer.measure.results`.
 """
@@ -67,6 +69,8 @@ class TaskRecord(TypedDict, total=False):
     """Celery only: when the producer had the result (absent with --no-result)."""
     message: int
     """Celery with --chunks: the message (chunk) that carried this call."""
+    interpreter: int
+    """``interpreters`` only: the id of the subinterpreter that ran it (its thread is ``tid``)."""
 
 
 class Round(TypedDict):
@@ -91,6 +95,12 @@ class Result(TypedDict, total=False):
     settings: dict[str, Any]
     caveats: list[str]
     python: dict[str, Any]
+    """The interpreter that ran its tasks, as the code that ran them saw it: ``executable``,
+    ``python_version``, ``gil_enabled``, ``free_threaded_build``, ``gil_enabled_by``."""
+    group: str
+    """The interpreter's label with ``--python`` (``3.13.5t``); empty without."""
+    baseline: bool
+    """This row is its group's baseline, the one its group's speedups are against."""
     ok: bool
     timed_out: bool
     """A batch overran --timeout or could not complete; its later rounds were skipped."""
@@ -155,6 +165,9 @@ class Document(TypedDict, total=False):
     stack: dict[str, Any] | None
     results: list[Result]
     verdict: Verdict
+    """With ``--python``: the first interpreter's; each group has its own in ``pythons``."""
+    pythons: list[dict[str, Any]]
+    """With ``--python``: per interpreter, its label, facts, rows, single-thread cost and verdict."""
     ok: bool
     producer: dict[str, Any]
     """The producer process: ``pid``, ``peak_rss_bytes`` (its own peak RSS, children not included)."""

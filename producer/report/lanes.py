@@ -76,7 +76,9 @@ def _timed(task: TaskRecord) -> bool:
 
 
 def _lane_key(task: TaskRecord) -> tuple:
-    return (task.get("worker") or task.get("host") or "", task.get("pid"), task.get("tid"))
+    """(node, pid, thread); a subinterpreter's id stands in for the thread where a task names one."""
+    lane = ("interpreter", task["interpreter"]) if task.get("interpreter") is not None else task.get("tid")
+    return (task.get("worker") or task.get("host") or "", task.get("pid"), lane)
 
 
 def lane_labels(keys: list[tuple], celery: bool) -> list[str]:
@@ -91,7 +93,9 @@ def lane_labels(keys: list[tuple], celery: bool) -> list[str]:
         siblings = tids_of[(node, pid)]
         if celery or len(pids) > 1 or len(siblings) == 1:
             parts.append(f"pid {pid}")
-        if len(siblings) > 1:
+        if isinstance(tid, tuple):
+            parts.append(f"interpreter {tid[1]}")
+        elif len(siblings) > 1:
             parts.append(f"thread {siblings.index(tid) + 1}")
         labels.append(" ".join(parts) if not celery else "\n".join([parts[0], " ".join(parts[1:])]))
     return labels

@@ -13,6 +13,7 @@ COLORS = {
     "celery-threads": "#c8553d",
     "celery-solo": "#7a5195",
     "celery-gevent": "#5a8f29",
+    "interpreters": "#3b9ab2",
 }
 OTHER_COLORS = ("#8c564b", "#bc5090", "#17becf", "#bcbd22")
 QUEUE_COLOR = "#9a9a9a"
@@ -20,4 +21,5 @@ FAILED_COLOR = "#d00000"
 
 
 def color_of(backend: str, position: int) -> str:
-    return COLORS.get(backend) or OTHER_COLORS[position % len(OTHER_COLORS)]
+    """By the backend's name, whatever follows it (``threads [3.13.5t]``, ``threads c=2``)."""
+    return COLORS.get(backend.split(" ", 1)[0]) or OTHER_COLORS[position % len(OTHER_COLORS)]

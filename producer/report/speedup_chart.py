@@ -35,13 +35,13 @@ def draw_speedup(fig, doc: Document) -> None:
             hatch="xx" if failed else None,
             gid=f"speedup-{r['backend']}",
         )
-        if paired and r["backend"] != "sequential":
+        if paired and not r.get("baseline", r["backend"] == "sequential"):
             low, high = paired["min"], paired["max"]
             ax.errorbar(x, median, yerr=[[median - low], [high - median]], color="#222222", capsize=5, lw=1.2)
             values = paired["values"]
             offsets = [(i - (len(values) - 1) / 2) * 0.06 for i in range(len(values))]
             ax.scatter([x + o for o in offsets], values, s=12, color="#222222", zorder=3)
-        if r["backend"] != "sequential":
+        if not r.get("baseline", r["backend"] == "sequential"):
             ideal = _ideal(r, cpus)
             ax.hlines(ideal, x - 0.4, x + 0.4, colors="#222222", linestyles="--", lw=1.2)
             ax.annotate(
@@ -65,8 +65,13 @@ def draw_speedup(fig, doc: Document) -> None:
             color="white" if inside else FAILED_COLOR if failed else "black",
         )
     ax.axhline(1.0, color="#555555", lw=0.8)
+    crowded = len(shown) > 8  # several interpreters' rows (--python): slanted, one line each
     ax.set_xticks(
-        range(len(shown)), [f"{r['backend']}\nconcurrency {r['concurrency']}" for r in shown], fontsize=8
+        range(len(shown)),
+        [f"{r['backend']}{', c=' if crowded else chr(10) + 'concurrency '}{r['concurrency']}" for r in shown],
+        fontsize=8,
+        rotation=30 if crowded else 0,
+        ha="right" if crowded else "center",
     )
     ax.set_ylim(0, top * 1.18)
     ax.set_ylabel("speedup (x): sequential median\n/ backend median wall time", fontsize=9)

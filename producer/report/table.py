@@ -33,6 +33,11 @@ def _range(r: Result) -> str:
     return f"{ms(wall['min'])}-{ms(wall['max'])}" if wall else "-"
 
 
+def _is_baseline(r: Result) -> bool:
+    """Its group's baseline (documents before ``baseline`` existed: the sequential row)."""
+    return r.get("baseline", r["backend"] == "sequential")
+
+
 def _speedup(r: Result) -> str:
     """The per-round speedups' geometric mean and 95% interval; the median and range without one."""
     sp, c = r["speedup"], r.get("comparison")
@@ -40,7 +45,7 @@ def _speedup(r: Result) -> str:
         return "too short"
     if not sp:
         return "-"
-    if r["backend"] == "sequential" or not sp["paired"]:
+    if _is_baseline(r) or not sp["paired"]:
         return "1.00x (baseline)"
     if c:
         return f"{c['mid']:.2f}x [{c['low']:.2f}-{c['high']:.2f}]"
@@ -49,7 +54,7 @@ def _speedup(r: Result) -> str:
 
 def _round_range(r: Result) -> str:
     sp = r["speedup"]
-    if not sp or not sp["paired"] or r["backend"] == "sequential":
+    if not sp or not sp["paired"] or _is_baseline(r):
         return "-"
     return f"{sp['median']:.2f}x ({sp['paired']['min']:.2f}-{sp['paired']['max']:.2f})"
 
@@ -59,7 +64,7 @@ def _efficiency(r: Result) -> str:
     if not eff:
         return "-"
     n = eff["parallelism"]
-    if sp["paired"] and r["backend"] != "sequential":
+    if sp["paired"] and not _is_baseline(r):
         return f"{eff['value']:.0%} ({sp['paired']['min'] / n:.0%}-{sp['paired']['max'] / n:.0%}) of {n}"
     return f"{eff['value']:.0%} of {n}"
 

@@ -20,7 +20,9 @@ def _gil(info: dict) -> str:
     if info.get("gil_enabled") is None:
         return "GIL unknown"
     if info.get("free_threaded_build"):
-        return "free-threaded, GIL " + ("re-enabled" if info["gil_enabled"] else "disabled")
+        by = info.get("gil_enabled_by")
+        on = f"re-enabled by {', '.join(by)}" if by else "re-enabled"
+        return "free-threaded, GIL " + (on if info["gil_enabled"] else "disabled")
     return "GIL enabled" if info["gil_enabled"] else "GIL disabled"
 
 
@@ -54,12 +56,36 @@ def header_lines(doc: Document) -> list[str]:
     if stack:
         lines.append("celery: " + _stack_line(doc, stack))
         lines.append("celery batches: " + costs.knobs(s))
+    return lines + python_lines(doc)
+
+
+def python_lines(doc: Document) -> list[str]:
+    """With --python: each interpreter, and its single-thread cost against the first."""
+    groups = doc.get("pythons") or []
+    lines = [
+        f"python {g['label']}: {python_label(g['python'])} ({g['python'].get('executable')})" for g in groups
+    ]
+    costs = [
+        f"{g['label']} {c['mid']:.2f}x [{c['low']:.2f}-{c['high']:.2f}]"
+        for g in groups[1:]
+        if (c := g.get("single_thread_cost"))
+    ]
+    if groups[1:] and costs:
+        lines.append(
+            f"single-thread cost against {groups[0]['label']}: {'; '.join(costs)} (each sequential "
+            "baseline's time over the first's, paired by round, [95% interval])"
+        )
+    elif groups[1:]:
+        lines.append(
+            f"single-thread cost against {groups[0]['label']}: not measured (a baseline failed, or was short)"
+        )
     return lines
 
 
 def _stack_line(doc: Document, stack: dict) -> str:
     served = ", ".join(
-        f"{r['pool']}: {r['settings'].get('workers')} worker(s), concurrency {r['concurrency']}"
+        f"{r['pool'] if not r.get('group') else r['backend']}: {r['settings'].get('workers')} worker(s), "
+        f"concurrency {r['concurrency']}"
         for r in doc["results"]
         if r["family"] == "celery"
     )
@@ -88,7 +114,7 @@ def celery_settings(r: Result) -> str:
 
 
 def note_lines(doc: Document) -> list[str]:
-    notes = []
+    notes = [f"did not run on {g['label']}: {why}" for g in doc.get("pythons") or [] for why in g["skipped"]]
     for r in doc["results"]:
         notes += [f"{r['backend']}: {p}" for p in r["problems"]]
         notes += [f"{r['backend']}: {w}" for w in r["warnings"] + r["caveats"]]
@@ -141,9 +167,18 @@ def sweep_lines(doc: Document) -> list[str]:
 
 
 def verdict_sentences(doc: Document) -> list[str]:
-    v: Verdict | None = doc.get("verdict")
     failed = [r["backend"] for r in doc["results"] if not r["ok"]]
     out = [f"{', '.join(failed)} failed (see the problems above); its numbers say nothing."] if failed else []
+    if doc.get("pythons"):
+        for g in doc["pythons"]:
+            said = _said(g["verdict"])
+            out += [f"On {g['label']} ({python_label(g['python'])}): {said[0]}", *said[1:]]
+        return out
+    return out + _said(doc.get("verdict"))
+
+
+def _said(v: Verdict | None) -> list[str]:
+    out: list[str] = []
     if not v:
         return out
     if v["kind"] == "undecided":

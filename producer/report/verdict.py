@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from producer.measure.decide import MIN_ROUNDS, SCALES
 from producer.report.document import Document, Result, Verdict
+from producer.report.verdict_notes import gil_back_on, notes_of_interpreters
 
 WAITS = 0.6
 """Baseline tasks spending this share of their time waiting (not on a CPU, not queued for one)."""
@@ -26,7 +27,7 @@ BUSY_CORES = 0.5
 STARVED = 0.1
 """Baseline tasks spending this share of their time in the run queue were starved of a CPU."""
 TWINS = {"threads": "threads", "processes": "prefork"}
-"""Local backend -> the Celery pool that runs tasks the same way."""
+"""Local backend -> the Celery pool that runs tasks the same way (subinterpreters have none)."""
 
 
 def _usable(r: Result | None) -> bool:
@@ -39,9 +40,16 @@ def _find(results: list[Result], local: str) -> Result | None:
         if r["family"] == "local" and r["backend"] == local and _usable(r):
             return r
     for r in results:
-        if r["family"] == "celery" and r["pool"] == TWINS[local] and _usable(r):
+        if r["family"] == "celery" and r["pool"] == TWINS.get(local) and _usable(r):
             return r
     return None
+
+
+def _parallel(results: list[Result], base: Result) -> Result | None:
+    """Processes (or prefork), else subinterpreters where they scaled: a GIL for each worker."""
+    procs = _find(results, "processes")
+    subs = _find(results, "interpreters")
+    return subs if subs is not None and not _scales(procs, base) and _scales(subs, base) else procs
 
 
 def _cls(r: Result | None) -> str | None:
@@ -63,26 +71,32 @@ def _scales(r: Result | None, base: Result | None = None) -> bool:
     return mine >= SCALES and (theirs is None or mine >= theirs * SCALES)
 
 
+def _kinds(r: Result) -> str:
+    return "subinterpreters" if r["backend"] == "interpreters" else "processes"
+
+
 def _x(r: Result) -> str:
     c = r["comparison"]
     return f"{r['backend']} {c['mid']:.2f}x [{c['low']:.2f}-{c['high']:.2f}]"
 
 
-def judge(doc: Document) -> Verdict:
+def judge(doc: Document, cost: dict | None = None) -> Verdict:
+    """The verdict of one group of rows; ``cost``: its single-thread cost against the first
+    interpreter of the run (``producer.pythons``), stated with a free-threaded answer."""
     results = doc["results"]
     base = results[0]
     cpus = doc["machine"].get("cpus_usable") or 1
     others = (doc.get("load") or {}).get("others_during_cores") or {}
     split = base.get("time_split")
     evidence: dict = {"usable_cpus": cpus, "others_cores": others.get("median"), "baseline_time": split}
-    notes = _notes(doc, split, others.get("median"), cpus)
+    notes = gil_back_on(results) + _notes(doc, split, others.get("median"), cpus)
     if not base["ok"] or not base["wall_s"]:
         return _verdict("undecided", "the sequential baseline did not complete", evidence, notes)
     if base["too_short"]:
         return _verdict(
             "undecided", "the batches were too short to measure; raise --size or --tasks", evidence, notes
         )
-    threads, procs = _find(results, "threads"), _find(results, "processes")
+    threads, procs = _find(results, "threads"), _parallel(results, base)
     gil = (threads or base)["python"].get("gil_enabled", True) is not False
     evidence.update(
         threads=threads and threads["comparison"] | {"backend": threads["backend"]},
@@ -97,6 +111,7 @@ def judge(doc: Document) -> Verdict:
     celery, why = _celery_pick(kind, gil, local, results)
     if why:
         notes.append(why)
+    notes += notes_of_interpreters(kind, gil, local, results, cost)
     busy = bool(others.get("median") and others["median"] >= BUSY_CORES)
     shaky = any(r["warnings"] for r in (threads, procs) if r)
     verdict = _verdict(kind, reason, evidence, notes, "medium" if busy or shaky else "high")
@@ -125,7 +140,7 @@ def _kind(
         if _scales(procs, base):
             return "cpu-bound", (
                 f"threads gained nothing ({_x(threads)}): the GIL lets one thread run Python at a time, "
-                f"while processes, each with its own GIL, ran it in parallel ({_x(procs)})"
+                f"while {_kinds(procs)}, each with its own GIL, ran it in parallel ({_x(procs)})"
             )
         if procs is None:
             return (
@@ -167,9 +182,9 @@ def _best(candidates: list[Result | None]) -> Result | None:
 def _local_pick(kind: str, gil: bool, results: list[Result]) -> str | None:
     local = {r["backend"]: r for r in results if r["family"] == "local"}
     if kind == "cpu-bound" and gil:
-        order = [local.get("processes")]
+        order = [local.get("processes"), local.get("interpreters")]
     else:
-        order = [local.get("threads"), local.get("processes")]
+        order = [local.get("threads"), local.get("processes"), local.get("interpreters")]
     best = _best(order)
     return best["backend"] if best else None
 
@@ -178,7 +193,7 @@ def _celery_pick(kind: str, gil: bool, local: str | None, results: list[Result])
     pools = {r["pool"]: r for r in results if r["family"] == "celery"}
     if not pools:
         return None, ""
-    if local is not None:
+    if local is not None and local in TWINS:
         twin = pools.get(TWINS[local])
         if twin is None:
             return None, f"The Celery twin of {local}, the {TWINS[local]} pool, did not run."

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -32,11 +33,30 @@ INHERITED_PREFIXES = ("LC_", "OMP_", "OPENBLAS_", "MKL_", "NUMEXPR_", "BLIS_", "
 """Thread-count knobs of BLAS/OpenMP libraries: they change what a workload measures."""
 
 PROBE = (
-    "import json, sys; sys.path.insert(0, sys.argv[1]); from workloads.runner import interpreter; "
-    "print(json.dumps(interpreter()))"
+    "import json, sys; sys.path.insert(0, sys.argv[1]); from producer.services.environ import facts; "
+    "print(json.dumps(facts()))"
 )
-"""Run by another Python: the same facts :func:`workloads.interpreter` gives in-process."""
+"""Run by another Python: the same facts :func:`facts` gives in-process."""
 PROBE_TIMEOUT = 30.0
+WORKER_MODULES = ("celery", "kombu", "redis", "billiard")
+"""What a Celery worker imports beyond poolbench's own packages; gevent's pool needs gevent too."""
+
+
+def facts() -> dict:
+    """:func:`workloads.interpreter`, plus what this Python lacks to run each kind of backend.
+
+    Imports nothing that needs a package installed: it runs under every ``--python``.
+    """
+    from producer.backends.subinterpreters import executor_class
+
+    found = interpreter()
+    found["missing"] = [m for m in (*WORKER_MODULES, "gevent") if not _importable(m)]
+    try:
+        executor_class()
+        found["no_interpreter_pool"] = None
+    except ImportError as exc:
+        found["no_interpreter_pool"] = str(exc)
+    return found
 
 
 def inherited(environ: Mapping[str, str]) -> dict[str, str]:
@@ -56,6 +76,17 @@ def child_environ(
     return env
 
 
+def _importable(module: str) -> bool:
+    if module in sys.modules:
+        return True
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 @dataclass(frozen=True)
 class Interpreter:
     """A Python that runs workers or tasks, as it describes itself."""
@@ -66,32 +97,57 @@ class Interpreter:
     version_info: tuple[int, int]
     gil_enabled: bool
     free_threaded_build: bool
+    missing: tuple[str, ...] = ()
+    """Modules the Celery workers need (or gevent) that it cannot import."""
+    no_interpreter_pool: str | None = None
+    """Why it has no ``InterpreterPoolExecutor`` (the ``interpreters`` backend); None if it has."""
 
     @classmethod
     def current(cls) -> Interpreter:
-        return cls._from(interpreter())
+        return cls._from(facts())
+
+    @property
+    def is_current(self) -> bool:
+        """This is the producer's own interpreter (the same ``sys.executable``)."""
+        return self.executable == sys.executable
+
+    @property
+    def label(self) -> str:
+        """Short, for row names: ``3.13.5t`` for a free-threaded build, ``3.11.2`` otherwise."""
+        return self.version + ("t" if self.free_threaded_build else "")
 
     @classmethod
     def probe(cls, path: str) -> Interpreter:
-        """Ask ``path`` what it is; UsageError if it is not a working Python."""
+        """Ask ``path`` what it is (isolated from the caller's PYTHON* variables); UsageError if it
+        is not a working Python 3.10 or later."""
+        argv = [path, "-I", "-c", PROBE, PROJECT_ROOT]
+        why = ""
         try:
-            out = subprocess.run(
-                [path, "-c", PROBE, PROJECT_ROOT], capture_output=True, text=True, timeout=PROBE_TIMEOUT
-            )
-            facts = json.loads(out.stdout.strip().splitlines()[-1])
-        except (OSError, subprocess.SubprocessError, ValueError, IndexError):
-            raise UsageError(f"--python {path}: not a working Python interpreter") from None
-        return cls._from(facts)
+            out = subprocess.run(argv, capture_output=True, text=True, timeout=PROBE_TIMEOUT)
+            why = (out.stderr.strip().splitlines() or [""])[-1]
+            found = cls._from(json.loads(out.stdout.strip().splitlines()[-1]))
+        except subprocess.TimeoutExpired:
+            raise UsageError(f"--python {path}: no answer within {PROBE_TIMEOUT:g} s") from None
+        except (OSError, subprocess.SubprocessError, ValueError, IndexError, KeyError) as exc:
+            why = why or (exc.strerror if isinstance(exc, OSError) else "")
+            raise UsageError(
+                f"--python {path}: not a working Python 3.10 or later" + (f" ({why})" if why else "")
+            ) from None
+        if found.version_info < (3, 10):
+            raise UsageError(f"--python {path}: Python {found.version}; poolbench needs 3.10 or later")
+        return found
 
     @classmethod
-    def _from(cls, facts: dict) -> Interpreter:
+    def _from(cls, found: dict) -> Interpreter:
         return cls(
-            executable=facts["executable"],
-            version=facts["python_version"],
-            implementation=facts["python_implementation"],
-            version_info=tuple(int(part) for part in facts["python_version"].split(".")[:2]),
-            gil_enabled=facts["gil_enabled"],
-            free_threaded_build=facts["free_threaded_build"],
+            executable=found["executable"],
+            version=found["python_version"],
+            implementation=found["python_implementation"],
+            version_info=tuple(int(part) for part in found["python_version"].split(".")[:2]),
+            gil_enabled=found["gil_enabled"],
+            free_threaded_build=found["free_threaded_build"],
+            missing=tuple(found.get("missing", ())),
+            no_interpreter_pool=found.get("no_interpreter_pool"),
         )
 
     def module_argv(self, module: str) -> list[str]:
@@ -109,4 +165,5 @@ class Interpreter:
     def as_dict(self) -> dict:
         data = asdict(self)
         data["version_info"] = list(self.version_info)
+        data["missing"] = list(self.missing)
         return data

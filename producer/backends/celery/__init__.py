@@ -41,6 +41,11 @@ CAVEATS = {
     "than its concurrency stall up to 2 s; compare it with --tasks <= --concurrency",
 }
 """Known pool behaviours that distort a comparison, reported with its numbers."""
+FREE_THREADED_GEVENT = (
+    "a gevent pool on a free-threaded Python: gevent turns the GIL back on when it loads, and "
+    "its greenlets run one at a time in one thread anyway, so free threading gains it nothing"
+)
+
 MOST_INCIDENTS = 20
 """Incidents kept in the report per backend; later ones are counted only."""
 
@@ -229,6 +234,9 @@ class CeleryBackend(Backend):
 
     def caveats(self) -> list[str]:
         caveats = [CAVEATS[self.pool]] if self.pool in CAVEATS else []
+        pythons = [info.get("interpreter") or {} for info in self._node_info.values()]
+        if self.pool == "gevent" and any(p.get("free_threaded_build") for p in pythons):
+            caveats.append(FREE_THREADED_GEVENT)
         if self.incident_count:
             kinds = sorted({incident["kind"] for incident in self.incidents})
             caveats.append(

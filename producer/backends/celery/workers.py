@@ -51,12 +51,14 @@ def exit_text(returncode: int | None) -> str:
 
 @dataclass(frozen=True)
 class WorkerPlan:
-    """``count`` workers of one pool, each with ``concurrency`` slots, consuming ``queue``."""
+    """``count`` workers of one pool, each with ``concurrency`` slots, consuming ``queue``,
+    under ``interpreter`` (None: the fleet's)."""
 
     pool: str
     queue: str
     count: int
     concurrency: int
+    interpreter: Interpreter | None = None
 
 
 @dataclass
@@ -109,7 +111,8 @@ class WorkerFleet:
         node = node_name(plan.queue, secrets.token_hex(4), socket.gethostname())
         node_file = os.path.join(self.folder, f"{name}.node")
         allow = [flag for spec in self.allow for flag in ("--allow", spec)]
-        argv = [*self.interpreter.module_argv("worker"), "--pool", plan.pool, "--hostname", node]
+        python = plan.interpreter or self.interpreter
+        argv = [*python.module_argv("worker"), "--pool", plan.pool, "--hostname", node]
         argv += ["--queue", plan.queue, "--concurrency", str(plan.concurrency), *allow]
         argv += ["--nodename-file", node_file]
         if self.prefetch is not None:

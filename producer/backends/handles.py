@@ -1,0 +1,82 @@
+"""A supervised child of a local backend, as its :class:`~producer.backends.supervised.ChildPool`
+keeps it, and the small operations on it that never raise."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import psutil
+
+from producer.backends.failures import describe_exit
+
+MEMORY_SHARE = 0.5
+"""By default a backend may grow its processes by this share of the memory available at start."""
+
+
+@dataclass(eq=False)
+class Child:
+    process: object
+    conn: object
+    threads: int
+    ready: bool = False
+    failure: str | None = None
+    """Why it could not serve, as it said before exiting."""
+    rss0: int = 0
+    sent: deque = field(default_factory=deque)
+    """Indexes handed to it and not done, oldest first."""
+    started: set = field(default_factory=set)
+    """With several threads, the tasks they began (one thread begins them in the order sent)."""
+
+    @property
+    def running(self) -> list[int]:
+        if self.threads == 1:
+            return [self.sent[0]] if self.sent else []
+        return sorted(self.started)
+
+
+@dataclass
+class Batch:
+    pending: deque
+    tasks: int
+    records: list = field(default_factory=list)
+    deaths: int = 0
+
+
+def default_budget() -> int:
+    return int(psutil.virtual_memory().available * MEMORY_SHARE)
+
+
+def how(child: Child) -> str:
+    child.process.join(1.0)
+    return describe_exit(child.process.exitcode)
+
+
+def release(child: Child) -> None:
+    """Close its pipe and its process handle (a multiprocessing sentinel, a pidfd)."""
+    child.conn.close()
+    try:
+        child.process.close()
+    except ValueError:  # multiprocessing refuses to close a process it has not reaped
+        pass
+
+
+def send(child: Child, message) -> None:
+    try:
+        child.conn.send(message)
+    except OSError:  # it died: its sentinel says so on the next wait
+        pass
+
+
+def kill(child: Child) -> None:
+    try:
+        child.process.kill()
+    except (OSError, ValueError):  # already gone, or already closed
+        pass
+
+
+def rss(child: Child) -> int:
+    try:
+        return psutil.Process(child.process.pid).memory_info().rss
+    except psutil.Error:
+        return child.rss0
