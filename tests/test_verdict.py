@@ -132,3 +132,15 @@ def test_threads_faster_without_more_cpu_are_not_read_as_releasing_the_gil():
     threads = next(r for r in doc["results"] if r["backend"] == "threads")
     assert threads["comparison"]["class"] == "faster"
     assert doc["verdict"]["kind"] == "undecided" and doc["verdict"]["recommend"]["local"] is None
+
+
+def test_a_small_thread_gain_on_one_core_beside_scaling_processes_is_still_the_gil():
+    # threads 1.06x but one core busy; processes 1.84x on two: no parallel work in threads.
+    doc = make_doc(
+        fake_run("sequential", SEQ, concurrency=1),
+        fake_run("threads", [0.86, 0.97, 0.88, 0.95, 0.9], cpu_share=0.5),
+        fake_run("processes", [0.55, 0.54, 0.56, 0.55, 0.53]),
+    )
+    v = doc["verdict"]
+    assert v["kind"] == "cpu-bound" and v["recommend"]["local"] == "processes"
+    assert "ran no work in parallel" in v["reason"]

@@ -136,6 +136,12 @@ def _kind(
             "the interpreter has no GIL" if not gil else "its computing runs in C code that releases the GIL"
         )
         return ("cpu-bound" if not gil else "gil-releasing"), f"threads scaled ({_x(threads)}): {why}"
+    if threads and gil and _cls(threads) == "faster" and _one_core(threads) and _scales(procs, base):
+        return "cpu-bound", (
+            f"threads ran no work in parallel ({_x(threads)}, keeping "
+            f"{threads['cpu_util']['median']:.2f} cores busy): the GIL lets one thread run Python at a "
+            f"time, while {_kinds(procs)}, each with its own GIL, ran it in parallel ({_x(procs)})"
+        )
     if threads and _cls(threads) in ("same", "slower"):
         if _scales(procs, base):
             return "cpu-bound", (
@@ -161,6 +167,12 @@ def _kind(
             "a busy machine's scheduling, not parallel work"
         )
     return "undecided", f"threads' gain is not clear from noise yet ({_x(threads)})"
+
+
+def _one_core(r: Result) -> bool:
+    """It kept no more than about one core busy (CPU/wall below the scaling bound)."""
+    util = (r.get("cpu_util") or {}).get("median")
+    return util is not None and util < SCALES
 
 
 def _eligible(r: Result | None) -> bool:
