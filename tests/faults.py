@@ -26,8 +26,9 @@ from tests.conftest import WORKER_START_S, WorkerProcess, worker_env
 from tests.helpers import unavailable
 
 PASSWORD = "fault-test-secret"
-LEFT_ALONE = ("_kombu.", "poolbench:workers:")
-"""Keys that outlive a run by design: kombu's queue bindings and live workers' heartbeats."""
+LEFT_ALONE = ("_kombu.", "poolbench:workers:", "unacked_mutex")
+"""Keys that outlive a run by design: kombu's queue bindings, live workers' heartbeats, and
+the lock a worker holds for a moment while it sweeps expired leases (it expires in 5 s)."""
 
 
 def need_redis_server() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -15,6 +16,7 @@ from producer.backends.celery.results import decode
 from producer.backends.celery.run import _run_of
 from producer.errors import UsageError
 from worker import protocol
+from worker.settings import WorkerConfigError, WorkerSettings
 
 VT = protocol.VISIBILITY_TIMEOUT_S
 
@@ -211,3 +213,54 @@ def test_a_retried_task_and_a_dead_process_read_as_sentences():
     assert batch.records[0]["error"]["problem"] == (
         f"task 0 killed its worker process (exit code 1) on each of its {protocol.MAX_DELIVERIES} deliveries"
     )
+
+
+def test_a_worker_reads_the_broker_url_from_a_file(tmp_path):
+    path = tmp_path / "redis-url"
+    path.write_text(SECRET + "\n")
+    assert WorkerSettings.from_env({"REDIS_URL_FILE": str(path)}).broker_url == SECRET
+    assert WorkerSettings.from_env({"REDIS_URL_FILE": str(path), "REDIS_URL": "redis://x/0"}).broker_url == (
+        "redis://x/0"
+    )
+    with pytest.raises(WorkerConfigError, match="REDIS_URL_FILE=/nonexistent: cannot read it"):
+        WorkerSettings.from_env({"REDIS_URL_FILE": "/nonexistent"})
+
+
+class Delivery:
+    """What the guard reads of a Celery request: its id, headers and delivery info."""
+
+    def __init__(self, task_id: str, run_id: str, retries: int = 0, redelivered: bool = False):
+        self.id = task_id
+        self.request_dict = {protocol.RUN_HEADER: run_id, "retries": retries}
+        self.delivery_info = {"redelivered": redelivered}
+
+
+@pytest.mark.redis
+def test_the_guard_counts_retries_and_redeliveries_together_and_drops_a_dead_runs_tasks(redis_url):
+    import redis
+
+    from worker.guard import Guard
+
+    run_id, task_id = f"guard-{os.getpid()}", "t-1"
+    client = redis.Redis.from_url(redis_url)
+    client.set(protocol.run_key(run_id), "1", ex=60)
+    guard = Guard(lambda: redis_url)
+    try:
+        assert guard.admit(Delivery(task_id, run_id), lambda r: False) == (1, None)
+        assert guard.admit(Delivery(task_id, run_id, retries=1), lambda r: False) == (2, None)
+        # kombu gave the retried message back once: that delivery counts too, in either order
+        assert guard.admit(Delivery(task_id, run_id, retries=1, redelivered=True), lambda r: False) == (
+            3,
+            None,
+        )
+        delivery, action = guard.admit(Delivery(task_id, run_id, retries=2), lambda r: False)
+        assert delivery == 4 > protocol.MAX_DELIVERIES and action is not None  # failed, not run
+        delivery, action = guard.admit(Delivery(task_id, run_id, redelivered=True), lambda r: True)
+        assert action is not None  # this worker runs another delivery of it: dropped
+        client.delete(protocol.run_key(run_id))
+        later = Guard(lambda: redis_url)  # a worker that has not seen the run alive within RUN_CHECK_S
+        delivery, action = later.admit(Delivery("t-2", run_id), lambda r: False)
+        assert action is not None  # the run has ended: dropped
+    finally:
+        client.delete(protocol.run_key(run_id), protocol.deliveries_key(run_id))
+        client.close()

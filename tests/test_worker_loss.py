@@ -143,8 +143,9 @@ def test_a_task_that_kills_its_pool_process_is_failed_after_three_deliveries(tmp
             with make_backend(server.url, "prefork") as backend:
                 records = backend.run_batch(spec, 1, 2)
             assert server.leftovers() == set()
-            deaths = worker.log.read_text().count("exited with 'exitcode 1'")
-    assert deaths == 2 * protocol.MAX_DELIVERIES  # never redelivered in a loop
+            log = worker.log.read_text()
+    deaths = log.count("exited with 'exitcode 1'")
+    assert deaths == 2 * protocol.MAX_DELIVERIES, log  # never redelivered in a loop
     for record in records:
         message = f"killed its worker process (exit code 1) on each of its {DELIVERIES} deliveries"
         assert record["error"] == {
@@ -172,10 +173,9 @@ def test_a_task_that_kills_a_solo_worker_is_failed_after_three_deliveries(tmp_pa
         f"its worker vanished while it ran, on each of its {protocol.MAX_DELIVERIES} deliveries; "
         "it is not delivered again"
     )
-    assert len(deaths) == protocol.MAX_DELIVERIES  # each delivery took a worker down
-    # the producer's watcher samples the workers: a worker replaced between two of its looks
-    # is one vanishing it did not see, so it reports at least one and never more than happened
-    assert 1 <= incidents.count("vanished") <= protocol.MAX_DELIVERIES, incidents
+    assert len(deaths) == protocol.MAX_DELIVERIES
+    # the last death may be noticed by the heartbeats after the task was already failed
+    assert protocol.MAX_DELIVERIES - 1 <= incidents.count("vanished") <= protocol.MAX_DELIVERIES
 
 
 PRODUCER = """

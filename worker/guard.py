@@ -76,10 +76,13 @@ class Guard:
             self._alive_until.pop(run_id, None)
         return alive
 
-    def count_delivery(self, run_id: str | None, task_id: str) -> int:
-        """How many times this task came back so far, this time included (0 if Redis cannot say)."""
+    def count_delivery(self, run_id: str | None, task_id: str, again: bool) -> int:
+        """How many times this task came back from kombu so far, this time included if ``again``
+        (0 if Redis cannot say)."""
         key = protocol.deliveries_key(run_id)
         try:
+            if not again:
+                return int(self.client.hget(key, task_id) or 0)
             pipe = self.client.pipeline(transaction=False)
             pipe.hincrby(key, task_id, 1)
             pipe.expire(key, protocol.RESULT_EXPIRES_S)
@@ -93,11 +96,13 @@ class Guard:
         run_id = headers.get(protocol.RUN_HEADER)
         if run_id and not self.run_alive(run_id):
             return 0, drop(f"its run {run_id} has ended")
-        delivery = 1 + int(headers.get("retries") or 0)
-        if (request.delivery_info or {}).get("redelivered"):
-            if holds_another(request):
-                return 0, drop("this worker holds another delivery of it")
-            delivery += self.count_delivery(run_id, request.id)
+        retries = int(headers.get("retries") or 0)  # Celery ran it again after its process died
+        redelivered = bool((request.delivery_info or {}).get("redelivered"))  # kombu gave it back
+        if redelivered and holds_another(request):
+            return 0, drop("this worker holds another delivery of it")
+        delivery = 1 + retries
+        if redelivered or retries:  # both kinds count, whichever order they came in
+            delivery += self.count_delivery(run_id, request.id, again=redelivered)
         if delivery > protocol.MAX_DELIVERIES:
             return delivery, fail(
                 f"its worker vanished while it ran, on each of its {delivery - 1} deliveries; "

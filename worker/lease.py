@@ -131,7 +131,12 @@ class Renewer:
 
 
 class LeaseRenewal(bootsteps.StartStopStep):
-    """Consumer bootstep: a :class:`Renewer` while the consumer is connected."""
+    """Consumer bootstep: one :class:`Renewer` for the life of the worker.
+
+    It keeps beating while the consumer reconnects (a lost broker restarts the
+    consumer's steps): the tasks the worker runs meanwhile are still its own, and the
+    producer, once Redis is back, needs to hear at once which they are.
+    """
 
     requires = ("celery.worker.consumer.tasks:Tasks",)
 
@@ -140,14 +145,14 @@ class LeaseRenewal(bootsteps.StartStopStep):
         self.renewer: Renewer | None = None
 
     def start(self, consumer) -> None:
-        url = consumer.connection.as_uri(include_password=True)
-        self.renewer = Renewer(consumer, url)
-        self.renewer.start()
+        if self.renewer is None:
+            self.renewer = Renewer(consumer, consumer.connection.as_uri(include_password=True))
+            self.renewer.start()
+        else:
+            self.renewer.consumer = consumer
 
     def stop(self, consumer) -> None:
-        if self.renewer is not None:
-            self.renewer.stop()
-            self.renewer = None
+        """A consumer restart: the renewer goes on (see the class)."""
 
     def shutdown(self, consumer) -> None:
         if self.renewer is not None:
