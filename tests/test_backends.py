@@ -51,6 +51,9 @@ def test_backends_describe_themselves():
         "name": "processes",
         "family": "local",
         "pool": None,
+        "model": "processes",
+        "via": "local",
+        "shares_gil": False,
         "needs_broker": False,
         "concurrency": 3,
         "caveats": [],
@@ -71,3 +74,30 @@ def test_registry_suggests_a_name():
         backends.spec("thread")
     assert backends.spec("celery-prefork").pool == "prefork"
     assert not backends.spec("processes").needs_broker
+
+
+def test_every_backend_declares_its_model_and_where_it_runs():
+    from producer.backends import MODELS, REGISTRY, SHARED_GIL_MODELS, VIA_BROKER, VIA_LOCAL
+
+    for entry in REGISTRY.values():
+        assert entry.model in MODELS, entry.name
+        assert entry.via == (VIA_BROKER if entry.needs_broker else VIA_LOCAL)
+        assert entry.shares_gil == (entry.model in SHARED_GIL_MODELS)
+    models = {name: (e.model, e.via, e.shares_gil) for name, e in REGISTRY.items()}
+    assert models["sequential"] == ("serial", "local", True)
+    assert models["threads"] == ("threads", "local", True)
+    assert models["processes"] == ("processes", "local", False)
+    assert models["interpreters"] == ("interpreters", "local", False)
+    assert models["celery-prefork"] == ("processes", "broker", False)
+    assert models["celery-threads"] == ("threads", "broker", True)
+    assert models["celery-solo"] == ("serial", "broker", True)
+    assert models["celery-gevent"] == ("greenlets", "broker", True)
+
+
+def test_an_unknown_model_is_refused():
+    import pytest
+
+    from producer.backends import BackendSpec
+
+    with pytest.raises(ValueError, match="unknown model 'fibers'"):
+        BackendSpec("x", "producer.backends.threads:ThreadsBackend", "x", "fibers")

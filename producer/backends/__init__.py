@@ -2,8 +2,10 @@
 
 Like Celery's pool registry, each entry names a ``"module:Class"`` and the parameters
 it is built with, so an optional dependency (gevent) costs nothing until its backend
-is chosen. Each entry also says what the backend is (its family, its Celery pool,
-whether it needs a broker), so nothing outside tests a backend's name to find out.
+is chosen. Each entry also declares what the backend is: its execution ``model`` (serial,
+threads, processes, interpreters, greenlets), ``via`` (in the producer's machine, or
+through a broker), whether that model ``shares_gil`` (one GIL for all its workers), its
+family and its pool; nothing outside tests a backend's name to find out.
 Prefork, threads, solo and gevent are one Celery backend with a ``pool`` parameter.
 """
 
@@ -23,6 +25,27 @@ INTERPRETER_POOL = "interpreter-pool"
 RUNNING_WORKERS = "running-workers"
 IN_PROCESS = "in-process"
 
+# Execution models: how a backend runs the calls of one batch.
+SERIAL = "serial"
+"""One call after another, in one thread."""
+THREADS = "threads"
+"""Threads of one process: one interpreter, one GIL (none on a free-threaded build)."""
+PROCESSES = "processes"
+"""Processes: an interpreter and a GIL each."""
+INTERPRETERS = "interpreters"
+"""Subinterpreters of one process: a GIL each (PEP 684)."""
+GREENLETS = "greenlets"
+"""Greenlets of one thread: concurrency while waiting, never two calls computing at once."""
+MODELS = (SERIAL, THREADS, PROCESSES, INTERPRETERS, GREENLETS)
+SHARED_GIL_MODELS = frozenset({SERIAL, THREADS, GREENLETS})
+"""Models whose workers share one GIL (where the interpreter has one)."""
+
+# Where a backend runs the calls.
+VIA_LOCAL = "local"
+"""In the producer's machine: the producer's own child processes."""
+VIA_BROKER = "broker"
+"""Through a broker, by workers that may be anywhere."""
+
 
 @dataclass(frozen=True)
 class BackendSpec:
@@ -30,6 +53,8 @@ class BackendSpec:
     target: str
     """``module:Class``, imported on first use."""
     description: str
+    model: str = SERIAL
+    """How it runs the calls of a batch: one of :data:`MODELS`."""
     family: str = LOCAL
     params: dict = field(default_factory=dict)
     for_tests: bool = False
@@ -38,6 +63,20 @@ class BackendSpec:
     """What the interpreter that runs it must have: ``INTERPRETER_POOL`` (``InterpreterPoolExecutor``),
     ``RUNNING_WORKERS`` (workers started apart, e.g. by compose), or ``IN_PROCESS`` (it runs in the
     producer itself, so only under the producer's Python)."""
+
+    def __post_init__(self) -> None:
+        if self.model not in MODELS:
+            raise ValueError(f"backend '{self.name}': unknown model '{self.model}' (one of {MODELS})")
+
+    @property
+    def via(self) -> str:
+        """``broker`` for a family that reaches its workers through a broker, else ``local``."""
+        return VIA_BROKER if self.needs_broker else VIA_LOCAL
+
+    @property
+    def shares_gil(self) -> bool:
+        """Its workers share one interpreter's GIL (threads, greenlets, one thread)."""
+        return self.model in SHARED_GIL_MODELS
 
     @property
     def pool(self) -> str | None:
@@ -49,11 +88,21 @@ class BackendSpec:
         return self.family == CELERY
 
 
+CELERY_POOL_MODELS = {"prefork": PROCESSES, "threads": THREADS, "solo": SERIAL, "gevent": GREENLETS}
+"""How each Celery pool runs its tasks (celery's ``concurrency/`` modules)."""
+
+
 def _celery(pool: str, description: str, name: str = "", **params) -> BackendSpec:
     target = "producer.backends.celery:CeleryBackend"
     requires = RUNNING_WORKERS if "queue" in params else None
     return BackendSpec(
-        name or f"celery-{pool}", target, description, CELERY, {"pool": pool, **params}, requires=requires
+        name or f"celery-{pool}",
+        target,
+        description,
+        CELERY_POOL_MODELS[pool],
+        CELERY,
+        {"pool": pool, **params},
+        requires=requires,
     )
 
 
@@ -64,16 +113,19 @@ REGISTRY: dict[str, BackendSpec] = {
             "sequential",
             "producer.backends.sequential:SequentialBackend",
             "the baseline: every call, one after another, in one thread (of a child process)",
+            SERIAL,
         ),
         BackendSpec(
             "threads",
             "producer.backends.threads:ThreadsBackend",
             "a pool of threads in one child process (sharing its one GIL)",
+            THREADS,
         ),
         BackendSpec(
             "processes",
             "producer.backends.processes:ProcessesBackend",
             "a pool of child processes (one interpreter, one GIL per process)",
+            PROCESSES,
         ),
         _celery("prefork", "Celery workers, prefork pool (child processes), over Redis"),
         _celery("threads", "Celery workers, threads pool, over Redis"),
@@ -84,6 +136,7 @@ REGISTRY: dict[str, BackendSpec] = {
             "producer.backends.interpreters:InterpretersBackend",
             "a pool of subinterpreters in one child process, one GIL each (3.14, or 3.12/3.13 with "
             "extra 'interpreters')",
+            INTERPRETERS,
             requires=INTERPRETER_POOL,
         ),
         _celery(
@@ -97,6 +150,7 @@ REGISTRY: dict[str, BackendSpec] = {
             "scripted",
             "producer.backends.scripted:ScriptedBackend",
             "runs tasks in this process and can be scripted to lose, double, delay or fail them",
+            SERIAL,
             for_tests=True,
             requires=IN_PROCESS,
         ),
@@ -126,6 +180,16 @@ def create(name: str, settings: Settings, **params) -> Backend:
 __all__ = [
     "BASELINE",
     "CELERY",
+    "CELERY_POOL_MODELS",
+    "GREENLETS",
+    "INTERPRETERS",
+    "MODELS",
+    "PROCESSES",
+    "SERIAL",
+    "SHARED_GIL_MODELS",
+    "THREADS",
+    "VIA_BROKER",
+    "VIA_LOCAL",
     "INTERPRETER_POOL",
     "IN_PROCESS",
     "LOCAL",

@@ -30,6 +30,12 @@ class BackendInfo(TypedDict, total=False):
     """``local`` or ``celery``."""
     pool: str | None
     """The Celery pool (prefork, threads, solo, gevent); None for local backends."""
+    model: str
+    """Its execution model: serial, threads, processes, interpreters or greenlets."""
+    via: str
+    """``local`` (the producer's machine) or ``broker``."""
+    shares_gil: bool
+    """Its workers share one interpreter's GIL (where the interpreter has one)."""
     needs_broker: bool
     concurrency: int
     """Tasks it can run at once, as used for efficiency."""
@@ -97,6 +103,9 @@ class Backend(abc.ABC):
             name=self.spec.name,
             family=self.spec.family,
             pool=self.spec.pool,
+            model=self.spec.model,
+            via=self.spec.via,
+            shares_gil=self.spec.shares_gil,
             needs_broker=self.spec.needs_broker,
             concurrency=self.concurrency,
             caveats=self.caveats(),

@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-from producer.backends import REGISTRY, BackendSpec
+from producer.backends import REGISTRY, SERIAL, BackendSpec
 from producer.backends.base import Backend
 from producer.backends.failures import died
 from producer.errors import BatchTimeout
@@ -128,12 +128,13 @@ class ScriptedBackend(Backend):
 
 
 @contextlib.contextmanager
-def installed(script: Script, name: str = "scripted-test") -> Iterator[BackendSpec]:
-    """Register a backend ``name`` that follows ``script``, for as long as the block runs."""
+def installed(script: Script, name: str = "scripted-test", model: str = SERIAL) -> Iterator[BackendSpec]:
+    """Register a backend ``name`` that follows ``script``, for as long as the block runs;
+    ``model`` is the execution model it declares (it runs its tasks one by one whatever it says)."""
     if name in REGISTRY:
         raise ValueError(f"backend '{name}' exists already")
     entry = BackendSpec(
-        name, TARGET, f"scripted: {script.as_dict()}", params={"script": script}, for_tests=True
+        name, TARGET, f"scripted: {script.as_dict()}", model, params={"script": script}, for_tests=True
     )
     REGISTRY[name] = entry
     try:

@@ -15,7 +15,8 @@ away; new fields may appear without a bump):
   its class), ``too_short``, ``outliers``, ``time_split`` and per-round ``disturbed``;
   ``load`` records what else kept the machine busy. Later, without a bump: ``group``,
   ``baseline`` and ``python.gil_enabled_by`` per result, and ``pythons`` (``--python``):
-  rows of several interpreters, each group against its own baseline.
+  rows of several interpreters, each group against its own baseline; ``model``, ``via``
+  and ``shares_gil`` per result (what its backend declares; absent in older documents).
 
 The document is built by :mod:`producer.measure.results`.
 """
@@ -91,6 +92,12 @@ class Result(TypedDict, total=False):
     backend: str
     family: str
     pool: str | None
+    model: str
+    """Its execution model: ``serial``, ``threads``, ``processes``, ``interpreters``, ``greenlets``."""
+    via: str
+    """``local`` (the producer's machine) or ``broker``."""
+    shares_gil: bool
+    """The model's workers share one interpreter's GIL (``python.gil_enabled`` says if it has one)."""
     concurrency: int
     settings: dict[str, Any]
     caveats: list[str]
