@@ -169,6 +169,7 @@ def output_from_args(args, environ, settings: Settings | None = None) -> Output:
         exports=exports.from_args(args),
         progress=not getattr(args, "no_progress", True) and sys.stderr.isatty(),
         wide=args.wide,
+        verbose=getattr(args, "verbose", 0),
         width=shutil.get_terminal_size((80, 24)).columns if sys.stdout.isatty() else 80,
         color=sys.stdout.isatty() and "NO_COLOR" not in environ,
     )

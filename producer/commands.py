@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import textwrap
 
 import workloads
 from producer import backends, exports, report, session
@@ -15,30 +16,38 @@ from producer.services import folders
 from producer.settings import Output, Settings
 
 
+def _listed(cells: str, text: str, width: int = 80) -> None:
+    """One entry: its columns, then its description wrapped under them to ``width``."""
+    indent = " " * len(cells)
+    print("\n".join(textwrap.wrap(text, width - 1, initial_indent=cells, subsequent_indent=indent)))
+
+
 def list_all() -> int:
-    print("workloads (--workload NAME, or pkg.module:function, or path/to/file.py:function):")
+    print("workloads (--workload NAME; or pkg.module:function, or file.py:function):")
+    print(f"  {'name':<10} {'kind':<13} {'size':>9}  what it does")
     for name in workloads.names():
         w = workloads.resolve(name)
-        print(f"  {name:<10} {w.kind:<10} size {w.default_size:>9,}  {w.description}")
+        _listed(f"  {name:<10} {w.kind:<13} {w.default_size:>9,}  ", w.description)
     from producer.services.environ import Interpreter
 
     here = Interpreter.current()
     missing = {backends.INTERPRETER_POOL: here.no_interpreter_pool}
-    print("backends (--backends a,b,...):")
+    print("backends (--backends LIST); model: how each runs the calls, via: where:")
+    print(f"  {'name':<17} {'model':<12} {'via':<6}  what it is")
     for name, entry in backends.REGISTRY.items():
         if not entry.for_tests and not missing.get(entry.requires):
-            print(f"  {name:<17} {entry.description}")
+            _listed(f"  {name:<17} {entry.model:<12} {entry.via:<6}  ", entry.description)
     unavailable = [(n, e) for n, e in backends.REGISTRY.items() if missing.get(e.requires)]
     if unavailable:
         print(
             f"not available on this Python ({here.version}); run them under one that has them, --python PATH:"
         )
         for name, entry in unavailable:
-            print(f"  {name:<17} {missing[entry.requires]}")
+            _listed(f"  {name:<17} {entry.model:<12} {entry.via:<6}  ", missing[entry.requires])
     print("for tests (never measured by default):")
     for name, entry in backends.REGISTRY.items():
         if entry.for_tests:
-            print(f"  {name:<17} {entry.description}")
+            _listed(f"  {name:<17} {entry.model:<12} {entry.via:<6}  ", entry.description)
     sys.stdout.flush()  # a closed pipe (`| head -2`) is noticed here, inside main(), not at exit
     return EXIT_OK
 
@@ -111,7 +120,9 @@ def stopped_by(doc: Document) -> int:
 def emit(doc: Document, output: Output) -> None:
     """The text report, then the files asked for; every file is rendered before the first is written."""
     files = exports.render_all(doc, output.exports)
-    text = report.render("text", doc, wide=output.wide, width=output.width, color=output.color)
+    text = report.render(
+        "text", doc, wide=output.wide, width=output.width, color=output.color, verbose=output.verbose
+    )
     if output.json_path == "-":
         sys.stdout.write(report.render("json", doc))
         sys.stderr.write(text)
@@ -142,7 +153,9 @@ def report_saved(path: str, output: Output) -> int:
 
     doc = saved.load(path)
     try:
-        text = report.render("text", doc, wide=output.wide, width=output.width, color=output.color)
+        text = report.render(
+            "text", doc, wide=output.wide, width=output.width, color=output.color, verbose=output.verbose
+        )
         files = exports.render_all(doc, output.exports)
     except RENDER_ERRORS as exc:
         raise UsageError(f"'{path}' is not a poolbench result document: cannot render it ({exc!r})") from None

@@ -86,5 +86,7 @@ class Output:
     wide: bool = False
     width: int = 80
     color: bool = False
+    verbose: int = 0
+    """0: the answer on one screen; 1 (-v): notes and workers' settings; 2 (-vv): costs, memory."""
     notice: str | None = None
     """Said first, on stderr: e.g. that REDIS_URL selected running workers."""

@@ -23,9 +23,12 @@ class Meta:
     size: int
     """Default size: about 20 to 100 ms per call on a laptop core."""
     kind: str
-    """What it is meant to show: cpu, cpu-nogil, io or mixed (the verdict measures it anyway)."""
+    """What it is meant to show, in the verdict's words (:data:`KINDS`); the verdict measures it anyway."""
     text: str
 
+
+KINDS = ("cpu-bound", "gil-releasing", "io-bound", "mixed")
+"""The kinds of work, named as the verdict names them (``producer/report/verdict.py``)."""
 
 REGISTERED: dict[str, tuple[Callable[[int], dict], Meta]] = {}
 """Name -> (function, metadata), in the order they are defined."""
@@ -33,6 +36,9 @@ REGISTERED: dict[str, tuple[Callable[[int], dict], Meta]] = {}
 
 def workload(*, size: int, kind: str, text: str):
     """Register a built-in workload under its function's name."""
+
+    if kind not in KINDS:
+        raise ValueError(f"kind {kind!r} is not one of {KINDS}")
 
     def register(func):
         REGISTERED[func.__name__] = (func, Meta(size, kind, text))
@@ -52,7 +58,7 @@ def do_something(size, out_list):
         out_list.append(i**2)
 
 
-@workload(size=1_000_000, kind="cpu", text="the original do_something: list of i**2, pure Python")
+@workload(size=1_000_000, kind="cpu-bound", text="the original do_something: list of i**2, pure Python")
 def squares(size: int) -> dict:
     """Append ``i ** 2`` for ``i`` in ``range(size)``: pure Python, holds the GIL."""
     out: list[int] = []
@@ -60,7 +66,7 @@ def squares(size: int) -> dict:
     return summarize_items(out)
 
 
-@workload(size=2_000_000, kind="cpu", text="pure-Python loop, no allocation")
+@workload(size=2_000_000, kind="cpu-bound", text="pure-Python loop, no allocation")
 def countdown(size: int) -> dict:
     """Count down from ``size``: pure-Python bytecode with no allocation."""
     n = size
@@ -69,14 +75,14 @@ def countdown(size: int) -> dict:
     return {"count": size, "checksum": n}
 
 
-@workload(size=50, kind="io", text="time.sleep(size ms): simulated I/O")
+@workload(size=50, kind="io-bound", text="time.sleep(size ms): simulated I/O")
 def sleep(size: int) -> dict:
     """Wait ``size`` milliseconds: simulated I/O that releases the GIL."""
     time.sleep(size / 1000)
     return {"count": size, "checksum": 0}
 
 
-@workload(size=200, kind="io", text="write and fsync size x 64 KiB to a temp file, read back")
+@workload(size=200, kind="io-bound", text="write and fsync size x 64 KiB to a temp file, read back")
 def fileio(size: int) -> dict:
     """Write ``size`` blocks of 64 KiB to a temporary file, fsync each, read them back."""
     digest = hashlib.sha256()
@@ -91,7 +97,7 @@ def fileio(size: int) -> dict:
     return {"count": size * _FILE_BLOCK, "checksum": digest.hexdigest()[:16]}
 
 
-@workload(size=64, kind="cpu-nogil", text="hashlib over size MiB: C code releasing the GIL")
+@workload(size=64, kind="gil-releasing", text="hashlib over size MiB: C code releasing the GIL")
 def sha256(size: int) -> dict:
     """Hash ``size`` MiB with hashlib: C code that releases the GIL, so threads scale."""
     digest = hashlib.sha256()

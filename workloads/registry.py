@@ -110,7 +110,7 @@ def _load(spec: str) -> Workload:
     if not callable(func):
         raise WorkloadError(f"'{target}' has no function '{attr}'")
     doc = (inspect.getdoc(func) or "user workload").splitlines()[0]
-    return Workload(spec, spec, _adapt(func), 0, "user", doc)
+    return Workload(spec, spec, _adapt(func), 0, "unknown", doc)
 
 
 def _import_module(name: str):

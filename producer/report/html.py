@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from html import escape
 
-from producer.report import plot, table, text
+from producer.report import kinds, plot, table, text
 from producer.report.document import Document
 
 STYLE = """
@@ -93,7 +93,7 @@ def _verdict(doc: Document) -> list[str]:
 
 def render(doc: Document, **_options) -> str:
     w = doc["workload"]
-    title = f"poolbench: {w['name']} (size {w['size']:,}, {w['kind']})"
+    title = f"poolbench: {w['name']} (size {w['size']:,}, {kinds.word(w.get('kind'))})"
     body = [
         f"<h1>{escape(title)}</h1>",
         *[f'<p class="sub">{escape(line)}</p>' for line in text.header_lines(doc)],

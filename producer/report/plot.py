@@ -16,7 +16,7 @@ import io
 import textwrap
 
 from producer.errors import UsageError
-from producer.report import lanes
+from producer.report import kinds, lanes
 from producer.report.document import Document
 from producer.report.speedup_chart import draw_speedup
 from producer.report.text import python_label
@@ -53,7 +53,8 @@ def caption(doc: Document) -> str:
     parts = [
         f"Machine: {m.get('cpus_usable')} CPUs ({m.get('cpu_model') or 'unknown CPU'}), "
         f"{m.get('platform', '')}; {python_label(m)}.",
-        f"Workload {w['name']} (size {w['size']:,}, {w['kind']}): {s['tasks']} tasks per batch, concurrency "
+        f"Workload {w['name']} (size {w['size']:,}, {kinds.word(w.get('kind'))}): {s['tasks']} tasks "
+        f"per batch, concurrency "
         f"{s['concurrency']}, {s['repeat']} measured + {s['warmup']} warm-up rounds, interleaved.",
     ]
     for r in doc["results"]:

@@ -1,15 +1,19 @@
-"""The terminal report: settings first, then the table, then what the numbers say.
+"""The terminal report: the answer on one screen, the details on request.
 
+By default: a two-line header, the table, the verdict in a few lines, one line per
+warning that changes how to read a number, and a last line pointing to the rest
+(about 20 lines at 80 columns). ``verbose=1`` (``-v``) adds the full settings, the notes
+and the workers' settings; ``verbose=2`` (``-vv``) the per-task breakdown and memory.
 Every number printed carries its spread or its settings; start-up is shown on its own,
-never inside a batch time. The compact table fits 80 columns; ``wide`` shows every
-column. Sentences are made here from the document's data, never stored in it.
+never inside a batch time. Warnings and notes are rendered by :mod:`messages` from the
+document's data (plain strings, or coded records), never stored as layout.
 """
 
 from __future__ import annotations
 
 import textwrap
 
-from producer.report import costs, table
+from producer.report import costs, messages, table
 from producer.report.document import Document, Result, Verdict
 from producer.report.table import ms
 
@@ -113,27 +117,50 @@ def celery_settings(r: Result) -> str:
     )
 
 
-def note_lines(doc: Document) -> list[str]:
+def _severity(item, default: str) -> str:
+    return item.get("severity", default) if isinstance(item, dict) else default
+
+
+def _shown_by_default(item, default: str = "warn") -> bool:
+    """Warnings that change how to read a number; notes wait for -v."""
+    return _severity(item, default) in ("warn", "error")
+
+
+def note_lines(doc: Document, verbose: int = 2) -> list[str]:
+    """Every note under the table: problems, warnings, the workers' settings; with
+    ``verbose`` 2 (the HTML and Markdown reports, ``-vv``) the per-task breakdown and memory too."""
     notes = [f"did not run on {g['label']}: {why}" for g in doc.get("pythons") or [] for why in g["skipped"]]
     for r in doc["results"]:
-        notes += [f"{r['backend']}: {p}" for p in r["problems"]]
-        notes += [f"{r['backend']}: {w}" for w in r["warnings"] + r["caveats"]]
+        notes += [f"{r['backend']}: {messages.render(p)}" for p in r["problems"]]
+        notes += [f"{r['backend']}: {messages.render(w)}" for w in r["warnings"] + r["caveats"]]
         if r["family"] == "celery":
             line = f"{r['backend']}: {celery_settings(r)}"
             if cpus := costs.worker_cpus(r):
                 line += f"; {cpus}"
-            if r.get("queue_wait_s") and r.get("task_run_s") and not r.get("breakdown"):
+            if verbose >= 2 and r.get("queue_wait_s") and r.get("task_run_s") and not r.get("breakdown"):
                 q, t = r["queue_wait_s"], r["task_run_s"]
                 line += (
                     f"; per task, queue wait {ms(q['median'])} (IQR {ms(q['iqr'])}), "
                     f"run {ms(t['median'])} (IQR {ms(t['iqr'])})"
                 )
             notes.append(line)
-            if parts := costs.breakdown_line(r):
+            if verbose >= 2 and (parts := costs.breakdown_line(r)):
                 notes.append(parts)
-    if memory := costs.memory_line(doc):
+    if verbose >= 2 and (memory := costs.memory_line(doc)):
         notes.append(memory)
     return notes
+
+
+def warning_lines(doc: Document) -> list[str]:
+    """What the default screen shows under the verdict: failures and warnings, no notes."""
+    out = [f"did not run on {g['label']}: {why}" for g in doc.get("pythons") or [] for why in g["skipped"]]
+    for r in doc["results"]:
+        items = [*r["problems"], *r["warnings"], *r["caveats"]]
+        out += [f"{r['backend']}: {messages.render(i)}" for i in items if _shown_by_default(i)]
+    verdicts = [g["verdict"] for g in doc.get("pythons") or []] or [doc.get("verdict")]
+    for v in filter(None, verdicts):
+        out += [messages.render(n) for n in v.get("notes", []) if _shown_by_default(n, "note")]
+    return out
 
 
 LEGEND = (
@@ -191,7 +218,7 @@ def _said(v: Verdict | None) -> list[str]:
         out.append(f"Locally, use {local}.")
     if celery:
         out.append(f"In Celery, pick the {celery} pool.")
-    out += v.get("notes", [])
+    out += [messages.render(n) for n in v.get("notes", [])]
     return out
 
 
@@ -205,7 +232,64 @@ def _paint(line: str, color: bool) -> str:
     return line
 
 
-def render(doc: Document, *, wide: bool = False, width: int = 80, color: bool = False, **_options) -> str:
+def short_header(doc: Document) -> list[str]:
+    """Two lines: what ran, and on what (the machine's load beside it)."""
+    m, w, s = doc["machine"], doc["workload"], doc["settings"]
+    pre = doc.get("preflight") or {}
+    call = f", {ms(pre['call_s'])} a call" if pre.get("call_s") else ""
+    chosen = " (calibrated)" if pre.get("calibrated") else ""
+    measured = (doc["results"][0].get("wall_s") or {}).get("n", 0)
+    auto = " (auto)" if s["repeat"] == "auto" else ""
+    others = ((doc.get("load") or {}).get("others_during_cores") or {}).get("median")
+    load = f"; others {others:.1f} CPU" if others is not None else ""
+    return [
+        f"{w['name']} size {w['size']:,}{chosen}{call}; {s['tasks']} tasks, concurrency {s['concurrency']}; "
+        f"{measured} rounds{auto}",
+        f"{m.get('cpus_usable')} CPUs, {python_label(m)}{load}; poolbench {doc['tool']['version']}",
+    ]
+
+
+def short_verdict(doc: Document) -> list[str]:
+    """The verdict's kind, reason and picks, without its notes."""
+    failed = [r["backend"] for r in doc["results"] if not r["ok"]]
+    out = [f"{', '.join(failed)} failed (see below); its numbers say nothing."] if failed else []
+    groups = doc.get("pythons") or [{"label": None, "verdict": doc.get("verdict")}]
+    for g in groups:
+        v = g["verdict"]
+        if not v:
+            continue
+        on = f"On {g['label']}: " if g["label"] else ""
+        if v["kind"] == "undecided":
+            out.append(f"{on}Undecided: {v['reason']}.")
+            steps = [messages.render(n) for n in v.get("notes", [])]
+            out += steps[-1:]  # what to run next comes last
+            continue
+        sure = "" if v["confidence"] == "high" else f" (confidence {v['confidence']}, -v says why)"
+        out.append(f"{on}This work is {v['kind']}{sure}: {v['reason']}.")
+        local, celery = v["recommend"]["local"], v["recommend"]["celery"]
+        picks = ([f"Locally, use {local}."] if local else []) + (
+            [f"In Celery, pick the {celery} pool."] if celery else []
+        )
+        out.append(" ".join(picks) or "No backend is recommended (-v says why).")
+    return out
+
+
+MORE = "more: -v notes, workers' settings; -vv per-task costs, memory; --html FILE all"
+
+
+def _one_line(text: str, fill: int) -> str:
+    return text if len(text) <= fill else text[: fill - 1].rstrip() + "…"
+
+
+def render(
+    doc: Document,
+    *,
+    wide: bool = False,
+    width: int = 80,
+    color: bool = False,
+    verbose: int = 0,
+    **_options,
+) -> str:
     titles, cells = table.rows(doc, wide=wide)
     grid = [titles, *cells]
     widths = [max(len(row[i]) for row in grid) for i in range(len(titles))]
@@ -219,10 +303,25 @@ def render(doc: Document, *, wide: bool = False, width: int = 80, color: bool = 
     def wrap(text: str, indent: str = "  ") -> list[str]:
         return textwrap.wrap(text, fill, subsequent_indent=indent) or [""]
 
-    out = [part for line in header_lines(doc) for part in wrap(line)] + [""] + lines + [""]
-    out += [part for note in [LEGEND, *note_lines(doc), *sweep_lines(doc)] for part in wrap(note)]
-    out.append("")
-    said = [part for sentence in verdict_sentences(doc) for part in wrap(sentence, "")]
-    if color:
-        said = [GREEN + s + RESET for s in said]
-    return "\n".join(out + said) + "\n"
+    def paint(said: list[str]) -> list[str]:
+        return [GREEN + s + RESET for s in said] if color else said
+
+    if verbose:
+        out = [part for line in header_lines(doc) for part in wrap(line)] + [""] + lines + [""]
+        notes = [LEGEND, *note_lines(doc, verbose), *sweep_lines(doc)]
+        out += [part for note in notes for part in wrap(note)] + [""]
+        out += paint([part for sentence in verdict_sentences(doc) for part in wrap(sentence, "")])
+        if verbose < 2:
+            out.append("more: -vv per-task costs and memory; --html FILE everything")
+        return "\n".join(out) + "\n"
+    out = [part for line in short_header(doc) for part in wrap(line)] + [""] + lines + [""]
+    out += [part for line in sweep_lines(doc) for part in wrap(line)]
+    out += paint([part for sentence in short_verdict(doc) for part in wrap(sentence, "")])
+    warned = warning_lines(doc)
+    if warned:
+        out.append("")
+        out += [_one_line(line, fill) for line in warned[:6]]
+        if warned[6:]:
+            out.append(f"and {len(warned) - 6} more warnings (-v)")
+    out.append(MORE)
+    return "\n".join(out) + "\n"
