@@ -39,9 +39,7 @@ def list_all() -> int:
             _listed(f"  {name:<17} {entry.model:<12} {entry.via:<6}  ", entry.description)
     unavailable = [(n, e) for n, e in backends.REGISTRY.items() if missing.get(e.requires)]
     if unavailable:
-        print(
-            f"not available on this Python ({here.version}); run them under one that has them, --python PATH:"
-        )
+        print(f"not available on Python {here.version} (run them under another: --python PATH):")
         for name, entry in unavailable:
             _listed(f"  {name:<17} {entry.model:<12} {entry.via:<6}  ", missing[entry.requires])
     print("for tests (never measured by default):")

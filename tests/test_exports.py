@@ -129,8 +129,10 @@ def test_diff_compares_two_saved_runs_backend_by_backend(saved):
     assert proc.returncode == 0 and proc.stderr == ""
     rows = {line.split()[0]: line for line in proc.stdout.splitlines() if line.split()}
     for backend in ("sequential", "threads", "processes"):
-        assert backend in rows and " times " in rows[backend] and " ± " in rows[backend]
-    assert "Welch" in proc.stdout
+        assert backend in rows and " ±" in rows[backend] and "untested" in rows[backend]  # 2 rounds each
+    assert "Welch" in proc.stdout and max(len(line) for line in proc.stdout.splitlines()) <= 80
+    same = run_cli("diff", str(saved["json"]), str(saved["json"]))
+    assert same.stdout.splitlines()[-1].startswith("no change")
 
 
 def test_diff_refuses_runs_of_different_workloads_unless_forced(saved):

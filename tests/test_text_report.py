@@ -1,9 +1,9 @@
-"""The terminal report: fits 80 columns, every number with its spread, sentences from data."""
+"""The terminal report: the answer on one screen, every number with its spread, sentences from data."""
 
 from __future__ import annotations
 
 from producer.report import text
-from tests.fakes import fake_run, make_doc
+from tests.fakes import by_name, fake_run, make_doc
 
 SEQ = [1.0, 1.02, 0.98, 1.01]
 
@@ -19,9 +19,38 @@ def doc():
 
 
 def test_the_default_report_fits_80_columns():
-    report = text.render(doc(), width=80)
-    too_wide = [line for line in report.splitlines() if len(line) > 80]
-    assert not too_wide, too_wide
+    for verbose in (0, 1, 2):
+        report = text.render(doc(), width=80, verbose=verbose)
+        too_wide = [line for line in report.splitlines() if len(line) > 80]
+        assert not too_wide, too_wide
+
+
+def test_the_answer_fits_on_one_screen_with_the_verdict_and_the_warnings():
+    d = doc()
+    by_name(d, "processes")["warnings"].append(
+        "unstable: standard deviation is 15% of the mean; use more --repeat or --warmup, or a quieter machine"
+    )
+    by_name(d, "threads")["warnings"].append({"code": "outliers", "severity": "warn", "text": "1 outlier"})
+    by_name(d, "threads")["caveats"].append({"code": "aside", "severity": "note", "text": "an aside"})
+    lines = text.render(d, width=80).splitlines()
+    assert len(lines) <= 24 and max(map(len, lines)) <= 80
+    assert any(line.startswith("This work is cpu-bound") for line in lines)
+    assert "Locally, use processes. In Celery, pick the prefork pool." in lines
+    assert any(line.startswith("processes: unstable: standard deviation is 15%") for line in lines)
+    assert "threads: 1 outlier" in lines  # a coded record, rendered by messages.render
+    assert "an aside" not in "\n".join(lines)  # a note waits for -v
+    assert "an aside" in text.render(d, width=80, verbose=1)
+    assert "prefetch multiplier" not in "\n".join(lines) and lines[-1].startswith("more: -v")
+
+
+def test_verbosity_adds_notes_settings_then_costs():
+    d = doc()
+    by_name(d, "celery-prefork").update(
+        queue_wait_s={"median": 0.01, "iqr": 0.002}, task_run_s={"median": 0.5, "iqr": 0.01}
+    )
+    one, two = text.render(d, verbose=1), text.render(d, verbose=2)
+    assert "prefetch multiplier 1" in one.replace("\n  ", " ") and "queue wait" not in one
+    assert "queue wait 10 ms" in two.replace("\n  ", " ")
 
 
 def test_wide_shows_every_column():
@@ -31,7 +60,7 @@ def test_wide_shows_every_column():
 
 
 def test_every_number_comes_with_its_spread_and_settings():
-    report = text.render(doc(), width=80)
+    report = text.render(doc(), width=80, verbose=1)
     assert "±" in report and "1.98x [1.88-2.08]" in report  # geometric mean, 95% interval
     sp = doc()["results"][2]["speedup"]
     median_range = f"{sp['median']:.2f}x ({sp['paired']['min']:.2f}-{sp['paired']['max']:.2f})"
