@@ -155,3 +155,23 @@ def test_a_function_without_an_importable_name_is_refused_before_any_work():
         compare(lambda size: size, backends=["threads"])
     with pytest.raises(UsageError, match="no such backend"):
         compare("squares", backends=["thread"])
+
+
+def test_the_notebook_in_docs_runs_cell_by_cell(tmp_path):
+    notebook = json.loads((ROOT / "docs" / "notebook.ipynb").read_text())
+    cells = ["".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code"]
+    assert cells and "import poolbench" in cells[0]
+    script = tmp_path / "notebook.py"
+    script.write_text("\n\n".join(cells[:-1] + [cells[-1] + "\nprint(repr(run))"]))
+    proc = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout.splitlines()
+    assert out[-2] == "no change" and out[-1].startswith("<Run sleep: ")
+    assert any(line.startswith("This work is") or line.startswith("Undecided") for line in out)
