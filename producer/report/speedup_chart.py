@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from producer.report import missing
 from producer.report.document import Document, Result
 from producer.report.palette import FAILED_COLOR, color_of
 
@@ -82,6 +83,20 @@ def draw_speedup(fig, doc: Document) -> None:
         loc="left",
         fontsize=9.5,
     )
+    absent = [(r["backend"], missing.reason(r)) for r in doc["results"] if not r.get("speedup")]
+    if absent:  # never an empty chart without a reason
+        ax.text(
+            0.5,
+            0.97 if shown else 0.5,
+            ("" if shown else "No speedup measured well enough to draw.\n") + missing.sentence(absent),
+            transform=ax.transAxes,
+            ha="center",
+            va="top" if shown else "center",
+            fontsize=8 if shown else 10,
+            color=FAILED_COLOR,
+            gid="not-drawn",
+            bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none"},
+        )
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     ax.grid(axis="y", color="#dddddd", lw=0.5)

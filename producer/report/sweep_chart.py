@@ -2,6 +2,8 @@
 
 Each point is the geometric mean of the per-round speedups with its 95% interval as an
 error bar; the dashed line is the ideal, min(concurrency x workers, tasks, usable CPUs).
+A point that could not be measured is not drawn, and the chart says which and why
+(too short, failed, too few rounds); a chart with no point at all says so in its middle.
 matplotlib is an optional extra (``pip install 'poolbench[plot]'``).
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import io
 
+from producer.report import missing
 from producer.report.document import Document
 
 
@@ -29,8 +32,15 @@ def render(doc: Document, *, fmt: str = "png", **_options) -> bytes:
             key = f"{name}, concurrency {p['concurrency']}" if axis == "workers" else name
             lines.setdefault(key, []).append(p)
     ideal: dict[int, int] = {}
+    results = {r["backend"]: r for r in doc["results"]}
+    absent: list[tuple[str, str]] = []
     for key, points in lines.items():
         shown = [p for p in points if p["speedup"] is not None]
+        absent += [(p["label"], missing.reason(results.get(p["label"]))) for p in points if p not in shown]
+        for p in points:
+            ideal[p[axis]] = max(ideal.get(p[axis], 0), p["ideal"])
+        if not shown:
+            continue
         ax.errorbar(
             [p[axis] for p in shown],
             [p["speedup"] for p in shown],
@@ -39,8 +49,6 @@ def render(doc: Document, *, fmt: str = "png", **_options) -> bytes:
             capsize=4,
             label=key,
         )
-        for p in points:
-            ideal[p[axis]] = max(ideal.get(p[axis], 0), p["ideal"])
     xs = sorted(ideal)
     ax.plot(xs, [ideal[x] for x in xs], "k--", linewidth=1, label="ideal: min(C x workers, tasks, CPUs)")
     ax.axhline(1.0, color="grey", linewidth=0.8)
@@ -64,7 +72,21 @@ def render(doc: Document, *, fmt: str = "png", **_options) -> bytes:
         fontsize=7,
         color="dimgrey",
     )
-    ax.legend(fontsize=8)
+    if absent:
+        drawn = len(absent) < sum(len(points) for points in lines.values())
+        ax.text(
+            0.5,
+            0.97 if drawn else 0.5,
+            ("" if drawn else "No point measured well enough to draw.\n") + missing.sentence(absent, 80),
+            transform=ax.transAxes,
+            ha="center",
+            va="top" if drawn else "center",
+            fontsize=8 if drawn else 10,
+            color="#8b0000",
+            gid="not-drawn",
+            bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none"},
+        )
+    ax.legend(fontsize=8, loc="lower right")
     ax.grid(True, alpha=0.3)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     out = io.BytesIO()

@@ -278,7 +278,13 @@ MORE = "more: -v notes, workers' settings; -vv per-task costs, memory; --html FI
 
 
 def _one_line(text: str, fill: int) -> str:
-    return text if len(text) <= fill else text[: fill - 1].rstrip() + "…"
+    """The warning in one line: whole, or cut after its last complete clause (``;``), or clipped."""
+    if len(text) <= fill:
+        return text
+    clause = text[: fill - 2].rfind("; ")
+    if clause > fill // 2:
+        return text[:clause] + " …"
+    return text[: fill - 1].rstrip() + "…"
 
 
 def render(
