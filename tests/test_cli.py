@@ -25,6 +25,49 @@ def test_help_lists_the_commands():
     assert proc.returncode == 0 and "compare" in proc.stdout and "list" in proc.stdout
 
 
+COMMANDS = ("compare", "sweep", "report", "diff", "list", "convoy")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_each_help_page_has_a_description_examples_defaults_and_exit_codes(command):
+    from producer import options
+
+    proc = run_cli(command, "--help", env={"COLUMNS": "80"})
+    assert proc.returncode == 0 and proc.stderr == ""
+    page = proc.stdout
+    assert max(len(line) for line in page.splitlines()) <= 80
+    description = page.split("\n\n")[1]
+    assert not description.startswith(("options:", "positional")), page
+    examples = page.split("examples:\n")[1].split("\n\n")[0].splitlines()
+    assert 2 <= len(examples) <= 3 and all(line.startswith(f"  poolbench {command}") for line in examples)
+    assert "exit codes:" in page and "  2    bad input" in page and "143" in page
+    parser = options.parser("poolbench")._subparsers._group_actions[0].choices[command]
+    for action in parser._actions:  # every flag that has a default says it
+        if action.option_strings and action.default not in (None, False) and action.dest != "help":
+            assert "default" in (action.help or ""), action.dest
+    metavars = {a.metavar for a in parser._actions if a.option_strings and a.metavar}
+    assert metavars <= {"N", "S", "MS", "FILE", "PATH", "LIST", "NAME", "URL", "VAR", "FILE.png|.svg"}
+
+
+def test_sweep_help_promises_its_own_chart_not_a_timeline():
+    page = run_cli("sweep", "--help", env={"COLUMNS": "80"}).stdout.replace("\n", " ")
+    assert "timeline" not in page and "speedup against concurrency" in page
+
+
+def test_a_list_of_concurrencies_on_compare_points_to_sweep():
+    assert_one_line_error(
+        run_cli("compare", "--concurrency", "2,4"), 2, "not '2,4'", "poolbench sweep --concurrency 2,4"
+    )
+
+
+def test_list_fits_80_columns_and_speaks_the_verdicts_words():
+    out = run_cli("list").stdout
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert "cpu-bound" in out and "gil-releasing" in out and "io-bound" in out
+    assert "cpu-nogil" not in out and " io " not in out
+    assert any(line.split()[:3] == ["celery-prefork", "processes", "broker"] for line in out.splitlines())
+
+
 def test_compare_local_writes_verified_json(tmp_path):
     out = tmp_path / "out.json"
     proc = run_cli("compare", "--workload", "squares", "--size", "1000000", *QUICK, "--json", str(out))
