@@ -79,3 +79,30 @@ def test_the_verdict_is_told_in_sentences_made_from_its_data():
 def test_colour_only_when_asked():
     assert "\033[" not in text.render(doc())
     assert "\033[1m" in text.render(doc(), color=True)
+
+
+def test_the_same_warning_on_several_backends_is_one_line_without_their_numbers():
+    d = doc()
+    for name, rsd in (("threads", 21), ("processes", 47)):
+        by_name(d, name)["warnings"].append(
+            f"unstable: standard deviation is {rsd}% of the mean; use more --repeat or --warmup"
+        )
+    lines = text.render(d, width=80).splitlines()
+    assert "unstable: threads, processes" in lines
+    assert not any("21%" in line or "47%" in line for line in lines)  # each backend's figure: -v
+    assert "standard deviation is 47% of the mean" in text.render(d, width=80, verbose=1)
+
+
+def test_an_undecided_verdict_says_what_to_run_next():
+    d = doc()
+    d["verdict"] = {
+        **d["verdict"],
+        "kind": "undecided",
+        "reason": "threads' gain is not clear from noise yet",
+        "notes": ["To decide: raise --max-time or --repeat.", "Chunking would gain a little."],
+    }
+    said = text.short_verdict(d)
+    assert said == [
+        "Undecided: threads' gain is not clear from noise yet.",
+        "To decide: raise --max-time or --repeat.",
+    ]

@@ -11,6 +11,7 @@ document's data (plain strings, or coded records), never stored as layout.
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 from producer.report import costs, messages, table
@@ -154,9 +155,9 @@ def note_lines(doc: Document, verbose: int = 2) -> list[str]:
 def warning_lines(doc: Document) -> list[str]:
     """What the default screen shows under the verdict: failures and warnings, no notes."""
     out = [f"did not run on {g['label']}: {why}" for g in doc.get("pythons") or [] for why in g["skipped"]]
-    for r in doc["results"]:
-        items = [*r["problems"], *r["warnings"], *r["caveats"]]
-        out += [f"{r['backend']}: {messages.render(i)}" for i in items if _shown_by_default(i)]
+    out += [f"{r['backend']}: {messages.render(p)}" for r in doc["results"] for p in r["problems"]]
+    items = [(r["backend"], i) for r in doc["results"] for i in [*r["warnings"], *r["caveats"]]]
+    out += grouped_warnings([(b, i) for b, i in items if _shown_by_default(i)])
     verdicts = [g["verdict"] for g in doc.get("pythons") or []] or [doc.get("verdict")]
     for v in filter(None, verdicts):
         out += [messages.render(n) for n in v.get("notes", []) if _shown_by_default(n, "note")]
@@ -249,6 +250,32 @@ def short_header(doc: Document) -> list[str]:
     ]
 
 
+def _is_next_step(note) -> bool:
+    """The note of an undecided verdict that says what to run next."""
+    if isinstance(note, dict):
+        return "decide" in note.get("code", "") or "next" in note.get("code", "")
+    return note.startswith("To decide")
+
+
+def grouped_warnings(items: list[tuple[str, object]]) -> list[str]:
+    """``backend: warning`` lines; the same warning on several backends is one line, its topic and
+    the backends, with the numbers left to -v (each backend's differ)."""
+    groups: dict[str, list[tuple[str, object]]] = {}
+    for backend, item in items:
+        said = messages.render(item)
+        key = item["code"] if isinstance(item, dict) else re.sub(r"\d+(\.\d+)?", "…", said.split("; ")[0])
+        groups.setdefault(key, []).append((backend, said))
+    out = []
+    for key, members in groups.items():
+        if len(members) == 1:
+            out.append(f"{members[0][0]}: {members[0][1]}")
+        else:
+            names = ", ".join(dict.fromkeys(b for b, _ in members))
+            topic = re.sub(r"\s*\([^)]*\)", "", key.split(": ")[0]).removeprefix("… ")
+            out.append(f"{topic}: {names}")
+    return out
+
+
 def short_verdict(doc: Document) -> list[str]:
     """The verdict's kind, reason and picks, without its notes."""
     failed = [r["backend"] for r in doc["results"] if not r["ok"]]
@@ -261,8 +288,7 @@ def short_verdict(doc: Document) -> list[str]:
         on = f"On {g['label']}: " if g["label"] else ""
         if v["kind"] == "undecided":
             out.append(f"{on}Undecided: {v['reason']}.")
-            steps = [messages.render(n) for n in v.get("notes", [])]
-            out += steps[-1:]  # what to run next comes last
+            out += [messages.render(n) for n in v.get("notes", []) if _is_next_step(n)][:1]
             continue
         sure = "" if v["confidence"] == "high" else f" (confidence {v['confidence']}, -v says why)"
         out.append(f"{on}This work is {v['kind']}{sure}: {v['reason']}.")
