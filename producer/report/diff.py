@@ -81,7 +81,7 @@ class Change:
         return self.size() if self.significant else "no change"
 
 
-@dataclass
+@dataclass(repr=False)
 class Diff:
     a_name: str
     b_name: str
@@ -94,6 +94,9 @@ class Diff:
     """Settings and machine facts that differ between the runs, as ``what: A -> B``."""
     forced: list[str] = field(default_factory=list)
     """Workload fields that differ, compared anyway (``force``)."""
+
+    def __repr__(self) -> str:  # what a notebook shows for ``run.diff(other)``
+        return render(self)
 
 
 def workload_differences(a: Document, b: Document) -> list[str]:
