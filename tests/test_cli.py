@@ -84,7 +84,7 @@ def test_compare_local_writes_verified_json(tmp_path):
         "spec": "squares",
         "size": 1000000,
         "tasks": 3,
-        "kind": "cpu",
+        "kind": "cpu-bound",
         "description": workloads.BUILTINS["squares"][1].text,
     }
     for result in doc["results"]:
