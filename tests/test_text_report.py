@@ -106,3 +106,14 @@ def test_an_undecided_verdict_says_what_to_run_next():
         "Undecided: threads' gain is not clear from noise yet.",
         "To decide: raise --max-time or --repeat.",
     ]
+
+
+def test_many_warnings_and_a_long_verdict_still_fit_24_lines():
+    d = doc()
+    d["verdict"]["reason"] = "threads ran no work in parallel " * 8
+    for r in d["results"]:
+        r["warnings"] += [f"warning {c} of {r['backend']}; details" for c in "abc"]
+    lines = text.render(d, width=80).splitlines()
+    assert len(lines) <= 24 and lines[-1].startswith("more: -v")
+    assert any(line.startswith("This work is cpu-bound") for line in lines)
+    assert any(line.startswith("and ") and line.endswith("more warnings (-v)") for line in lines)

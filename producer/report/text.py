@@ -218,6 +218,10 @@ def _paint(line: str, color: bool) -> str:
     return line
 
 
+SCREEN = 24
+"""Lines the default report aims to fit in (a terminal's height), warnings cut to make room."""
+
+
 def render(
     doc: Document,
     *,
@@ -256,9 +260,10 @@ def render(
     out += paint([part for sentence in short_verdict(doc) for part in wrap(sentence, "")])
     warned = warning_lines(doc)
     if warned:
-        out.append("")
-        out += [_one_line(line, fill) for line in warned[:6]]
-        if warned[6:]:
-            out.append(f"and {len(warned) - 6} more warnings (-v)")
+        room = max(2, SCREEN - len(out) - 2, 0)  # a blank line before them, MORE after
+        shown = warned if len(warned) <= room else warned[: room - 1]
+        out += ["", *[_one_line(line, fill) for line in shown]]
+        if len(shown) < len(warned):
+            out.append(f"and {len(warned) - len(shown)} more warnings (-v)")
     out.append(MORE)
     return "\n".join(out) + "\n"
