@@ -33,10 +33,10 @@ def saved(tmp_path_factory):
     files = {name: folder / f"a.{name}" for name in ("json", "png", "html", "md", "csv")}
     flags = ["--json", files["json"], "--plot", files["png"], "--html", files["html"]]
     flags += ["--markdown", files["md"], "--csv", files["csv"]]
-    first = run_cli("compare", "--workload", "squares", "--size", "400000", *RUN, *map(str, flags))
+    first = run_cli("compare", "--workload", "squares", "--size", "1000000", *RUN, *map(str, flags))
     assert first.returncode == 0, first.stderr
     second = run_cli(
-        "compare", "--workload", "squares", "--size", "400000", *RUN, "--json", str(folder / "b.json")
+        "compare", "--workload", "squares", "--size", "1000000", *RUN, "--json", str(folder / "b.json")
     )
     assert second.returncode == 0, second.stderr
     other = run_cli(
@@ -103,7 +103,7 @@ def test_csv_and_markdown_carry_the_documents_numbers(saved):
     for row, result in zip(rows, doc["results"], strict=True):
         assert float(row["wall_median_s"]) == result["wall_s"]["median"]
         assert float(row["speedup_median"]) == result["speedup"]["median"]
-        assert row["workload"] == "squares" and row["size"] == "400000" and row["tasks"] == "4"
+        assert row["workload"] == "squares" and row["size"] == "1000000" and row["tasks"] == "4"
     md = saved["md"].read_text()
     table = [line for line in md.splitlines() if line.startswith("| ")]
     assert len(table) == 1 + len(doc["results"]) and "speedup [95%]" in table[0]
@@ -127,7 +127,10 @@ def test_report_re_renders_the_saved_run_as_compare_printed_it(saved, tmp_path):
 def test_diff_compares_two_saved_runs_backend_by_backend(saved):
     proc = run_cli("diff", str(saved["json"]), str(saved["folder"] / "b.json"))
     assert proc.returncode == 0 and proc.stderr == ""
-    rows = {line.split()[0]: line for line in proc.stdout.splitlines() if line.split()}
+    rows: dict[str, str] = {}
+    for line in proc.stdout.splitlines():  # the first table: times; the second: speedups
+        if line.split():
+            rows.setdefault(line.split()[0], line)
     for backend in ("sequential", "threads", "processes"):
         assert backend in rows and " ±" in rows[backend] and "untested" in rows[backend]  # 2 rounds each
     assert "Welch" in proc.stdout and max(len(line) for line in proc.stdout.splitlines()) <= 80
