@@ -93,7 +93,8 @@ def test_every_measured_number_comes_from_the_sample_run_or_names_its_source():
         sources = [ROOT / link for link in re.findall(r"\]\((docs/[^)#]+\.md)\)", paragraph)]
         held = sample + "".join(path.read_text() for path in sources)
         for figure in NUMBER.findall(paragraph):
-            assert figure in held, (figure, paragraph[:120])
+            said = re.search(rf"(?<![\w.]){re.escape(figure)}(?!\w)", held)  # 1x is not 1.21x's tail
+            assert said, (figure, paragraph[:120])
 
 
 def test_every_documented_option_exists():
