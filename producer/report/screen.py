@@ -50,12 +50,12 @@ def short_header(doc: Document) -> list[str]:
     call = f", {ms(pre['call_s'])} a call" if pre.get("call_s") else ""
     chosen = " (calibrated)" if pre.get("calibrated") else ""
     measured = (doc["results"][0].get("wall_s") or {}).get("n", 0)
-    auto = " (auto)" if s["repeat"] == "auto" else ""
+    auto = " auto" if s["repeat"] == "auto" else ""  # "17 auto rounds": --repeat auto chose 17
     others = ((doc.get("load") or {}).get("others_during_cores") or {}).get("median")
     load = f"; others {others:.1f} CPU" if others is not None else ""
     return [
         f"{w['name']} size {w['size']:,}{chosen}{call}; {s['tasks']} tasks, concurrency {s['concurrency']}; "
-        f"{measured} rounds{auto}",
+        f"{measured}{auto} rounds",
         f"{m.get('cpus_usable')} CPUs, {python_label(m)}{load}; poolbench {doc['tool']['version']}",
     ]
 
