@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import argparse
 
-from producer import __version__, exports
+from producer import exports
 from producer import settings as defaults
 from producer.convoy import flags as convoy_flags
 from producer.errors import UsageError
+from producer.version import __version__
 
 
 class Parser(argparse.ArgumentParser):

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from producer.measure import cgroup
-from producer.measure.cgroup import Quota
 from tests.helpers import ROOT
+from worker import cgroup
+from worker.cgroup import Quota
 
 V2_ONLY = (
     "35 24 0:30 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 cgroup2 rw,nsdelegate\n"

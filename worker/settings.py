@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from producer.measure import cgroup
+from worker import cgroup
 
 BROKER_ENV = "REDIS_URL"
 BROKER_FILE_ENV = "REDIS_URL_FILE"

@@ -14,7 +14,9 @@ controllers plus an empty v2 tree):
 A limit may sit on any ancestor of the process's cgroup, so every level up to the
 mount's root is read and the tightest one wins. The parsers are pure functions of the
 files' text; :func:`read_quota` takes the file reader as a parameter so that tests can
-hand it sample contents. Standard library only: the worker imports it too.
+hand it sample contents. Standard library only: it sits beside
+:mod:`worker.protocol` as a module both sides share (the producer's ``measure.host`` and the
+worker's settings and ``poolbench_info`` read the same quota).
 """
 
 from __future__ import annotations
