@@ -59,7 +59,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "celery": _FOUNDATION | {"services", "measure", "backends"},
     "report": _FOUNDATION | {"measure"},
     "exports": _FOUNDATION | {"report"},
-    "convoy": _FOUNDATION | {"services", "measure", "report"},
+    "convoy": _FOUNDATION | {"services", "measure", "report", "exports"},
     "app": _FOUNDATION | {"services", "measure", "backends", "celery", "report", "exports", "convoy"},
 }
 """The allowed arrows: a layer may import these layers (and itself). The worker knows no

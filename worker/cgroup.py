@@ -169,3 +169,13 @@ def usable_cpus(affinity: int, quota: Quota | None) -> float | int:
 def whole_cpus(affinity: int, quota: Quota | None) -> int:
     """CPUs to size a pool with: the quota rounded up, at least 1 (1.5 CPUs -> 2 processes)."""
     return max(1, min(affinity, math.ceil(quota.cpus)) if quota else affinity)
+
+
+def available_cpus() -> int:
+    """CPUs a pool on this machine may use: the cpuset, or the cgroup CPU quota rounded up if smaller.
+
+    The one such count: the worker sizes its pool with it, ``convoy`` its load. Celery's
+    own default counts the host's CPUs and ignores a container's ``cpus:`` quota
+    (celery#10320); a pool of 8 processes under a 1-CPU quota only takes turns.
+    """
+    return whole_cpus(affinity_cpus(), read_quota(read_file))
