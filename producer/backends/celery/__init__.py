@@ -149,7 +149,7 @@ class CeleryBackend(Backend):
     def _round_trip(self) -> None:
         deadline = time.monotonic() + self.settings.worker_timeout
         try:
-            record = CeleryBatch(self, "sleep", 0, 1).run(deadline)[0]
+            record = self._through(CeleryBatch(self, "sleep", 0, 1), deadline)[0]
         except BrokerLost:
             raise
         except TasksLost:
@@ -187,7 +187,19 @@ class CeleryBackend(Backend):
         if self.settings.chunks > 1 or self.settings.no_result:
             with broker_errors(self._url):
                 return MessageBatch(self).run(spec, size, tasks)
-        return CeleryBatch(self, spec, size, tasks).run(deadline)
+        return self._through(CeleryBatch(self, spec, size, tasks), deadline)
+
+    def _through(self, batch: CeleryBatch, deadline: float) -> list[dict]:
+        """Run a batch, then take what it found: Redis's run id, the ids it collected, a lost Redis."""
+        try:
+            records = batch.run(deadline)
+        except BrokerLost:
+            self.broker_lost = True  # the next batch fails at once unless Redis is back
+            raise
+        finally:
+            self.redis_run_id = batch.redis_run_id
+        self.collected.extend(batch.handled)
+        return records
 
     def incident(self, kind: str, detail: str) -> None:
         """Something went wrong and was dealt with: reported with its batch, and with the run."""
@@ -197,7 +209,13 @@ class CeleryBackend(Backend):
             self.incidents.append({"kind": kind, "batch": self._round, "detail": detail})
 
     def disturbances(self, records: list[dict]) -> list[str]:
-        """Redelivered tasks (the base class reads them from the records), and what the batch met."""
+        """Redelivered tasks (the base class reads them from the records), and what the batch met.
+
+        Called after each batch, outside its clock: the place to look for a task of an earlier
+        batch that ran again (:meth:`_late_duplicates`), so that ``describe()`` only reads.
+        """
+        if self.watcher is not None:
+            self._late_duplicates()
         found, self._batch_incidents = self._batch_incidents, []
         return super().disturbances(records) + found
 
@@ -234,11 +252,6 @@ class CeleryBackend(Backend):
                 "rounds and settings.faults): the times of those rounds include the recovery"
             )
         return caveats
-
-    def describe(self):
-        if self.watcher is not None:
-            self._late_duplicates()  # first: it may add to the caveats
-        return super().describe()
 
     def memory_scope(self) -> memory.Scope:
         """The workers' processes, when they are this process's children (embedded)."""
