@@ -136,8 +136,10 @@ def test_the_cli_recovers_when_redis_comes_back_and_says_so(tmp_path):
     doc = json.loads(out.read_text())
     prefork = doc["results"][1]
     assert prefork["ok"] and doc["results"][0]["checksum"] == prefork["checksum"]
-    incidents = prefork["settings"]["faults"]["incidents"]
-    assert [i["kind"] for i in incidents] == ["broker"]
+    kinds = [i["kind"] for i in prefork["settings"]["faults"]["incidents"]]
+    # a task the worker finished while Redis was away, and reported only after its fresh beat,
+    # is sent again and its second result dropped as a duplicate: both are the design
+    assert kinds[0] == "broker" and set(kinds) <= {"broker", "duplicate"}, kinds
     assert any("faults during the run" in caveat for caveat in prefork["caveats"])  # so: not ranked
     assert "Redis restarted mid-batch" in stdout
 
