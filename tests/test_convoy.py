@@ -20,7 +20,7 @@ from producer.convoy.echo import EchoClient
 from producer.convoy.measure import CONDITIONS, ConvoySettings
 from producer.errors import ConvoyTimeout
 from producer.services.environ import inherited
-from tests.helpers import ROOT, assert_one_line_error, load_json, run_cli
+from tests.helpers import ROOT, assert_one_line_error, load_json, run_cli, wait_until
 
 QUICK = ["--tasks", "1", "--duration", "0.2", "--rounds", "2"]
 CHILD = "producer.convoy.child"
@@ -46,15 +46,6 @@ def orphans() -> list[int]:
             if not psutil.pid_exists(parent):
                 found.append(proc.pid)
     return found
-
-
-def wait_until(check, seconds: float = 20.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return check()
 
 
 def footprint() -> dict:
