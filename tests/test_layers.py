@@ -80,19 +80,21 @@ CELERY_ALLOWED = ("producer.backends.celery", "producer.backends", "producer.opt
 its ``__init__`` only) and the CLI's flags and help."""
 
 KNOWN_CELERY = {
-    # moved by the house branch: a distributed family is a plug-in
+    # moved by the house branch: a distributed family is a plug-in (issue 17, item 2)
     "producer.stack",
     "producer.pythons",
     "producer.sweep",
     "producer.services.environ",
+    "producer.settings",  # DEFAULT_BACKENDS names two Celery backends
     "producer.report.palette",
-    "producer.report.verdict",
-    "producer.report.text",
-    "producer.report.lanes",
-    "producer.report.chunking",
     "producer.report.plot",
     "producer.report.timeline_chart",
-    "producer.settings",
+    "producer.report.lanes",
+    # the report keys on family "celery" and recommend["celery"]: the verdict (fair branch),
+    # the text report (screen branch), the chunking advice; keyed by family once house is in
+    "producer.report.verdict",
+    "producer.report.text",
+    "producer.report.chunking",
     # library versions recorded in the machine facts (celery, kombu, redis, billiard)
     "producer.measure.host",
 }
