@@ -185,8 +185,11 @@ class CeleryBackend(Backend):
                 self.name, f"Redis at {mask_url(self._url)} cannot be reached ({reason_of(exc)})", 0, tasks
             ) from None
         if self.settings.chunks > 1 or self.settings.no_result:
-            with broker_errors(self._url):
+            try:
                 return MessageBatch(self).run(spec, size, tasks)
+            except BrokerLost:
+                self.broker_lost = True  # the next batch fails at once unless Redis is back
+                raise
         return self._through(CeleryBatch(self, spec, size, tasks), deadline)
 
     def _through(self, batch: CeleryBatch, deadline: float) -> list[dict]:

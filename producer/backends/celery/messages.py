@@ -19,8 +19,10 @@ timeout, Ctrl-C, SIGTERM, a lost broker) ends its run: the run key goes, so work
 drop whatever of it they still get (:mod:`worker.guard`) and store nothing for what
 they were running, and its messages are purged from the queue and from ``unacked``.
 Nothing relies on ``revoke``, whose REVOKED states workers would write after the fact.
-What these batches do not share yet is :mod:`.recovery`: a worker or Redis lost
-mid-batch ends it at its timeout instead of sending its tasks again.
+What these batches do not share yet is :mod:`.recovery`: a lost Redis ends the batch
+at once (BrokerLost, exit 3) instead of being waited for, and a worker lost mid-batch is
+not reported; its messages come back through the broker (late acks), or the batch ends
+at its timeout.
 
 Every record keeps the timestamps of the per-task breakdown: ``sent`` and
 ``publish_s`` here, ``received``, ``started``, ``ended`` on the worker, ``collected``
@@ -41,7 +43,8 @@ from celery.canvas import chunks
 
 from producer.backends.celery.app import BROKER_ERRORS, failure_of
 from producer.backends.celery.results import READY
-from producer.errors import BatchTimeout
+from producer.errors import BatchTimeout, BrokerLost
+from producer.services.redis import mask_url, reason_of
 from worker.protocol import CHUNK_TASK, RESULT_EXPIRES_S, TASK_NAME, completion_keys
 
 WAIT_SLICE_S = 1.0
@@ -81,17 +84,31 @@ class MessageBatch:
         client = backend.lease.client
         messages: list[Message] = []
         try:
-            if keys:  # the workers write only while this counter exists (worker.completion)
-                client.set(keys["count"], 0, ex=RESULT_EXPIRES_S)
             try:
+                if keys:  # the workers write only while this counter exists (worker.completion)
+                    client.set(keys["count"], 0, ex=RESULT_EXPIRES_S)
                 messages = self._send(calls)
                 if keys:
                     return self._wait_reports(keys, messages, deadline)
                 return self._collect(messages, deadline)
             except _Overrun:
-                done = self._abandon(messages, keys, tasks)
+                try:
+                    done = self._abandon(messages, keys, tasks)
+                except BROKER_ERRORS:  # gone since: what was collected is what is known
+                    done = sum(len(message.indices) for message in messages if message.collected)
                 raise BatchTimeout(backend.name, done, tasks, backend.settings.timeout) from None
-            except BaseException:  # Ctrl-C, SIGTERM or a lost broker: leave nothing behind
+            except BROKER_ERRORS as exc:  # the default path waits for Redis (.recovery); these do not
+                with contextlib.suppress(*BROKER_ERRORS):
+                    self._abandon(messages, keys, tasks)
+                done = sum(len(message.indices) for message in messages if message.collected)
+                raise BrokerLost(
+                    backend.name,
+                    f"lost Redis at {mask_url(backend.url)} mid-batch ({reason_of(exc)}); a --chunks or "
+                    f"--no-result batch does not wait for it; {done} of {tasks} tasks collected",
+                    done,
+                    tasks,
+                ) from None
+            except BaseException:  # Ctrl-C or SIGTERM: leave nothing behind
                 with contextlib.suppress(*BROKER_ERRORS):
                     self._abandon(messages, keys, tasks)
                 raise
