@@ -5,8 +5,9 @@ imported lazily, so ``python -m producer`` can first keep the user's folder from
 shadowing poolbench's packages.
 """
 
-__version__ = "0.2.0"
-__all__ = ["compare"]
+from producer.version import __version__
+
+__all__ = ["__version__", "compare"]
 
 
 def __getattr__(name: str):

@@ -56,7 +56,7 @@ class Run(dict):
 
     def save(self, path: str) -> str:
         """Write the document as ``compare --json`` does (whole or not at all); returns the path."""
-        from producer.commands import write_file
+        from producer.exports import write_file
 
         write_file(path, self.report("json"))
         return path
@@ -196,7 +196,7 @@ def compare(
     importing = _importing()
     if importing:
         raise _Reentered(f"compare() ran again while importing {importing}: {GUARD}")
-    from producer import cli, commands, exports, session
+    from producer import cli, exports, session
 
     spec = workload if isinstance(workload, str) else _spec_of(workload)
     args = argparse.Namespace(
@@ -236,7 +236,7 @@ def compare(
     except _Reentered as exc:
         _said_in_one_line(str(exc))
     for path, content in exports.render_all(run, files):
-        commands.write_file(path, content)
+        exports.write_file(path, content)
     if json:
         run.save(json)
     return run

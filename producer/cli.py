@@ -13,6 +13,7 @@ import sys
 
 from producer import backends, broker_source, commands, exports, options, pythons, stops
 from producer import settings as defaults
+from producer.convoy import command as convoy_command
 from producer.convoy import flags as convoy_flags
 from producer.errors import EXIT_PIPE_CLOSED, Interrupted, PoolbenchError, UsageError
 from producer.services.environ import Interpreter, inherited
@@ -184,7 +185,7 @@ def main(argv: list[str] | None = None, prog: str = "poolbench") -> int:
                 return commands.list_all()
             if args.command == "convoy":
                 interactive, width = sys.stderr.isatty(), shutil.get_terminal_size((80, 24)).columns
-                return commands.convoy(
+                return convoy_command.run(
                     *convoy_flags.from_args(args, os.environ, interactive=interactive, width=width)
                 )
             if args.command == "report":

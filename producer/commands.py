@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 import textwrap
 
 import workloads
@@ -121,24 +119,7 @@ def emit(doc: Document, output: Output) -> None:
     text = report.render(
         "text", doc, wide=output.wide, width=output.width, color=output.color, verbose=output.verbose
     )
-    if output.json_path == "-":
-        sys.stdout.write(report.render("json", doc))
-        sys.stderr.write(text)
-        _write_exports(files, sys.stderr)
-        sys.stdout.flush()
-        return
-    sys.stdout.write(text)
-    if output.json_path:
-        write_file(output.json_path, report.render("json", doc))
-        sys.stdout.write(f"results written to {output.json_path}\n")
-    _write_exports(files, sys.stdout)
-    sys.stdout.flush()
-
-
-def _write_exports(files: list[tuple[str, str | bytes]], said=None) -> None:
-    for path, content in files:
-        write_file(path, content)
-        (said or sys.stdout).write(f"written to {path}\n")
+    exports.deliver(text, output.json_path, lambda: report.render("json", doc), files)
 
 
 RENDER_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
@@ -157,8 +138,7 @@ def report_saved(path: str, output: Output) -> int:
         files = exports.render_all(doc, output.exports)
     except RENDER_ERRORS as exc:
         raise UsageError(f"'{path}' is not a poolbench result document: cannot render it ({exc!r})") from None
-    sys.stdout.write(text)
-    _write_exports(files)
+    exports.deliver(text, None, None, files)
     return EXIT_OK
 
 
@@ -173,58 +153,4 @@ def diff(a_path: str, b_path: str, force: bool = False) -> int:
     except RENDER_ERRORS as exc:
         raise UsageError(f"cannot compare '{a_path}' with '{b_path}': malformed result ({exc!r})") from None
     sys.stdout.write(text)
-    return EXIT_OK
-
-
-def write_file(path: str, content: str | bytes) -> None:
-    """Write whole or not at all (a temporary file renamed), with the usual permissions."""
-    folder = os.path.dirname(os.path.abspath(path))
-    mode = "wb" if isinstance(content, bytes) else "w"
-    with tempfile.NamedTemporaryFile(mode, dir=folder, delete=False, suffix=".tmp") as f:
-        f.write(content)
-    umask = os.umask(0o022)
-    os.umask(umask)
-    os.chmod(f.name, 0o666 & ~umask)  # as open() would; the temporary file was private
-    os.replace(f.name, path)
-
-
-def convoy(settings, output) -> int:
-    """``convoy``: measure, print the report, write --json and --plot; SIGTERM stops it like Ctrl-C."""
-    import json
-    import signal
-
-    from producer.convoy import measure, text
-
-    def progress(number: int, rounds: int, condition: str) -> None:
-        sys.stderr.write(f"\rround {number}/{rounds}: {condition:<10}")
-        sys.stderr.flush()
-
-    def terminated(*_):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, terminated)
-    try:
-        doc = measure.run(settings, progress=progress if output.progress else None)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        if output.progress:
-            sys.stderr.write("\r" + " " * 30 + "\r")
-    files: list[tuple[str, str | bytes]] = []
-    if output.plot_path:
-        from producer.convoy import plot
-
-        files.append((output.plot_path, plot.render(doc, output.plot_format)))
-    document = json.dumps(doc, indent=1) + "\n"
-    report_text = text.render(doc, width=output.width)
-    if output.json_path == "-":
-        sys.stdout.write(document)
-        sys.stderr.write(report_text)
-    else:
-        sys.stdout.write(report_text)
-        if output.json_path:
-            files.insert(0, (output.json_path, document))
-    for path, content in files:
-        write_file(path, content)
-        if output.json_path != "-":
-            sys.stdout.write(f"written to {path}\n")
     return EXIT_OK

@@ -1,6 +1,6 @@
 """Files a run is written to besides the terminal: --plot, --html, --markdown, --csv.
 
-Shared by ``compare`` and ``report``. Every path is checked before any work starts
+Shared by ``compare``, ``report`` and ``convoy``. Every path is checked before any work starts
 (its folder exists and is writable; a picture ends in .png or .svg and matplotlib is
 installed), and every file is rendered in memory before the first one is written.
 """
@@ -8,6 +8,8 @@ installed), and every file is rendered in memory before the first one is written
 from __future__ import annotations
 
 import os
+import sys
+import tempfile
 
 from producer import report
 from producer.errors import UsageError
@@ -63,3 +65,35 @@ def from_args(args) -> tuple[Export, ...]:
 def render_all(doc, exports: tuple[Export, ...]) -> list[tuple[str, str | bytes]]:
     """(path, content) of every export, rendered before anything is written."""
     return [(path, report.render(name, doc, **options)) for name, path, options in exports]
+
+
+def write_file(path: str, content: str | bytes) -> None:
+    """Write whole or not at all (a temporary file renamed), with the usual permissions."""
+    folder = os.path.dirname(os.path.abspath(path))
+    mode = "wb" if isinstance(content, bytes) else "w"
+    with tempfile.NamedTemporaryFile(mode, dir=folder, delete=False, suffix=".tmp") as f:
+        f.write(content)
+    umask = os.umask(0o022)
+    os.umask(umask)
+    os.chmod(f.name, 0o666 & ~umask)  # as open() would; the temporary file was private
+    os.replace(f.name, path)
+
+
+def deliver(text: str, json_path: str | None, document, files: list[tuple[str, str | bytes]]) -> None:
+    """The one output path of every command that measures: the report, the JSON, the files.
+
+    ``document()`` renders the JSON (only when --json asks for it). With ``--json -`` the
+    document goes to stdout and everything said to a person to stderr; otherwise the
+    report goes to stdout, and each file written says so there.
+    """
+    said = sys.stderr if json_path == "-" else sys.stdout
+    if json_path == "-":
+        sys.stdout.write(document())
+    said.write(text)
+    if json_path and json_path != "-":
+        write_file(json_path, document())
+        said.write(f"results written to {json_path}\n")
+    for path, content in files:
+        write_file(path, content)
+        said.write(f"written to {path}\n")
+    sys.stdout.flush()

@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 import textwrap
 
-from producer import __version__, exports
+from producer import exports
 from producer import settings as defaults
 from producer.convoy import flags as convoy_flags
 from producer.errors import UsageError
 from producer.help_text import DESCRIPTIONS, EXAMPLES, EXIT_CODES
+from producer.version import __version__
 
 
 class Parser(argparse.ArgumentParser):

@@ -161,3 +161,34 @@ def held_by(url: str) -> int:
 
 def once_each(records: list[dict], tasks: int) -> bool:
     return sorted(record["index"] for record in records) == list(range(tasks))
+
+
+MARKED = """import os
+import time
+
+
+def marked(size):
+    \"\"\"Sleep ``size`` ms, having first left a file named after this process in ``marks/``.\"\"\"
+    folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "marks")
+    with open(os.path.join(folder, f"{os.getpid()}-{time.monotonic_ns()}"), "w"):
+        pass
+    time.sleep(size / 1000)
+    return {"slept_ms": size}
+"""
+
+
+def marked_workload(folder: Path) -> tuple[str, Path]:
+    """A workload that says when and in which process each call starts: ``(spec, marks folder)``.
+
+    A fault test waits on these marks (a task is running, in that process) instead of guessing
+    from a heartbeat that is up to ``LEASE_RENEW_S`` old when it is read.
+    """
+    path = folder / "marked.py"
+    path.write_text(MARKED)
+    (folder / "marks").mkdir(exist_ok=True)
+    return f"{path}:marked", folder / "marks"
+
+
+def started_pids(marks: Path) -> list[int]:
+    """The process of each call started so far, in no order (a pid twice: two calls there)."""
+    return [int(name.split("-", 1)[0]) for name in os.listdir(marks)]

@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -70,3 +72,13 @@ def {name}(size):
 
 HANGS_AFTER_PREFLIGHT = after_preflight("while True: time.sleep(0.01)", "hangs")
 """A workload that passes its preflight, then hangs in every batch (write it as hangs.py)."""
+
+
+def wait_until(check: Callable[[], object], seconds: float = 20.0, step: float = 0.05) -> bool:
+    """Whether ``check()`` came true within ``seconds``: a wait on a condition, never a fixed sleep."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(step)
+    return bool(check())

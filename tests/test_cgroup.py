@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from producer.measure import cgroup
-from producer.measure.cgroup import Quota
 from tests.helpers import ROOT
+from worker import cgroup
+from worker.cgroup import Quota
 
 V2_ONLY = (
     "35 24 0:30 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 cgroup2 rw,nsdelegate\n"
@@ -171,7 +171,8 @@ def _writable_cpu_cgroup() -> tuple[str, str] | None:
 
 
 def test_a_real_quota_is_read_by_the_producer_and_the_worker():
-    """A child process in a cgroup with half a CPU: both sides see 0.5, the worker sizes 1 slot."""
+    """A child process in a cgroup with half a CPU: both sides see 0.5, the worker sizes 1 slot,
+    and convoy starts 1 load task by default."""
     made = _writable_cpu_cgroup()
     if made is None:
         pytest.skip("no writable cgroup with the cpu controller here (needs root)")
@@ -180,7 +181,9 @@ def test_a_real_quota_is_read_by_the_producer_and_the_worker():
         Path(folder, quota_file).write_text("50000" if quota_file.endswith("_us") else "50000 100000")
         code = (
             "import json; from producer.measure import host; import worker.settings as w; "
-            "print(json.dumps({**host.cpus(), 'worker': w.available_cpus()}))"
+            "import producer.convoy.flags as convoy; "
+            "print(json.dumps({**host.cpus(), 'worker': w.available_cpus(), "
+            "'convoy': convoy.available_cpus()}))"
         )
         procs = os.path.join(folder, "cgroup.procs")
         proc = subprocess.run(
@@ -196,6 +199,6 @@ def test_a_real_quota_is_read_by_the_producer_and_the_worker():
         assert seen["cpu_quota"]["cpus"] == 0.5
         assert folder in seen["cpu_quota"]["source"]
         assert seen["cpus_usable"] == 0.5 and seen["cpus_affinity"] >= 1
-        assert seen["worker"] == 1
+        assert seen["worker"] == 1 and seen["convoy"] == 1
     finally:
         os.rmdir(folder)

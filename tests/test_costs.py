@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
 
 import pytest
 import redis
@@ -19,8 +22,8 @@ from producer import backends, compare
 from producer.errors import BatchTimeout
 from producer.measure.verify import check_batch
 from producer.settings import Settings
-from tests.helpers import after_preflight, assert_one_line_error, run_cli
-from worker.protocol import COMPLETION_PREFIX
+from tests.helpers import ROOT, after_preflight, assert_one_line_error, run_cli, wait_until
+from worker.protocol import COMPLETION_PREFIX, RESULT_KEY_PREFIX, RUN_HEADER, run_key
 
 pytestmark = pytest.mark.redis
 PARTS = ("publish_s", "queue_wait_s", "dispatch_s", "run_s", "result_back_s", "slot_gap_s")
@@ -218,3 +221,53 @@ def test_memory_of_workers_reached_via_broker_is_unknown_not_zero(redis_url, wor
 )
 def test_bad_cost_flags_are_one_line_errors(args, needle):
     assert_one_line_error(run_cli("compare", *args), 2, needle)
+
+
+def _keys_of_runs(client) -> set:
+    """Every key a batch or a run may leave: results, --no-result's, run keys and deliveries."""
+    patterns = (f"{COMPLETION_PREFIX}*", f"{RESULT_KEY_PREFIX}*", run_key("*"))
+    return {key for pattern in patterns for key in client.scan_iter(pattern)}
+
+
+def _messages_of_other_runs(client, queue: str, before_runs: set) -> list:
+    """Messages on ``queue`` or in ``unacked`` whose run is not one of ``before_runs``."""
+    found = []
+    for raw in client.lrange(queue, 0, -1):
+        found.append(json.loads(raw)["headers"].get(RUN_HEADER))
+    for _, raw in client.hscan_iter("unacked"):
+        found.append(json.loads(raw)[0]["headers"].get(RUN_HEADER))
+    return [run for run in found if run not in before_runs]
+
+
+@pytest.mark.parametrize("chunks", [1, 2])
+def test_no_result_batch_stopped_by_sigterm_in_broker_mode_leaves_no_key_of_its_run(
+    redis_url, workers, chunks
+):
+    """The batch's run ends with it: its messages are purged, its running tasks store nothing,
+    and no REVOKED state is written after the fact (nothing is revoked)."""
+    client = redis.Redis.from_url(redis_url)
+    before = _keys_of_runs(client)
+    runs_before = set(_messages_of_other_runs(client, "threads", set()))
+    producer = subprocess.Popen(
+        [sys.executable, "-m", "producer", "compare", "--broker", redis_url, "--backends", "celery-threads",
+         "--no-result", "--chunks", str(chunks), "--workload", "sleep", "--size", "700", "--tasks", "8",
+         "--concurrency", "2", "--repeat", "3", "--warmup", "0", "--no-progress"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        env={**{k: v for k, v in os.environ.items() if k != "REDIS_URL"}, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    try:
+        assert wait_until(lambda: any(client.scan_iter(f"{COMPLETION_PREFIX}*")), 120), "no batch began"
+        producer.send_signal(signal.SIGTERM)
+        _, stderr = producer.communicate(timeout=60)
+    finally:
+        if producer.poll() is None:
+            producer.kill()
+            producer.wait(10)
+    assert producer.returncode == 143, stderr
+    assert stderr.strip().splitlines()[-1].startswith("poolbench: interrupted (SIGTERM)")
+    # The run's messages are gone at once; the tasks it left running end within a slot's time:
+    # a batch behind them on the same two slots completes only once both have ended.
+    assert _messages_of_other_runs(client, "threads", runs_before) == []
+    with _no_result_backend(redis_url, "threads") as backend:
+        assert check_batch(backend.run_batch("sleep", 0, 2), 2, None)[1] == []
+    assert _keys_of_runs(client) - before == set()

@@ -20,6 +20,9 @@ from producer.report import lanes, plot
 from tests.helpers import ROOT, assert_one_line_error, load_json, run_cli, unavailable
 
 RUN = ["--tasks", "4", "--concurrency", "2", "--repeat", "2", "--warmup", "0"]
+# squares at 1,500,000: about 80 ms a call on a laptop core, so the baseline's batch of 4 is
+# well past the 0.1 s below which a row is "too short" (no speedup), on an idle machine too;
+# at 400,000 it crossed that line only when the machine was busy
 RUN += ["--backends", "sequential,threads,processes"]
 NO_MATPLOTLIB = "poolbench: error: --plot needs matplotlib: pip install 'poolbench[plot]'"
 
@@ -33,10 +36,10 @@ def saved(tmp_path_factory):
     files = {name: folder / f"a.{name}" for name in ("json", "png", "html", "md", "csv")}
     flags = ["--json", files["json"], "--plot", files["png"], "--html", files["html"]]
     flags += ["--markdown", files["md"], "--csv", files["csv"]]
-    first = run_cli("compare", "--workload", "squares", "--size", "1000000", *RUN, *map(str, flags))
+    first = run_cli("compare", "--workload", "squares", "--size", "1500000", *RUN, *map(str, flags))
     assert first.returncode == 0, first.stderr
     second = run_cli(
-        "compare", "--workload", "squares", "--size", "1000000", *RUN, "--json", str(folder / "b.json")
+        "compare", "--workload", "squares", "--size", "1500000", *RUN, "--json", str(folder / "b.json")
     )
     assert second.returncode == 0, second.stderr
     other = run_cli(
@@ -103,7 +106,7 @@ def test_csv_and_markdown_carry_the_documents_numbers(saved):
     for row, result in zip(rows, doc["results"], strict=True):
         assert float(row["wall_median_s"]) == result["wall_s"]["median"]
         assert float(row["speedup_median"]) == result["speedup"]["median"]
-        assert row["workload"] == "squares" and row["size"] == "1000000" and row["tasks"] == "4"
+        assert row["workload"] == "squares" and row["size"] == "1500000" and row["tasks"] == "4"
     md = saved["md"].read_text()
     table = [line for line in md.splitlines() if line.startswith("| ")]
     assert len(table) == 1 + len(doc["results"]) and "speedup [95%]" in table[0]

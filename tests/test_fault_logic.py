@@ -170,6 +170,7 @@ class FakeBackend:
     def __init__(self):
         self.incidents: list[tuple[str, str]] = []
         self.done = 0
+        self.redis_run_id = None
 
     def incident(self, kind: str, detail: str) -> None:
         self.incidents.append((kind, detail))
@@ -264,3 +265,104 @@ def test_the_guard_counts_retries_and_redeliveries_together_and_drops_a_dead_run
     finally:
         client.delete(protocol.run_key(run_id), protocol.deliveries_key(run_id))
         client.close()
+
+
+class SealedBackend:
+    """A backend whose fields a batch may read and never set (recovery returns what it found)."""
+
+    def __init__(self, url: str, redis_run_id: str, settings):
+        from producer.backends.celery.results import ResultWatcher
+        from producer.backends.celery.run import RunLease
+
+        fields = {
+            "url": url,
+            "redis_run_id": redis_run_id,
+            "settings": settings,
+            "watcher": ResultWatcher(url),
+            "lease": RunLease(url, f"sealed-{os.getpid()}"),
+            "liveness": Liveness(),
+            "nodes": [],
+            "queue": f"sealed-{os.getpid()}",
+            "incidents": [],
+            "name": "celery-sealed",
+        }
+        object.__setattr__(self, "_fields", fields)
+
+    def __getattr__(self, name):
+        try:
+            return self._fields[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name, value):
+        raise AssertionError(f"the batch set its backend's {name}")
+
+    def incident(self, kind: str, detail: str) -> None:
+        self.incidents.append((kind, detail))
+
+    def close(self) -> None:
+        self.watcher.close()
+        self.lease.close()
+
+
+@pytest.mark.redis
+def test_recovery_keeps_what_it_found_on_the_batch_and_leaves_the_backend_alone(redis_url):
+    """Redis answers with another run_id (a restart): the batch notes the new id and sends its
+    task again; the backend takes the id when the batch ends (CeleryBackend._through)."""
+    import time
+
+    from producer.services.redis import check_redis
+    from producer.settings import Settings
+
+    backend = SealedBackend(redis_url, "an-earlier-redis", Settings(broker_url=redis_url, timeout=5))
+    try:
+        batch = CeleryBatch(backend, "sleep", 0, 1)
+        batch._assign([0])
+        first = batch.latest[0]
+        batch._recover(ConnectionError("reset by peer"), time.monotonic() + 5)
+        assert batch.redis_run_id == check_redis(redis_url)["run_id"] != backend.redis_run_id
+        assert batch.latest[0] != first  # lost with the old Redis's queues: sent again
+        assert backend.incidents[0][0] == "broker" and "restarted" in backend.incidents[0][1]
+    finally:
+        backend.close()
+
+
+@pytest.mark.redis
+def test_a_redis_that_stays_away_is_the_brokerlost_the_batch_raises_nothing_more(redis_url):
+    import socket
+    import time
+
+    from producer.errors import BrokerLost
+    from producer.settings import Settings
+
+    backend = SealedBackend(redis_url, "a-redis", Settings(broker_url=redis_url, timeout=5))
+    with socket.socket() as probe:  # a port nobody listens on once it is closed
+        probe.bind(("127.0.0.1", 0))
+        gone = f"redis://127.0.0.1:{probe.getsockname()[1]}/0"
+    backend._fields["url"] = gone
+    try:
+        batch = CeleryBatch(backend, "sleep", 0, 1)
+        batch._assign([0])
+        with pytest.raises(BrokerLost, match="did not come back"):
+            batch._recover(ConnectionError("refused"), time.monotonic() + 0.5)
+        assert batch.redis_run_id == "a-redis"
+    finally:
+        backend.close()
+
+
+def test_describe_only_reads():
+    """describe() says what the backend is; it sends nothing and changes nothing."""
+    from producer import backends
+    from producer.settings import Settings
+
+    class Untouchable:
+        def __getattr__(self, name):
+            raise AssertionError(f"describe() used the result watcher's {name}")
+
+    backend = backends.create("celery-threads", Settings(broker_url="redis://127.0.0.1:1/0"))
+    backend.watcher = Untouchable()
+    backend.collected = ["a-task-collected-earlier"]
+    before = dict(vars(backend))
+    first = backend.describe()
+    assert backend.describe() == first and vars(backend) == before
+    assert first["name"] == "celery-threads" and first["settings"]["queue"] == "threads"

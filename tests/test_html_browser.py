@@ -59,7 +59,8 @@ def page(tmp_path_factory):
         unavailable("matplotlib is not installed (pip install -e '.[test]')")
     folder = tmp_path_factory.mktemp("html")
     html = folder / "report.html"
-    args = ["--workload", "squares", "--size", "400000", "--tasks", "4", "--concurrency", "2"]
+    # 1,500,000: the baseline batch stays past the 0.1 s "too short" line on an idle machine
+    args = ["--workload", "squares", "--size", "1500000", "--tasks", "4", "--concurrency", "2"]
     args += ["--repeat", "2", "--warmup", "0", "--backends", "sequential,threads,processes"]
     proc = run_cli("compare", *args, "--html", str(html))
     assert proc.returncode == 0, proc.stderr

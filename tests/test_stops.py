@@ -60,6 +60,8 @@ def wait_for_children(producer: subprocess.Popen, ready, seconds: float = 60) ->
 
 def stop_and_check(producer, sig: int, group: bool, children, temp: str, already_sent: bool = False) -> str:
     """Send ``sig``; check the exit code, the one line, and that nothing at all remains."""
+    with contextlib.suppress(psutil.Error):  # what it started since: checked as well
+        children = [*children, *psutil.Process(producer.pid).children(recursive=True)]
     try:
         if not already_sent:
             os.killpg(producer.pid, sig) if group else producer.send_signal(sig)

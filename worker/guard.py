@@ -31,6 +31,7 @@ from collections.abc import Callable
 import redis
 
 from worker import protocol
+from worker.failures import WorkloadFailed
 
 logger = logging.getLogger(__name__)
 
@@ -125,8 +126,6 @@ def fail(message: str) -> Action:
     """Store a failure the producer reads as ``ProcessDied``, and acknowledge the message."""
 
     def act(request) -> None:
-        from worker.tasks import WorkloadFailed
-
         logger.error("failed task %s: %s", request.id, message)
         request.task.backend.mark_as_failure(
             request.id, WorkloadFailed(protocol.PROCESS_DIED, message), request=request._context

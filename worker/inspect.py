@@ -19,8 +19,7 @@ import socket
 from celery.worker.control import inspect_command
 
 import workloads
-from producer.measure import cgroup
-from worker import protocol
+from worker import cgroup, protocol
 
 
 def _cpus() -> dict:

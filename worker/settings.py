@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from producer.measure import cgroup
+from worker.cgroup import available_cpus
 
 BROKER_ENV = "REDIS_URL"
 BROKER_FILE_ENV = "REDIS_URL_FILE"
@@ -26,15 +26,6 @@ DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 
 class WorkerConfigError(ValueError):
     """Raised for a setting the worker cannot start with; the message says which and why."""
-
-
-def available_cpus() -> int:
-    """CPUs this worker may use: its cpuset, or its cgroup CPU quota rounded up if smaller.
-
-    Celery's own default counts the host's CPUs and ignores a container's ``cpus:``
-    quota (celery#10320); a pool of 8 processes under a 1-CPU quota only takes turns.
-    """
-    return cgroup.whole_cpus(cgroup.affinity_cpus(), cgroup.read_quota(cgroup.read_file))
 
 
 def parse_concurrency(value: str | int, source: str) -> int:

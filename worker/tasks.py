@@ -18,30 +18,10 @@ from celery.worker.request import Request
 import workloads
 from worker import completion, protocol
 from worker.app import app, settings
+from worker.failures import WorkloadFailed, WorkloadNotAllowed
 from worker.guard import STORE_PATIENCE_S, Guard
 
 RECEIVED_KEY = "poolbench_received"
-
-
-class WorkloadFailed(Exception):
-    """Raised when the workload itself raised; Celery then marks the task FAILURE.
-
-    It carries the original type name and message as its two ``args``. The producer
-    never imports ``worker``: Celery rebuilds an exception whose module is not loaded
-    as a new class of the same name with the same args, so ``("ValueError", "boom")``
-    reaches it intact either way.
-    """
-
-    def __init__(self, type_name: str, message: str):
-        super().__init__(type_name, message)
-        self.type_name, self.message = type_name, message
-
-    def __str__(self) -> str:
-        return f"{self.type_name}: {self.message}"
-
-
-class WorkloadNotAllowed(Exception):
-    """Raised for a workload spec this worker was not started to run."""
 
 
 class StampedRequest(Request):

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from workloads import builtin
+import workloads.builtin as builtin
 from workloads.summary import summarize_items, summarize_value
 
 

@@ -15,7 +15,8 @@ import sysconfig
 import threading
 import time
 
-from workloads import gil
+from workloads.gil import enabled as gil_enabled
+from workloads.gil import turned_on_by as gil_turned_on_by
 from workloads.registry import resolve
 
 HOST = socket.gethostname()
@@ -48,9 +49,9 @@ def interpreter() -> dict:
         "executable": sys.executable,
         "python_implementation": platform.python_implementation(),
         "python_version": platform.python_version(),
-        "gil_enabled": gil.enabled(),
+        "gil_enabled": gil_enabled(),
         "free_threaded_build": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
-        "gil_enabled_by": gil.turned_on_by(),
+        "gil_enabled_by": gil_turned_on_by(),
     }
 
 

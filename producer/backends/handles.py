@@ -1,5 +1,8 @@
 """A supervised child of a local backend, as its :class:`~producer.backends.supervised.ChildPool`
-keeps it, and the small operations on it that never raise."""
+keeps it (a :class:`Handle`: the multiprocessing process, its pipe and what it holds), and the
+small operations on it that never raise. The process itself is started by multiprocessing
+(:mod:`producer.backends.launch`); every other child poolbench starts is a
+:class:`producer.services.process.Child`."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ MEMORY_SHARE = 0.5
 
 
 @dataclass(eq=False)
-class Child:
+class Handle:
     process: object
     conn: object
     threads: int
@@ -47,12 +50,12 @@ def default_budget() -> int:
     return int(psutil.virtual_memory().available * MEMORY_SHARE)
 
 
-def how(child: Child) -> str:
+def how(child: Handle) -> str:
     child.process.join(1.0)
     return describe_exit(child.process.exitcode)
 
 
-def release(child: Child) -> None:
+def release(child: Handle) -> None:
     """Close its pipe and its process handle (a multiprocessing sentinel, a pidfd)."""
     child.conn.close()
     try:
@@ -61,21 +64,21 @@ def release(child: Child) -> None:
         pass
 
 
-def send(child: Child, message) -> None:
+def send(child: Handle, message) -> None:
     try:
         child.conn.send(message)
     except OSError:  # it died: its sentinel says so on the next wait
         pass
 
 
-def kill(child: Child) -> None:
+def kill(child: Handle) -> None:
     try:
         child.process.kill()
     except (OSError, ValueError):  # already gone, or already closed
         pass
 
 
-def rss(child: Child) -> int:
+def rss(child: Handle) -> int:
     try:
         return psutil.Process(child.process.pid).memory_info().rss
     except psutil.Error:

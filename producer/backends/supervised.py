@@ -44,7 +44,7 @@ import time
 from collections import deque
 
 from producer.backends.failures import died, not_run, tasks_named
-from producer.backends.handles import Batch, Child, default_budget, how, kill, release, rss, send
+from producer.backends.handles import Batch, Handle, default_budget, how, kill, release, rss, send
 from producer.errors import BatchTimeout, StackError, TooMuchMemory
 
 MIN_GROWTH_MIB = 64
@@ -71,7 +71,7 @@ class ChildPool:
         budget = growth_limit_mib * 2**20 if growth_limit_mib else default_budget()
         self.growth_limit = max(budget // processes, MIN_GROWTH_MIB * 2**20)
         self.window = 2 * threads if processes > 1 else max(2 * threads, SINGLE_CHILD_WINDOW)
-        self.children: list[Child] = []
+        self.children: list[Handle] = []
         self.python: dict | None = None
         """The interpreter that runs the tasks, as the children say (the GIL's state included)."""
         self._next_watch = 0.0
@@ -140,34 +140,34 @@ class ChildPool:
 
     # -- the parts
 
-    def _spawn(self) -> Child:
+    def _spawn(self) -> Handle:
         process, ours = self.launcher.start(self.threads)
-        child = Child(process, ours, self.threads)
+        child = Handle(process, ours, self.threads)
         self.children.append(child)
         self._selector.register(ours.fileno(), selectors.EVENT_READ, child)
         self._selector.register(process.sentinel, selectors.EVENT_READ, child)
         return child
 
-    def _forget(self, child: Child) -> None:
+    def _forget(self, child: Handle) -> None:
         for handle in (child.conn.fileno(), child.process.sentinel):
             try:
                 self._selector.unregister(handle)
             except (KeyError, ValueError, OSError):
                 pass
 
-    def _wait(self, timeout: float) -> list[tuple[Child, bool]]:
+    def _wait(self, timeout: float) -> list[tuple[Handle, bool]]:
         """(child, whether its pipe is readable) for each child with a message or an exit.
 
         Ctrl-C interrupts the wait. A child's last messages are in its pipe before its exit
         shows, so a pipe is read to its end (EOF) before its child is taken for dead.
         """
-        found: dict[Child, bool] = {}
+        found: dict[Handle, bool] = {}
         for key, _ in self._selector.select(max(0.0, timeout)):
             child = key.data
             found[child] = found.get(child, False) or key.fd == child.conn.fileno()
         return list(found.items())
 
-    def _receive(self, child: Child, has_message: bool, on_done) -> bool:
+    def _receive(self, child: Handle, has_message: bool, on_done) -> bool:
         """Read one message from ``child``; False if it has died."""
         if not has_message:
             return False
@@ -202,7 +202,7 @@ class ChildPool:
                 child.sent.extend(indexes)
                 send(child, ("run", spec, size, indexes))
 
-    def _replace(self, dead: Child, batch: Batch) -> None:
+    def _replace(self, dead: Handle, batch: Batch) -> None:
         """Record the tasks that died with ``dead``, put back those it had not begun, start another."""
         dead.process.join(5.0)
         self.children.remove(dead)

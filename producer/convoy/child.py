@@ -15,8 +15,6 @@ Both ask the kernel for SIGTERM when the parent dies. Nothing here is for users.
 
 from __future__ import annotations
 
-import ctypes
-import os
 import select
 import signal
 import socket
@@ -26,17 +24,7 @@ from array import array
 
 from producer.convoy.echo import HOST, no_delay, round_trips
 from producer.convoy.load import spin
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent(parent: int) -> None:
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):  # not Linux: the parent's clean-up has to do
-        pass
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        sys.exit(1)
+from producer.services.process import die_with_parent
 
 
 def _say(out, line: str, payload: bytes = b"") -> None:
@@ -86,7 +74,7 @@ def load() -> None:
 
 def main(argv: list[str]) -> None:
     role, parent, *args = argv
-    _die_with_parent(int(parent))
+    die_with_parent(int(parent), signal.SIGTERM)
     if role == "client":
         client(int(args[0]), float(args[1]))
     elif role == "load":

@@ -1,13 +1,15 @@
 """The processes ``convoy`` starts, seen from the parent: pipes, deadlines, and a sure stop.
 
 Each child is ``python -P -m producer.convoy.child ROLE ...`` (see that module), started
-as services/process.py starts every poolbench child: in a session of its own, so a
-Ctrl-C in the terminal reaches only the parent, which stops them in order; with the
-recorded environment; and asking the kernel for SIGTERM if the parent dies. They are
-subprocesses rather than multiprocessing children, so nothing depends on the caller's
-main module, and the parent's threads are never forked.
+as every poolbench child is, by :class:`producer.services.process.Child`: in a session of
+its own, so a Ctrl-C in the terminal reaches only the parent, which stops them in order;
+with the recorded environment. It asks the kernel for SIGTERM if the parent dies itself,
+on its first line (the parent runs threads while it starts children, so no code runs
+between fork and exec). They are subprocesses rather than multiprocessing children, so
+nothing depends on the caller's main module, and the parent's threads are never forked.
 
-The parent talks to a child over its stdin and stdout; every read has a deadline.
+The parent talks to a child over its stdin and stdout (a :class:`Link`); every read has a
+deadline.
 """
 
 from __future__ import annotations
@@ -19,26 +21,21 @@ import time
 
 from producer.errors import ConvoyError, ConvoyTimeout
 from producer.services.environ import Interpreter, child_environ
+from producer.services.process import Child
 
 MODULE = "producer.convoy.child"
 KILL_WAIT = 2.0
 """Seconds to wait after SIGKILL for a child that would not stop otherwise."""
 
 
-class Child:
-    """One child process of ``convoy``, with line and byte reads that have a deadline."""
+class Link:
+    """The parent's end of one ``convoy`` child: line and byte reads that have a deadline."""
 
     def __init__(self, role: str, args: list[str], environ: dict[str, str], label: str | None = None):
         self.role = label or role
         argv = Interpreter.current().module_argv(MODULE) + [role, str(os.getpid()), *args]
-        self.proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=child_environ(environ, {}),
-            start_new_session=True,
-        )
+        self.child = Child(role, argv, child_environ(environ, {}), None, die_with_parent=False)
+        self.proc = self.child.proc
         self._buffer = b""
 
     def send(self, line: str) -> None:

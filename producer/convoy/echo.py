@@ -18,7 +18,7 @@ import threading
 import time
 from array import array
 
-from producer.convoy.children import Child
+from producer.convoy.children import Link
 from producer.errors import ConvoyError, ConvoyTimeout
 
 HOST = "127.0.0.1"
@@ -119,7 +119,7 @@ class EchoClient:
 
     def __init__(self, port: int, timeout: float, environ: dict[str, str]):
         self.timeout = timeout
-        self._child = Child("client", [str(port), repr(timeout)], environ, label="echo client")
+        self._child = Link("client", [str(port), repr(timeout)], environ, label="echo client")
         try:
             self._expect("ready", time.monotonic() + timeout, "connect")
         except BaseException:

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 from producer.convoy.measure import ConvoySettings
 from producer.errors import UsageError
+from producer.exports import check_writable
 from producer.services.environ import inherited
+from worker.cgroup import available_cpus
 
 LIMITS = {"tasks": (1, 256), "duration": (0.05, 600.0), "rounds": (1, 100), "timeout": (0.1, 3600.0)}
 DEFAULT_DURATION = 1.0
@@ -30,11 +32,6 @@ class ConvoyOutput:
     width: int = 80
 
 
-def usable_cpus() -> int:
-    affinity = getattr(os, "sched_getaffinity", None)
-    return len(affinity(0)) if affinity else os.cpu_count() or 1
-
-
 def add_parser(sub) -> None:
     c = sub.add_parser(
         "convoy",
@@ -43,7 +40,10 @@ def add_parser(sub) -> None:
         "CPU-bound threads, and beside N CPU-bound processes, interleaved round by round.",
     )
     c.add_argument(
-        "--tasks", type=int, metavar="N", help="CPU-bound threads, or processes (default: usable CPUs)"
+        "--tasks",
+        type=int,
+        metavar="N",
+        help="CPU-bound threads, or processes (default: usable CPUs, within the cgroup quota)",
     )
     c.add_argument(
         "--duration",
@@ -77,14 +77,6 @@ def add_parser(sub) -> None:
     c.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
 
 
-def _check_writable(flag: str, path: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path) or not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-        raise UsageError(f"cannot write {flag} file '{path}': its folder does not exist or is not writable")
-    if os.path.exists(path) and not os.access(path, os.W_OK):
-        raise UsageError(f"cannot write {flag} file '{path}': permission denied")
-
-
 def _plot_format(path: str) -> str:
     from producer.convoy import plot
 
@@ -92,12 +84,12 @@ def _plot_format(path: str) -> str:
     if suffix not in plot.FORMATS:
         raise UsageError(f"--plot draws .png or .svg files, not '{path}'")
     plot.require()
-    _check_writable("--plot", path)
+    check_writable("--plot", path)
     return suffix
 
 
 def from_args(args, environ, *, interactive: bool, width: int) -> tuple[ConvoySettings, ConvoyOutput]:
-    tasks = usable_cpus() if args.tasks is None else args.tasks
+    tasks = available_cpus() if args.tasks is None else args.tasks
     for name, value in (("tasks", tasks), ("duration", args.duration), ("rounds", args.rounds)):
         low, high = LIMITS[name]
         if not (math.isfinite(value) and low <= value <= high):
@@ -106,7 +98,7 @@ def from_args(args, environ, *, interactive: bool, width: int) -> tuple[ConvoySe
     if not (math.isfinite(args.timeout) and low <= args.timeout <= high):
         raise UsageError(f"--timeout must be between {low:g} and {high:g} seconds, not {args.timeout:g}")
     if args.json_path not in (None, "-"):
-        _check_writable("--json", args.json_path)
+        check_writable("--json", args.json_path)
     plot_format = None
     if args.plot_path is not None:
         if args.plot_path in ("", "-"):

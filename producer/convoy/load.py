@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 
-from producer.convoy.children import Child
+from producer.convoy.children import Link
 from producer.errors import ConvoyError, ConvoyTimeout
 from workloads.builtin import countdown
 
@@ -107,14 +107,14 @@ class ProcessLoad:
 
     def __init__(self, tasks: int, timeout: float, environ: dict[str, str]):
         self.tasks, self.timeout, self.environ = tasks, timeout, environ
-        self._children: list[Child] = []
+        self._children: list[Link] = []
         self._rates: list[float] = []
 
     def __enter__(self) -> ProcessLoad:
         try:
             deadline = time.monotonic() + self.timeout
             for _ in range(self.tasks):
-                self._children.append(Child("load", [], self.environ))
+                self._children.append(Link("load", [], self.environ))
             for child in self._children:
                 if child.read_line(deadline, "start") != "ready":
                     raise ConvoyError("a load process did not say it was ready")

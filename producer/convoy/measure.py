@@ -16,11 +16,11 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from producer import __version__
 from producer.convoy import load
 from producer.convoy.echo import MESSAGE, EchoClient, EchoServer
 from producer.errors import ConvoyError
 from producer.measure import host, stats
+from producer.version import __version__
 
 SCHEMA_VERSION = 1
 """Version 1: the first convoy document. Fields may be added without a bump."""

@@ -20,8 +20,8 @@ import textwrap
 
 from producer.convoy.text import label
 from producer.errors import UsageError
+from producer.report.labels import python_label
 from producer.report.table import ms
-from producer.report.text import python_label
 
 FORMATS = ("png", "svg")
 MISSING = "--plot needs matplotlib: pip install 'poolbench[plot]'"

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import textwrap
 
+from producer.report.labels import python_label
 from producer.report.table import ms
-from producer.report.text import python_label
 
 LEGEND = (
     "median = of every round trip, ±IQR/2; p99 and requests/s = median over rounds (min-max); "

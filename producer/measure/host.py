@@ -20,7 +20,7 @@ import platform
 import socket
 import time
 
-from producer.measure import cgroup
+from worker import cgroup
 from workloads import interpreter
 
 

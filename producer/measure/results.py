@@ -8,14 +8,14 @@ from __future__ import annotations
 import datetime
 import statistics
 
-from producer import __version__
+from producer.document import SCHEMA_VERSION, Document, Result, Round
 from producer.measure import decide
 from producer.measure.breakdown import breakdown
 from producer.measure.host import usable_cpus
 from producer.measure.memory import summarise
 from producer.measure.rounds import BackendRun
 from producer.measure.stats import describe, outliers, welch_p
-from producer.report.document import SCHEMA_VERSION, Document, Result, Round
+from producer.version import __version__
 
 MIN_BATCH_S = 0.1
 """A batch shorter than this gets no speedup, no CPU/wall and no verdict. Child processes'

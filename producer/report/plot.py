@@ -18,8 +18,8 @@ import textwrap
 from producer.errors import UsageError
 from producer.report import kinds, lanes
 from producer.report.document import Document
+from producer.report.labels import python_label
 from producer.report.speedup_chart import draw_speedup
-from producer.report.text import python_label
 from producer.report.timeline_chart import draw_timeline, timeline_height
 
 FORMATS = ("png", "svg")

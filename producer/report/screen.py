@@ -13,13 +13,8 @@ import re
 
 from producer.report import messages
 from producer.report.document import Document
+from producer.report.labels import python_label
 from producer.report.table import ms
-
-
-def python_label(info: dict) -> str:
-    from producer.report.text import python_label as label
-
-    return label(info)
 
 
 def _severity(item, default: str) -> str:
@@ -102,10 +97,13 @@ def short_verdict(doc: Document) -> list[str]:
             continue
         sure = "" if v["confidence"] == "high" else f" (confidence {v['confidence']}, -v says why)"
         out.append(f"{on}This work is {v['kind']}{sure}: {v['reason']}.")
-        local, celery = v["recommend"]["local"], v["recommend"]["celery"]
-        picks = ([f"Locally, use {local}."] if local else []) + (
-            [f"In Celery, pick the {celery} pool."] if celery else []
-        )
+        local = v["recommend"].get("local")
+        picks = [f"Locally, use {local}."] if local else []
+        picks += [
+            f"In {family.capitalize()}, pick the {pool} pool."
+            for family, pool in v["recommend"].items()
+            if family != "local" and pool
+        ]
         out.append(" ".join(picks) or "No backend is recommended (-v says why).")
     return out
 

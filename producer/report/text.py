@@ -15,6 +15,7 @@ import textwrap
 
 from producer.report import costs, messages, table
 from producer.report.document import Document, Result, Verdict
+from producer.report.labels import python_label
 from producer.report.screen import (
     MORE,
     _one_line,
@@ -25,22 +26,6 @@ from producer.report.screen import (
 from producer.report.table import ms
 
 BOLD, RED, GREEN, YELLOW, DIM, RESET = "\033[1m", "\033[31m", "\033[32m", "\033[33m", "\033[2m", "\033[0m"
-
-
-def _gil(info: dict) -> str:
-    if info.get("gil_enabled") is None:
-        return "GIL unknown"
-    if info.get("free_threaded_build"):
-        by = info.get("gil_enabled_by")
-        on = f"re-enabled by {', '.join(by)}" if by else "re-enabled"
-        return "free-threaded, GIL " + (on if info["gil_enabled"] else "disabled")
-    return "GIL enabled" if info["gil_enabled"] else "GIL disabled"
-
-
-def python_label(info: dict) -> str:
-    return (
-        f"{info.get('python_implementation') or 'Python'} {info.get('python_version') or '?'}, {_gil(info)}"
-    )
 
 
 def header_lines(doc: Document) -> list[str]:

@@ -44,22 +44,41 @@ def _die_with_parent():
 
 
 class Child:
-    """One process in its own session, its output in ``LOG_DIR/NAME.log``."""
+    """One process in its own session, its output in ``LOG_DIR/NAME.log``.
 
-    def __init__(self, name: str, argv: list[str], env: dict | None, log_dir: str, cwd: str | None = None):
+    With ``log_dir`` None its stdin, stdout and stderr are pipes to the parent instead
+    (``convoy``'s children, whose parent talks to them: :mod:`producer.convoy.children`).
+    ``die_with_parent`` asks the kernel for SIGTERM when the parent dies, between fork and
+    exec; a child started while the parent runs other threads should ask for it itself
+    (:func:`die_with_parent`), since code between fork and exec is not safe among threads.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        env: dict | None,
+        log_dir: str | None,
+        cwd: str | None = None,
+        die_with_parent: bool = True,
+    ):
         self.name = name
         self.argv = list(argv)
+        start = {
+            "env": env,
+            "cwd": cwd,
+            "start_new_session": True,
+            "preexec_fn": _die_with_parent() if die_with_parent else None,
+        }
+        if log_dir is None:
+            self.log_path = None
+            pipe = subprocess.PIPE
+            self.proc = subprocess.Popen(argv, stdin=pipe, stdout=pipe, stderr=pipe, **start)
+            return
         self.log_path = os.path.join(log_dir, f"{name}.log")
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                cwd=cwd,
-                start_new_session=True,
-                preexec_fn=_die_with_parent(),
+                argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, **start
             )
 
     @property
@@ -73,7 +92,7 @@ class Child:
     def tail(self, lines: int = 8) -> str:
         """The last lines of its output, joined on one line for an error message."""
         try:
-            text = Path(self.log_path).read_text(errors="replace")
+            text = Path(self.log_path).read_text(errors="replace") if self.log_path else ""
         except OSError:
             return ""
         return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:])

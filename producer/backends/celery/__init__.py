@@ -9,7 +9,8 @@ publishes them: the same pub/sub wake-up ``AsyncResult.get`` uses, where
 ``GroupResult.get`` would poll in half-second steps. Every message names the backend's
 run (:mod:`.run`), and whatever goes wrong on the way (a worker or Redis lost, a task
 delivered twice) is recorded as an incident and reported with the backend's numbers.
-``--chunks`` and ``--no-result`` batches travel as :mod:`.messages` says.
+``--chunks`` and ``--no-result`` batches travel as :mod:`.messages` says, under the same
+run and through the same app and result watcher.
 """
 
 from __future__ import annotations
@@ -57,8 +58,6 @@ class CeleryBackend(Backend):
         self.queue = queue or queue_for(pool)
         self._url = settings.broker_url
         self._app = None
-        self._results_app = None
-        """An app with Celery's result backend, for --chunks and --no-result only."""
         self._nodes: dict[str, int] = {}
         """Node name -> its pool's max-concurrency, for the nodes consuming our queue."""
         self._node_info: dict[str, dict] = {}
@@ -150,7 +149,7 @@ class CeleryBackend(Backend):
     def _round_trip(self) -> None:
         deadline = time.monotonic() + self.settings.worker_timeout
         try:
-            record = CeleryBatch(self, "sleep", 0, 1).run(deadline)[0]
+            record = self._through(CeleryBatch(self, "sleep", 0, 1), deadline)[0]
         except BrokerLost:
             raise
         except TasksLost:
@@ -169,9 +168,9 @@ class CeleryBackend(Backend):
         self._batch_incidents = []
 
     def run_batch(self, spec: str, size: int, tasks: int) -> list[dict]:
+        """One batch under the backend's run: the default path (:mod:`.batch`), or, with
+        --chunks or --no-result, :mod:`.messages`."""
         spec = canonical(spec)  # a file path must mean the same file on the worker
-        if self.settings.chunks > 1 or self.settings.no_result:
-            return self._run_messages(spec, size, tasks)
         deadline = time.monotonic() + self.settings.timeout
         self._round += 1
         self._batch_incidents = []
@@ -179,22 +178,31 @@ class CeleryBackend(Backend):
             if self.broker_lost:  # an earlier batch lost it: fail at once unless it is back
                 self.redis_run_id = check_redis(self._url).get("run_id")
                 self.broker_lost = False
-            if self.lease.run_id is None:
+            if self.lease.run_id is None:  # an earlier batch ended early, and its run with it
                 self.lease.begin()
         except (*BROKER_ERRORS, BrokerUnavailable) as exc:
             raise BrokerLost(
                 self.name, f"Redis at {mask_url(self._url)} cannot be reached ({reason_of(exc)})", 0, tasks
             ) from None
-        return CeleryBatch(self, spec, size, tasks).run(deadline)
+        if self.settings.chunks > 1 or self.settings.no_result:
+            try:
+                return MessageBatch(self).run(spec, size, tasks)
+            except BrokerLost:
+                self.broker_lost = True  # the next batch fails at once unless Redis is back
+                raise
+        return self._through(CeleryBatch(self, spec, size, tasks), deadline)
 
-    def _run_messages(self, spec: str, size: int, tasks: int) -> list[dict]:
-        """--chunks and --no-result: the batch travels as :mod:`.messages` says (through an app
-        with Celery's result backend, which those need; made on first use)."""
-        if self._results_app is None:
-            self._results_app = APPS.acquire(self._url, results=True)
-        with broker_errors(self._url):
-            batch = MessageBatch(self._results_app, self.queue, self.settings, self.name)
-            return batch.run(spec, size, tasks)
+    def _through(self, batch: CeleryBatch, deadline: float) -> list[dict]:
+        """Run a batch, then take what it found: Redis's run id, the ids it collected, a lost Redis."""
+        try:
+            records = batch.run(deadline)
+        except BrokerLost:
+            self.broker_lost = True  # the next batch fails at once unless Redis is back
+            raise
+        finally:
+            self.redis_run_id = batch.redis_run_id
+        self.collected.extend(batch.handled)
+        return records
 
     def incident(self, kind: str, detail: str) -> None:
         """Something went wrong and was dealt with: reported with its batch, and with the run."""
@@ -204,7 +212,13 @@ class CeleryBackend(Backend):
             self.incidents.append({"kind": kind, "batch": self._round, "detail": detail})
 
     def disturbances(self, records: list[dict]) -> list[str]:
-        """Redelivered tasks (the base class reads them from the records), and what the batch met."""
+        """Redelivered tasks (the base class reads them from the records), and what the batch met.
+
+        Called after each batch, outside its clock: the place to look for a task of an earlier
+        batch that ran again (:meth:`_late_duplicates`), so that ``describe()`` only reads.
+        """
+        if self.watcher is not None:
+            self._late_duplicates()
         found, self._batch_incidents = self._batch_incidents, []
         return super().disturbances(records) + found
 
@@ -225,9 +239,6 @@ class CeleryBackend(Backend):
                 self.watcher.forget(self.collected)  # a late second run's result, if any
             self.watcher.close()
             self.watcher = None
-        if self._results_app is not None:
-            self._results_app = None
-            APPS.release(self._url, results=True)
         if self._app is not None:
             self._app = None
             APPS.release(self._url)
@@ -244,11 +255,6 @@ class CeleryBackend(Backend):
                 "rounds and settings.faults): the times of those rounds include the recovery"
             )
         return caveats
-
-    def describe(self):
-        if self.watcher is not None:
-            self._late_duplicates()  # first: it may add to the caveats
-        return super().describe()
 
     def memory_scope(self) -> memory.Scope:
         """The workers' processes, when they are this process's children (embedded)."""

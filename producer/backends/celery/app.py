@@ -46,22 +46,21 @@ class SharedApps:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._apps: dict[tuple[str, bool], tuple[Celery, int]] = {}
+        self._apps: dict[str, tuple[Celery, int]] = {}
 
-    def acquire(self, url: str, results: bool = False) -> Celery:
+    def acquire(self, url: str) -> Celery:
         with self._lock:
-            app, users = self._apps.get((url, results)) or (make_app(url, results), 0)
-            self._apps[url, results] = (app, users + 1)
+            app, users = self._apps.get(url) or (make_app(url), 0)
+            self._apps[url] = (app, users + 1)
             return app
 
-    def release(self, url: str, results: bool = False) -> None:
+    def release(self, url: str) -> None:
         with self._lock:
-            app, users = self._apps.pop((url, results))
+            app, users = self._apps.pop(url)
             if users > 1:
-                self._apps[url, results] = (app, users - 1)
+                self._apps[url] = (app, users - 1)
                 return
-            others = any(key[0] == url for key in self._apps)
-        close_app(app, pools=not others)
+        close_app(app)
 
 
 APPS = SharedApps()
@@ -72,15 +71,14 @@ PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 
 """A publish gives up within about a second; the batch then waits for the broker itself."""
 
 
-def make_app(url: str, results: bool = False) -> Celery:
+def make_app(url: str) -> Celery:
     """A Celery app of the producer's own: JSON only, the workers' transport options.
 
-    No result backend by default: sending a task through one would subscribe to its
-    result on a connection nobody reads; :mod:`producer.backends.celery.results` reads
-    them. ``results``: with Celery's Redis result backend, for what needs its machinery
-    (``chunks``, ``--no-result``; :mod:`producer.backends.celery.messages`).
+    No result backend: sending a task through one would subscribe to its result on a
+    connection nobody reads; :mod:`producer.backends.celery.results` reads them, for
+    every kind of batch (``--chunks`` and ``--no-result`` too).
     """
-    app = Celery("poolbench", broker=url, backend=url if results else None, set_as_current=False)
+    app = Celery("poolbench", broker=url, backend=None, set_as_current=False)
     app.conf.update(
         accept_content=protocol.ACCEPT_CONTENT,
         result_accept_content=protocol.ACCEPT_CONTENT,
@@ -120,7 +118,7 @@ def failure_of(result: object) -> dict:
     ``AsyncResult.get`` rebuilds it as an exception of that name with those args.
     A prefork child that died on each delivery reaches here as Celery's ``WorkerLostError``.
     """
-    if isinstance(result, BaseException):  # rebuilt by Celery (AsyncResult.get, in .messages)
+    if isinstance(result, BaseException):  # rebuilt by Celery (AsyncResult.get)
         name, args = type(result).__name__, list(result.args)
     elif isinstance(result, dict) and "exc_type" in result:  # as stored, read by .results
         name = str(result["exc_type"])

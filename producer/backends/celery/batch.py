@@ -54,6 +54,8 @@ class CeleryBatch(Recovery):
         """Task ids found nowhere at the last look (:meth:`_find_orphans`)."""
         self._restarted = False
         """Redis restarted during this batch: a vanished worker's tasks are not in it any more."""
+        self.redis_run_id: str | None = backend.redis_run_id
+        """Redis's ``run_id`` as this batch last saw it (a new one: it restarted)."""
 
     @property
     def pending(self) -> list[int]:
@@ -69,7 +71,6 @@ class CeleryBatch(Recovery):
         except BaseException:  # a failure, an overrun or Ctrl-C: leave nothing behind
             self._abandon()
             raise
-        self.backend.collected.extend(self.handled)
         return [self.records[index] for index in range(self.tasks)]
 
     # -- sending --------------------------------------------------------------------

@@ -12,13 +12,22 @@ Two knobs change how a batch travels (issue 12), and both keep every task verifi
   list the last task pushes to. The batch's keys are deleted when it ends, whatever
   happens; they expire anyway.
 
+Both travel the default path's way (:mod:`.batch`): through the backend's one app (no
+result backend), every message carrying the backend's run id (:mod:`.run`), results
+read by the backend's :class:`~.results.ResultWatcher`. A batch that ends early (its
+timeout, Ctrl-C, SIGTERM, a lost broker) ends its run: the run key goes, so workers
+drop whatever of it they still get (:mod:`worker.guard`) and store nothing for what
+they were running, and its messages are purged from the queue and from ``unacked``.
+Nothing relies on ``revoke``, whose REVOKED states workers would write after the fact.
+What these batches do not share yet is :mod:`.recovery`: a lost Redis ends the batch
+at once (BrokerLost, exit 3) instead of being waited for, and a worker lost mid-batch is
+not reported; its messages come back through the broker (late acks), or the batch ends
+at its timeout.
+
 Every record keeps the timestamps of the per-task breakdown: ``sent`` and
 ``publish_s`` here, ``received``, ``started``, ``ended`` on the worker, ``collected``
-when the producer's ``get()`` returned (no result, no ``collected``). Results are
-taken in order, and a ``get()`` first reads the stored result (a GET) before it waits
-on pub/sub, so a result that landed early is "collected" when the producer comes to
-it: result back is the producer's latency, not Redis's. Records of one chunk share
-their message's ``message`` number and timestamps.
+when the producer heard the message's result (no result, no ``collected``). Records of
+one chunk share their message's ``message`` number and timestamps.
 """
 
 from __future__ import annotations
@@ -27,30 +36,30 @@ import contextlib
 import json
 import secrets
 import time
+import uuid
 from dataclasses import dataclass
 
-from celery import states
 from celery.canvas import chunks
-from celery.exceptions import TimeoutError as CeleryTimeout
 
 from producer.backends.celery.app import BROKER_ERRORS, failure_of
-from producer.errors import BatchTimeout
-from worker.protocol import RESULT_EXPIRES_S, TASK_NAME, completion_keys
+from producer.backends.celery.results import READY
+from producer.errors import BatchTimeout, BrokerLost
+from producer.services.redis import mask_url, reason_of
+from worker.protocol import CHUNK_TASK, RESULT_EXPIRES_S, TASK_NAME, completion_keys
 
-REVOKE_REPLIES_S = 1.0
-"""After a timeout or Ctrl-C: how long the workers' replies to a revoke are waited for."""
 WAIT_SLICE_S = 1.0
-"""``--no-result``: longest single BLPOP; the deadline is checked between slices."""
+"""Longest single wait (a BLPOP, or pub/sub); the deadline is checked between slices, and
+results pub/sub may have missed are read after each."""
 
 
 @dataclass
 class Message:
     number: int
     indices: list[int]
-    result: object
-    """The message's AsyncResult (its id is what a revoke needs)."""
+    task_id: str
     sent: float
     publish_s: float
+    collected: bool = False
 
 
 class _Overrun(Exception):
@@ -58,60 +67,77 @@ class _Overrun(Exception):
 
 
 class MessageBatch:
-    """One batch through ``app`` to ``queue``, in chunks and/or without results."""
+    """One batch of the backend's, in chunks and/or without results, under the backend's run."""
 
-    def __init__(self, app, queue: str, settings, name: str):
-        self.app, self.queue, self.settings, self.name = app, queue, settings, name
-        self.per_message = max(1, settings.chunks)
-        self.no_result = settings.no_result
+    def __init__(self, backend):
+        self.backend = backend
+        self.per_message = max(1, backend.settings.chunks)
+        self.no_result = backend.settings.no_result
 
     def run(self, spec: str, size: int, tasks: int) -> list[dict]:
-        deadline = time.monotonic() + self.settings.timeout
+        backend = self.backend
+        deadline = time.monotonic() + backend.settings.timeout
         token = secrets.token_hex(8) if self.no_result else None
         keys = completion_keys(token) if token else None
         report = {"token": token, "total": tasks} if token else None
         calls = [[spec, size, index, report] if report else [spec, size, index] for index in range(tasks)]
+        client = backend.lease.client
         messages: list[Message] = []
-        records: list[dict] = []
         try:
-            if keys:  # the workers write only while this counter exists (worker.completion)
-                self.app.backend.client.set(keys["count"], 0, ex=RESULT_EXPIRES_S)
             try:
+                if keys:  # the workers write only while this counter exists (worker.completion)
+                    client.set(keys["count"], 0, ex=RESULT_EXPIRES_S)
                 messages = self._send(calls)
-                records = self._wait_reports(keys, messages, deadline) if keys else []
-                if not keys:
-                    for message in messages:
-                        records += self._collect(message, deadline)
+                if keys:
+                    return self._wait_reports(keys, messages, deadline)
+                return self._collect(messages, deadline)
             except _Overrun:
-                done = self._abandon(messages, keys, tasks)
-                raise BatchTimeout(self.name, done, tasks, self.settings.timeout) from None
-            except BaseException:  # Ctrl-C or a lost broker: leave no work queued behind us
+                try:
+                    done = self._abandon(messages, keys, tasks)
+                except BROKER_ERRORS:  # gone since: what was collected is what is known
+                    done = sum(len(message.indices) for message in messages if message.collected)
+                raise BatchTimeout(backend.name, done, tasks, backend.settings.timeout) from None
+            except BROKER_ERRORS as exc:  # the default path waits for Redis (.recovery); these do not
+                with contextlib.suppress(*BROKER_ERRORS):
+                    self._abandon(messages, keys, tasks)
+                done = sum(len(message.indices) for message in messages if message.collected)
+                raise BrokerLost(
+                    backend.name,
+                    f"lost Redis at {mask_url(backend.url)} mid-batch ({reason_of(exc)}); a --chunks or "
+                    f"--no-result batch does not wait for it; {done} of {tasks} tasks collected",
+                    done,
+                    tasks,
+                ) from None
+            except BaseException:  # Ctrl-C or SIGTERM: leave nothing behind
                 with contextlib.suppress(*BROKER_ERRORS):
                     self._abandon(messages, keys, tasks)
                 raise
         finally:
             if keys:
                 with contextlib.suppress(*BROKER_ERRORS):
-                    self.app.backend.client.delete(*keys.values())
-        return records
+                    client.delete(*keys.values())
 
     def _send(self, calls: list[list]) -> list[Message]:
-        options = {"queue": self.queue, "ignore_result": self.no_result}
+        backend = self.backend
+        app = backend.app
         if self.per_message > 1:
-            parts = chunks(self.app.signature(TASK_NAME), calls, self.per_message, app=self.app).group().tasks
-            payloads = [(part, [call[2] for call in part.kwargs["it"]]) for part in parts]
+            parts = chunks(app.signature(TASK_NAME), calls, self.per_message, app=app).group().tasks
+            payloads = [
+                (CHUNK_TASK, {"kwargs": dict(part.kwargs)}, [call[2] for call in part.kwargs["it"]])
+                for part in parts
+            ]
         else:
-            payloads = [(call, [call[2]]) for call in calls]
+            payloads = [(TASK_NAME, {"args": call}, [call[2]]) for call in calls]
+        ids = [str(uuid.uuid4()) for _ in payloads]
+        if not self.no_result:
+            backend.watcher.watch(ids)  # before sending: no result may land unheard
+        options = {"queue": backend.queue, "ignore_result": self.no_result, "headers": backend.lease.headers}
         messages = []
-        with self.app.producer_or_acquire() as producer:  # one producer for the batch
-            for number, (payload, indices) in enumerate(payloads):
-                sent = time.time()
-                t0 = time.perf_counter()
-                if self.per_message > 1:
-                    result = payload.apply_async(producer=producer, **options)
-                else:
-                    result = self.app.send_task(TASK_NAME, args=payload, producer=producer, **options)
-                messages.append(Message(number, indices, result, sent, time.perf_counter() - t0))
+        with app.producer_or_acquire() as producer:  # one producer for the batch
+            for number, ((name, payload, indices), task_id) in enumerate(zip(payloads, ids, strict=True)):
+                sent, t0 = time.time(), time.perf_counter()
+                app.send_task(name, task_id=task_id, producer=producer, **payload, **options)
+                messages.append(Message(number, indices, task_id, sent, time.perf_counter() - t0))
         return messages
 
     def _stamp(self, message: Message, record: dict) -> dict:
@@ -120,25 +146,43 @@ class MessageBatch:
             record["message"] = message.number
         return record
 
-    def _collect(self, message: Message, deadline: float) -> list[dict]:
-        result = message.result
-        try:
-            value = result.get(timeout=max(0.001, deadline - time.monotonic()), propagate=False)
-        except CeleryTimeout:
-            raise _Overrun from None
+    def _collect(self, messages: list[Message], deadline: float) -> list[dict]:
+        """Each message's result as it lands; a message's result is deleted once read."""
+        watcher = self.backend.watcher
+        waiting = {message.task_id: message for message in messages}
+        records: list[dict] = []
+        next_look = time.monotonic() + WAIT_SLICE_S
+        while waiting:
+            now = time.monotonic()
+            if now >= deadline:
+                raise _Overrun
+            metas = watcher.wait(min(deadline, next_look) - now)
+            if time.monotonic() >= next_look:  # what pub/sub may have missed (after a reconnect)
+                metas += watcher.fetch(list(waiting))
+                next_look = time.monotonic() + WAIT_SLICE_S
+            for meta in metas:
+                message = waiting.get(meta.get("task_id"))
+                if message is None or meta.get("status") not in READY:
+                    continue
+                del waiting[message.task_id]
+                records += self._records(message, meta)
+                message.collected = True
+                watcher.forget([message.task_id])  # while later messages still run
+        return records
+
+    def _records(self, message: Message, meta: dict) -> list[dict]:
         collected = time.time()
-        ok = result.state == states.SUCCESS
+        value = meta.get("result")
+        ok = meta.get("status") == "SUCCESS"
         values = value if self.per_message > 1 and isinstance(value, list) else [value]
         if not ok or not all(isinstance(v, dict) for v in values):
             failure = failure_of(value) if not ok else failure_of(values)
             values = [{"index": index, "error": failure} for index in message.indices]
-        result.forget()  # while later messages still run
-        message.result = None
         return [self._stamp(message, {**v, "collected": collected}) for v in values]
 
     def _wait_reports(self, keys: dict, messages: list[Message], deadline: float) -> list[dict]:
         """``--no-result``: wait for the last task's push, then read every task's record."""
-        client = self.app.backend.client
+        client = self.backend.lease.client
         while not client.blpop([keys["done"]], timeout=self._slice(deadline)):
             if time.monotonic() >= deadline:
                 raise _Overrun
@@ -155,30 +199,15 @@ class MessageBatch:
         return round(max(0.01, min(WAIT_SLICE_S, deadline - time.monotonic())), 3)
 
     def _abandon(self, messages: list[Message], keys: dict | None, tasks: int) -> int:
-        """Revoke what has not finished, forget stored results; return how many tasks finished."""
+        """End the backend's run (its messages purged, its late tasks dropped by the workers),
+        delete the results that landed; return how many tasks finished."""
+        backend = self.backend
         if keys:
-            reported = {
-                json.loads(raw).get("index") for raw in self.app.backend.client.hvals(keys["records"])
-            }
-            self._revoke([m.result.id for m in messages if not set(m.indices) <= reported])
-            return len(reported & set(range(tasks)))
-        pending = [m for m in messages if m.result is not None]
-        unfinished = [m.result.id for m in pending if not m.result.ready()]
-        self._revoke(unfinished)
-        for message in pending:
-            message.result.forget()
-        done = {i for m in messages if m.result is None or m.result.id not in unfinished for i in m.indices}
-        return len(done)
-
-    def _revoke(self, ids: list[str]) -> None:
-        """Revoke, wait for the workers' replies, then delete the states they stored.
-
-        Celery 5.7's ``revoke`` makes every worker that does not hold the task write a
-        REVOKED state to the result backend, message-level ``ignore_result`` or not:
-        those writes are done once the replies are in, and deleted here.
-        """
-        if not ids:
-            return
-        self.app.control.revoke(ids, reply=True, timeout=REVOKE_REPLIES_S)
-        for task_id in ids:
-            self.app.backend.forget(task_id)
+            raws = backend.lease.client.hvals(keys["records"])
+            done = len({json.loads(raw).get("index") for raw in raws} & set(range(tasks)))
+        else:
+            done = sum(len(message.indices) for message in messages if message.collected)
+        backend.lease.end()
+        if not keys:
+            backend.watcher.forget([message.task_id for message in messages])
+        return done

@@ -12,6 +12,11 @@ the batch's plain path (send, collect) reads on its own:
   ``run_id``, nothing was lost; restarted, the tasks it lost are sent again (those a
   live worker still runs are not); gone, the batch fails with BrokerLost (exit 3);
 - every failure names each task not completed and where it is.
+
+What a batch finds out about its backend's world it keeps on itself, for the backend to
+take when the batch ends (:meth:`CeleryBackend._through`): Redis's new ``run_id`` after a
+restart (``redis_run_id``), the ids it collected (``handled``); a Redis that did not come
+back is the BrokerLost it raises. It never sets its backend's fields.
 """
 
 from __future__ import annotations
@@ -176,8 +181,7 @@ class Recovery:
                 info = check_redis(backend.url)
                 break
             except BrokerUnavailable:
-                if time.monotonic() >= limit:
-                    backend.broker_lost = True
+                if time.monotonic() >= limit:  # the backend notes the loss when BrokerLost reaches it
                     raise self._lost(
                         BrokerLost,
                         f"lost Redis at {mask_url(backend.url)} mid-batch ({reason_of(exc)}) and it did not "
@@ -187,8 +191,8 @@ class Recovery:
         away = time.monotonic() - began
         backend.lease.refresh()  # a restarted Redis lost the run key: workers would drop our tasks
         backend.liveness.forgive(time.monotonic())
-        if info.get("run_id") != backend.redis_run_id:
-            backend.redis_run_id = info.get("run_id")
+        if info.get("run_id") != self.redis_run_id:
+            self.redis_run_id = info.get("run_id")  # found: the backend takes it when the batch ends
             self._restarted = True
             self._await_fresh_beats(deadline)
             for meta in backend.watcher.fetch(self.latest[index] for index in self.pending):

@@ -14,7 +14,9 @@ controllers plus an empty v2 tree):
 A limit may sit on any ancestor of the process's cgroup, so every level up to the
 mount's root is read and the tightest one wins. The parsers are pure functions of the
 files' text; :func:`read_quota` takes the file reader as a parameter so that tests can
-hand it sample contents. Standard library only: the worker imports it too.
+hand it sample contents. Standard library only: it sits beside
+:mod:`worker.protocol` as a module both sides share (the producer's ``measure.host`` and the
+worker's settings and ``poolbench_info`` read the same quota).
 """
 
 from __future__ import annotations
@@ -167,3 +169,13 @@ def usable_cpus(affinity: int, quota: Quota | None) -> float | int:
 def whole_cpus(affinity: int, quota: Quota | None) -> int:
     """CPUs to size a pool with: the quota rounded up, at least 1 (1.5 CPUs -> 2 processes)."""
     return max(1, min(affinity, math.ceil(quota.cpus)) if quota else affinity)
+
+
+def available_cpus() -> int:
+    """CPUs a pool on this machine may use: the cpuset, or the cgroup CPU quota rounded up if smaller.
+
+    The one such count: the worker sizes its pool with it, ``convoy`` its load. Celery's
+    own default counts the host's CPUs and ignores a container's ``cpus:`` quota
+    (celery#10320); a pool of 8 processes under a 1-CPU quota only takes turns.
+    """
+    return whole_cpus(affinity_cpus(), read_quota(read_file))
