@@ -16,8 +16,7 @@ import os
 from collections.abc import Callable, Iterable
 
 import workloads
-from producer import backends as registry
-from producer import session
+from producer import plan, session
 from producer import settings as defaults
 from producer.errors import UsageError
 from producer.report.document import Result
@@ -95,13 +94,13 @@ def compare(
     ``pythons``: paths of other interpreters to run every backend under as well (``--python``).
     """
     spec = workload if isinstance(workload, str) else _spec_of(workload)
-    names = [registry.spec(name).name for name in backends]
+    names = plan.backend_names(backends)
     settings = Settings(
         workload=spec,
         size=size,
         tasks=tasks,
         concurrency=concurrency,
-        backends=tuple(dict.fromkeys([registry.BASELINE, *names])),
+        backends=names,
         repeat=repeat,
         warmup=warmup,
         timeout=timeout,
@@ -115,7 +114,7 @@ def compare(
         no_result=no_result,
         pythons=tuple(Interpreter.probe(path) for path in pythons),
     )
-    return Run(session.run(settings))
+    return Run(session.run(settings.check()))
 
 
 def _spec_of(func: Callable) -> str:

@@ -78,7 +78,8 @@ def compare(settings: Settings, output: Output) -> int:
 def sweep(settings: Settings, concurrencies: list[int], workers: list[int], output: Output) -> int:
     from producer import sweep as sweeping
 
-    return _measure(lambda **shown: sweeping.run(settings, concurrencies, workers, **shown), output)
+    plan = sweeping.plan(settings, concurrencies, workers)
+    return _measure(lambda **shown: session.run_plan(plan, **shown), output)
 
 
 def _measure(run, output: Output) -> int:

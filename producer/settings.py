@@ -6,7 +6,10 @@ Library code receives a :class:`Settings` and never reads ``os.environ`` itself.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
+
+from producer.errors import UsageError
 
 DEFAULT_BACKENDS = ("sequential", "threads", "processes", "celery-prefork", "celery-threads")
 DEFAULT_TASKS = 10
@@ -27,6 +30,22 @@ DEFAULT_WORKER_TIMEOUT = 10.0
 DEFAULT_STARTUP_TIMEOUT = 60.0
 """Seconds the embedded Redis and workers may take to come up."""
 BROKER_ENV = "REDIS_URL"
+
+LIMITS = {
+    "size": (0, 10**10),
+    "tasks": (1, 100_000),
+    "concurrency": (1, 1024),
+    "repeat": (1, 1000),
+    "warmup": (0, 100),
+    "memory_limit": (16, 2**24),
+}
+"""Whole-number settings: the lowest and highest value each may take (None: its default)."""
+SECONDS = ("timeout", "worker_timeout", "startup_timeout", "max_time")
+"""Seconds: each must be a finite number above 0 and at most MAX_SECONDS."""
+MAX_SECONDS = 7 * 24 * 3600.0
+"""A week: beyond it, waits overflow some clocks (threading, the broker's client) rather than wait."""
+MAX_WORKERS = 64
+"""Embedded worker processes per pool, at most."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +92,40 @@ class Settings:
 
     def replace(self, **changes) -> Settings:
         return dataclasses.replace(self, **changes)
+
+    def check(self) -> Settings:
+        """UsageError, with the message the CLI prints, for the first value that cannot run;
+        the settings themselves otherwise. The CLI and the API both call it before any work."""
+        for name, (low, high) in LIMITS.items():
+            value = getattr(self, name)
+            if value is not None and not low <= value <= high:
+                raise UsageError(f"{_flag(name)} must be between {low:,} and {high:,}, not {value:,}")
+        for name in SECONDS:
+            value = getattr(self, name)
+            if not (math.isfinite(value) and 0 < value <= MAX_SECONDS):
+                raise UsageError(
+                    f"{_flag(name)} must be positive and finite, at most {MAX_SECONDS:,.0f} s; not {value}"
+                )
+        if not 1 <= self.call_ms <= 600_000:
+            raise UsageError(f"--call-ms must be between 1 and 600,000, not {self.call_ms:g}")
+        if not 1 <= self.chunks <= self.tasks:
+            raise UsageError(f"--chunks must be between 1 and --tasks ({self.tasks}), not {self.chunks}")
+        if self.prefetch is not None and not 1 <= self.prefetch <= 1000:
+            raise UsageError(f"--prefetch must be between 1 and 1,000, not {self.prefetch}")
+        for pool, count in self.workers.items():
+            if not 1 <= count <= MAX_WORKERS:
+                raise UsageError(
+                    f"--workers takes pool=count with count 1 to {MAX_WORKERS}, e.g. prefork=3; "
+                    f"not '{pool}={count}'"
+                )
+        from producer import plan  # what the backends need, from their registry (which imports Settings)
+
+        plan.check(self)
+        return self
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
-"""The embedded stack of a run without --broker: a private Redis and Celery workers.
+"""The embedded stack of a run without --broker: a private Redis and a family's workers.
 
 Thin on purpose: the Redis server lives in :mod:`producer.services.redis`, the worker
-fleet beside the Celery backend, and this only starts them in order, times the whole,
-and stops them in reverse order whatever happens (Ctrl-C, SIGTERM and SIGHUP included).
+fleet in its family (:mod:`producer.backends.family`), and this only starts them in order,
+times the whole, and stops them in reverse order whatever happens (Ctrl-C, SIGTERM and
+SIGHUP included).
 
 Its temporary folder (Redis's files, the workers' logs) names the run that owns it; a
 run killed with SIGKILL cannot remove it, so each start first removes the folders of
@@ -14,17 +15,18 @@ from __future__ import annotations
 import secrets
 import time
 
-from producer.backends.celery.workers import WorkerFleet, WorkerPlan
+from producer import backends
+from producer.backends.family import family as family_named
 from producer.services import folders
 from producer.services.environ import Interpreter
 from producer.services.redis import RedisServer, mask_url
-from worker.protocol import queue_for
 
 FOLDER_PREFIX = folders.STACK_PREFIX
 
 
 class EmbeddedStack:
-    """A private Redis on a free 127.0.0.1 port and ``settings.workers[pool]`` workers per pool.
+    """A private Redis on a free 127.0.0.1 port and the family's workers: ``plans`` (its own),
+    or ``settings.workers[pool]`` workers for each of ``pools``.
 
     Redis gets a random password, so that other users of the machine cannot reach it.
     """
@@ -35,21 +37,20 @@ class EmbeddedStack:
         pools: list[str],
         allow: list[str],
         interpreter: Interpreter | None = None,
-        plans: list[WorkerPlan] | None = None,
+        plans: list | None = None,
+        family=None,
     ):
         self.settings = settings
+        self.family = family or family_named(backends.BROKER_FAMILY)
         self.pools = list(dict.fromkeys(pools))
-        self.plans = plans or [
-            WorkerPlan(pool, queue_for(pool), settings.workers.get(pool, 1), settings.concurrency)
-            for pool in self.pools
-        ]
+        self.plans = plans or (self.family.pool_plans(settings, self.pools) if self.pools else [])
         self.allow = list(allow)
         self.interpreter = interpreter or Interpreter.current()
         self.broker_url: str | None = None
         self.startup_s: float | None = None
         self.folder: str | None = None
         self._redis: RedisServer | None = None
-        self._fleet: WorkerFleet | None = None
+        self._fleet = None
 
     def __enter__(self) -> EmbeddedStack:
         try:
@@ -71,13 +72,13 @@ class EmbeddedStack:
         self._redis.start(deadline)
         self.broker_url = self._redis.url
         if self.plans:
-            self._fleet = WorkerFleet(
+            self._fleet = self.family.fleet(
                 self.plans,
-                allow=self.allow,
-                interpreter=self.interpreter,
-                environ=self.settings.environ,
-                folder=self.folder,
-                prefetch=self.settings.prefetch,
+                self.allow,
+                self.interpreter,
+                self.settings.environ,
+                self.folder,
+                self.settings.prefetch,
             )
             self._fleet.start(self.broker_url)
             self._fleet.wait_ready(self.broker_url, deadline, self.settings.startup_timeout)
