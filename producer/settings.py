@@ -102,6 +102,7 @@ class Settings:
                 raise UsageError(f"{_flag(name)} must be between {low:,} and {high:,}, not {value:,}")
         for name in SECONDS:
             value = getattr(self, name)
+            value = float(value) if isinstance(value, (int, float)) else math.nan
             if not (math.isfinite(value) and 0 < value <= MAX_SECONDS):
                 raise UsageError(
                     f"{_flag(name)} must be positive and finite, at most {MAX_SECONDS:,.0f} s; not {value}"

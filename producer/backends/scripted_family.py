@@ -11,7 +11,7 @@ family only what the protocol says: nothing in them names it, and the contract s
 from __future__ import annotations
 
 import contextlib
-import queue
+import queue as queues
 import secrets
 import threading
 from collections.abc import Iterator
@@ -23,7 +23,7 @@ from workloads import run_task
 
 LEDGER: list[tuple[str, str]] = []
 """(event, url): every ``started`` and ``stopped`` of its services, for tests to read."""
-_QUEUES: dict[str, dict[str, queue.Queue]] = {}
+_QUEUES: dict[str, dict[str, queues.Queue]] = {}
 """URL -> queue name -> the tasks waiting there (what a broker would hold)."""
 
 
@@ -40,7 +40,11 @@ class ScriptedFamily:
         return None
 
     def row_params(self, spec, row, settings) -> dict:
-        return {"queue": f"{row.backend}-{row.group or 'here'}-c{row.concurrency}"}
+        workers = row.workers or 1
+        return {
+            "queue": f"{row.backend}-{row.group or 'here'}-c{row.concurrency}-w{workers}",
+            "workers": workers,
+        }
 
     def worker_modules(self, spec) -> tuple[str, ...]:
         return ()
@@ -66,14 +70,19 @@ class ScriptedFamily:
 
 
 class ScriptedFamilyBackend(Backend):
-    """``concurrency`` worker threads that take a row's tasks from its queue on the scripted broker."""
+    """``workers`` x ``concurrency`` threads that take a row's tasks from its scripted queue."""
 
-    def __init__(self, settings, queue: str | None = None):
+    def __init__(self, settings, queue: str | None = None, workers: int = 1):
         super().__init__(settings)
         self.queue_name = queue or "scripted-family"
+        self.workers = workers
         self._threads: list[threading.Thread] = []
-        self._tasks: queue.Queue = queue_of(settings.broker_url, self.queue_name)
-        self._done: queue.Queue = queue.Queue()
+        self._tasks: queues.Queue = queue_of(settings.broker_url, self.queue_name)
+        self._done: queues.Queue = queues.Queue()
+
+    @property
+    def concurrency(self) -> int:
+        return self.settings.concurrency * self.workers
 
     def start(self) -> None:
         for _ in range(self.concurrency):
@@ -94,7 +103,7 @@ class ScriptedFamilyBackend(Backend):
             try:
                 records.append(self._done.get(timeout=self.settings.timeout))
                 self.task_done()
-            except queue.Empty:
+            except queues.Empty:
                 raise BatchTimeout(self.name, index, tasks, self.settings.timeout) from None
         return records
 
@@ -106,11 +115,11 @@ class ScriptedFamilyBackend(Backend):
         self._threads.clear()
 
     def settings_info(self) -> dict:
-        return {"queue": self.queue_name}
+        return {"queue": self.queue_name, "workers": self.workers}
 
 
-def queue_of(url: str | None, name: str) -> queue.Queue:
+def queue_of(url: str | None, name: str) -> queues.Queue:
     """The queue ``name`` on the scripted broker ``url``; without one, a queue of its own."""
     if url not in _QUEUES:
-        return queue.Queue()
-    return _QUEUES[url].setdefault(name, queue.Queue())
+        return queues.Queue()
+    return _QUEUES[url].setdefault(name, queues.Queue())
