@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable, Iterable
 
 import workloads
+from producer import backends as registry
 from producer import plan, session
 from producer import settings as defaults
 from producer.errors import UsageError
@@ -112,7 +113,7 @@ def compare(
         chunks=chunks,
         prefetch=prefetch,
         no_result=no_result,
-        pythons=tuple(Interpreter.probe(path) for path in pythons),
+        pythons=tuple(Interpreter.probe(path, registry.NEEDS) for path in pythons),
     )
     return Run(session.run(settings.check()))
 

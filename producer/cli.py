@@ -89,15 +89,15 @@ def settings_from_args(args, environ) -> Settings:
         workers=_parse_workers(args.workers),
         environ=inherited(environ),
         memory_limit=args.memory_limit,
-        pythons=tuple(Interpreter.probe(path) for path in args.python),
+        pythons=tuple(Interpreter.probe(path, backends.NEEDS) for path in args.python),
     )
     return settings.check()
 
 
 def output_from_args(args, environ, settings: Settings | None = None) -> Output:
     notice = None
-    celery = settings is not None and any(backends.spec(name).needs_broker for name in settings.backends)
-    if celery and settings.broker_source == defaults.BROKER_ENV:
+    brokered = settings is not None and any(backends.spec(name).needs_broker for name in settings.backends)
+    if brokered and settings.broker_source == defaults.BROKER_ENV:
         from producer.services.redis import mask_url
 
         notice = (

@@ -22,7 +22,7 @@ def list_all() -> int:
         print(f"  {name:<10} {w.kind:<10} size {w.default_size:>9,}  {w.description}")
     from producer.services.environ import Interpreter
 
-    here = Interpreter.current()
+    here = Interpreter.current(backends.NEEDS)
     missing = {backends.INTERPRETER_POOL: here.no_interpreter_pool}
     print("backends (--backends a,b,...):")
     for name, entry in backends.REGISTRY.items():

@@ -109,7 +109,7 @@ def _listed() -> list[str]:
 def groups(settings: Settings, here: Interpreter | None = None) -> list[Group]:
     """This Python, then each of ``settings.pythons`` not already in the list."""
     found: dict[str, Interpreter] = {}
-    for python in (here or Interpreter.current(), *settings.pythons):
+    for python in (here or Interpreter.current(backends.NEEDS), *settings.pythons):
         found.setdefault(python.executable, python)
     pythons = list(found.values())
     if len(pythons) == 1:

@@ -74,7 +74,7 @@ class Settings:
     """Where broker_url came from: "--broker", "--broker-env VAR", "--broker-file PATH",
     "REDIS_URL" (the environment) or None."""
     workers: dict[str, int] = field(default_factory=dict)
-    """Embedded worker processes per Celery pool, e.g. {"prefork": 3}; default 1 each."""
+    """Embedded worker processes per pool of a distributed family, e.g. {"prefork": 3}; default 1 each."""
     pythons: tuple = ()
     """Interpreters (``services.environ.Interpreter``, probed) to run under besides this one:
     ``--python``, repeatable. Each gets its own rows, local backends and embedded workers alike."""
@@ -82,9 +82,9 @@ class Settings:
     """What children inherit, read once at the edge (``services.environ.inherited``)."""
     memory_limit: int | None = None
     """MiB a local backend's processes may grow by in a batch; None: half the memory available."""
-    # What each Celery task costs (issue 12): knobs of the Celery backends only.
+    # What each brokered task costs (issue 12): knobs only a family honours (its ``knobs``).
     chunks: int = 1
-    """Calls per Celery message (Celery's ``chunks``); 1: one call per message."""
+    """Calls per message (as Celery's ``chunks``); 1: one call per message."""
     prefetch: int | None = None
     """The embedded workers' prefetch multiplier; None: the worker's default."""
     no_result: bool = False

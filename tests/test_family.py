@@ -99,3 +99,12 @@ def test_an_embedded_plan_gives_every_celery_row_workers_of_its_own_group():
     (base, row) = plan.compare(settings).rows
     assert (row.workers, row.params) == (3, {"queue": "prefork"})
     assert base.workers is None
+
+
+def test_every_family_probes_the_modules_its_workers_need():
+    from producer import backends
+
+    for entry in backends.REGISTRY.values():
+        needed = families.family(entry.family).worker_modules(entry)
+        assert set(needed) <= set(families.FAMILIES[entry.family].probes), entry.name
+        assert set(needed) <= set(backends.NEEDS.modules)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from producer.backends import family as families
 from producer.backends.base import Backend, BackendInfo
 from producer.errors import UsageError
+from producer.services.environ import Needs
 
 if TYPE_CHECKING:
     from producer.settings import Settings
@@ -171,6 +172,11 @@ REGISTRY: dict[str, BackendSpec] = {
     )
 }
 BASELINE = "sequential"
+NEEDS = Needs(
+    modules=tuple(dict.fromkeys(m for entry in families.FAMILIES.values() for m in entry.probes)),
+    interpreter_pool="producer.backends.subinterpreters:executor_class",
+)
+"""What each interpreter of a run is asked (``Interpreter.current(NEEDS)``, ``probe(path, NEEDS)``)."""
 BROKER_FAMILY = CELERY
 """The family whose workers an embedded stack starts when asked by pool names alone."""
 
@@ -217,6 +223,7 @@ __all__ = [
     "INTERPRETER_POOL",
     "IN_PROCESS",
     "LOCAL",
+    "NEEDS",
     "REGISTRY",
     "RUNNING_WORKERS",
     "Backend",

@@ -34,11 +34,18 @@ class FamilyEntry:
     """``module:Class``, imported on first use."""
     via: str
     """``local`` or ``broker``: where its backends run their calls."""
+    probes: tuple[str, ...] = ()
+    """Modules its workers may import: each interpreter of a run is asked which it lacks
+    (``Interpreter.missing``), without importing the family."""
 
 
 FAMILIES: dict[str, FamilyEntry] = {
     "local": FamilyEntry("producer.backends.family:LocalFamily", "local"),
-    "celery": FamilyEntry("producer.backends.celery.family:CeleryFamily", "broker"),
+    "celery": FamilyEntry(
+        "producer.backends.celery.family:CeleryFamily",
+        "broker",
+        ("celery", "kombu", "redis", "billiard", "gevent"),
+    ),
     "scripted-family": FamilyEntry("producer.backends.scripted_family:ScriptedFamily", "broker"),
 }
 
