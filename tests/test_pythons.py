@@ -191,3 +191,24 @@ def test_a_gevent_pool_on_a_free_threaded_python_is_flagged():
     assert FREE_THREADED_GEVENT in backend.caveats()
     backend._node_info = {"n": {"interpreter": {"free_threaded_build": False}}}
     assert FREE_THREADED_GEVENT not in backend.caveats()
+
+
+def test_running_workers_show_in_every_group_they_serve_and_are_judged_in_their_own():
+    runs = [
+        fake_run("sequential", SEQ, concurrency=1),
+        fake_run("celery-threads", SEQ),
+        fake_run("sequential", [2 * w for w in SEQ], concurrency=1),
+    ]
+    found = [pythons.Group(HERE.label, HERE, True), pythons.Group(FT.label, FT, False)]
+    for run, label in zip(runs, [HERE.label, HERE.label, FT.label], strict=True):
+        run.group = label
+    doc = make_doc(*runs)
+    rows = (
+        plan.Row("sequential", "sequential", Settings(), group=HERE.label),
+        plan.Row("celery-threads", "celery-threads", Settings(), group=HERE.label, served=(FT.label,)),
+        plan.Row("sequential", "sequential", Settings(), group=FT.label),
+    )
+    gil, free = pythons.summarize(doc, plan.Plan(Settings(), tuple(found), rows))
+    assert gil["rows"] == ["sequential", "celery-threads"] and gil["served"] == []
+    assert free["rows"] == ["sequential", "celery-threads"] and free["served"] == ["celery-threads"]
+    assert not any(free["verdict"]["recommend"].values())  # its verdict read its own baseline alone
