@@ -104,7 +104,7 @@ def document(runs, settings: Settings, prepared: Prepared, stack: dict | None) -
     w = prepared.workload
     doc = build(
         runs,
-        machine=host.describe(),
+        machine=host.describe(backends.NEEDS.modules),
         workload={
             "name": w.name,
             "spec": w.spec,
