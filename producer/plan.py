@@ -14,6 +14,7 @@ its own baseline. The families say which of their backends run where
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -85,25 +86,18 @@ class Plan:
         return list(dict.fromkeys(row.spec.family for row in self.rows))
 
 
-def _replace(value, **changes):
-    import dataclasses
-
-    return dataclasses.replace(value, **changes)
-
-
 def backend_names(names: Iterable[str]) -> tuple[str, ...]:
     """The registry names of ``names``, the baseline first, each once; UsageError for none or an
     unknown one (with a suggestion)."""
     chosen = [backends.spec(n.strip()).name for n in names if n.strip()]
     if not chosen:
-        raise UsageError(
-            f"--backends names no backend; choose from {', '.join(_listed())} (see 'poolbench list')"
-        )
+        raise _no_backend()
     return tuple(dict.fromkeys([backends.BASELINE, *chosen]))
 
 
-def _listed() -> list[str]:
-    return [name for name, entry in backends.REGISTRY.items() if not entry.for_tests]
+def _no_backend() -> UsageError:
+    listed = ", ".join(name for name, entry in backends.REGISTRY.items() if not entry.for_tests)
+    return UsageError(f"--backends names no backend; choose from {listed} (see 'poolbench list')")
 
 
 def groups(settings: Settings, here: Interpreter | None = None) -> list[Group]:
@@ -127,9 +121,7 @@ def check(settings: Settings, found: list[Group] | None = None) -> None:
     """UsageError, before any work, for a backend no interpreter of the run can serve, or a
     setting no selected backend honours. Called by :meth:`Settings.check`."""
     if not settings.backends:
-        raise UsageError(
-            f"--backends names no backend; choose from {', '.join(_listed())} (see 'poolbench list')"
-        )
+        raise _no_backend()
     specs = [backends.spec(name) for name in settings.backends]
     found = found if found is not None else groups(settings)
     for entry in specs:
@@ -230,7 +222,7 @@ def _row(label, entry, settings, group, found, workers=None, sized=False) -> Row
     )
     params = local_params(entry, group)
     params.update(family(entry.family).row_params(entry, row, settings))
-    return _replace(row, params=params)
+    return dataclasses.replace(row, params=params)
 
 
 def _running_workers(entry: backends.BackendSpec, settings: Settings) -> bool:

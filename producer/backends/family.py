@@ -53,7 +53,9 @@ FAMILIES: dict[str, FamilyEntry] = {
 @dataclass
 class Services:
     """What serves a family's rows during a session: its broker's URL (None for a local family)
-    and what the document says of it (``stack``: None when nothing was started or reached)."""
+    and the settings it reports for the document (``stack``: the embedded Redis and workers as
+    they came up, or the running broker reached; None when nothing was started or reached).
+    Each backend reports its own workers' real settings in its ``describe()``."""
 
     broker_url: str | None = None
     stack: dict | None = None
