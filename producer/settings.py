@@ -98,14 +98,17 @@ class Settings:
         the settings themselves otherwise. The CLI and the API both call it before any work."""
         for name, (low, high) in LIMITS.items():
             value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise UsageError(f"{_flag(name)} must be a whole number, not {value!r}")
             if value is not None and not low <= value <= high:
                 raise UsageError(f"{_flag(name)} must be between {low:,} and {high:,}, not {value:,}")
         for name in SECONDS:
-            value = getattr(self, name)
-            value = float(value) if isinstance(value, (int, float)) else math.nan
+            raw = getattr(self, name)
+            value = float(raw) if isinstance(raw, (int, float)) and not isinstance(raw, bool) else math.nan
             if not (math.isfinite(value) and 0 < value <= MAX_SECONDS):
+                shown = value if isinstance(raw, (int, float)) else repr(raw)
                 raise UsageError(
-                    f"{_flag(name)} must be positive and finite, at most {MAX_SECONDS:,.0f} s; not {value}"
+                    f"{_flag(name)} must be positive and finite, at most {MAX_SECONDS:,.0f} s; not {shown}"
                 )
         if not 1 <= self.call_ms <= 600_000:
             raise UsageError(f"--call-ms must be between 1 and 600,000, not {self.call_ms:g}")

@@ -70,3 +70,10 @@ def test_settings_built_by_hand_are_checked_alike():
         Settings(
             backends=("sequential", "celery-prefork"), workers={"prefork": 2}, broker_url="redis://x"
         ).check()
+
+
+def test_the_api_refuses_a_value_of_the_wrong_type_in_one_line():
+    with pytest.raises(UsageError, match=r"^--tasks must be a whole number, not '4'$"):
+        compare("squares", tasks="4")
+    with pytest.raises(UsageError, match=r"^--timeout must be positive and finite, .*; not 'soon'$"):
+        compare("squares", timeout="soon")
