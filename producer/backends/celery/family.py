@@ -16,7 +16,9 @@ from collections.abc import Iterator
 from producer.backends import RUNNING_WORKERS
 from producer.backends.family import Services
 from producer.errors import UsageError
+from producer.services.environ import Interpreter
 from producer.services.redis import mask_url
+from producer.services.stack import PrivateStack
 from worker.protocol import queue_for
 
 WORKER_MODULES = ("celery", "kombu", "redis", "billiard")
@@ -79,13 +81,16 @@ class CeleryFamily:
         elif settings.broker_url is not None:
             yield Services(settings.broker_url, {"embedded": False, "broker": mask_url(settings.broker_url)})
         else:
-            from producer.stack import EmbeddedStack
-
             plans = self.worker_plans(rows)
             if status:
                 pools = list(dict.fromkeys(plan.pool for plan in plans))
                 status(f"starting a private Redis and {', '.join(pools)} workers...")
-            with EmbeddedStack(settings, [], allow=allow, plans=plans, family=self) as embedded:
+            here = Interpreter.current()
+
+            def fleet(folder: str):
+                return self.fleet(plans, allow, here, settings.environ, folder, settings.prefetch)
+
+            with PrivateStack(settings.startup_timeout, fleet, here) as embedded:
                 yield Services(embedded.broker_url, {"embedded": True, **embedded.describe()})
 
     def worker_plans(self, rows) -> list:
