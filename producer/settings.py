@@ -9,6 +9,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
+from producer import validation
 from producer.errors import UsageError
 
 DEFAULT_BACKENDS = ("sequential", "threads", "processes", "celery-prefork", "celery-threads")
@@ -122,9 +123,7 @@ class Settings:
                     f"--workers takes pool=count with count 1 to {MAX_WORKERS}, e.g. prefork=3; "
                     f"not '{pool}={count}'"
                 )
-        from producer import plan  # what the backends need, from their registry (which imports Settings)
-
-        plan.check(self)
+        validation.check(self)  # what the registry and the families say
         return self
 
 

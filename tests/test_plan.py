@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from producer import api, plan
+from producer import api, plan, validation
 from producer.errors import UsageError
 from producer.settings import Settings
 
@@ -44,7 +44,7 @@ def test_backend_names_put_the_baseline_first_once_and_refuse_none():
 
 def test_the_api_checks_its_settings_once_before_any_work(monkeypatch):
     calls = []
-    real = plan.check
-    monkeypatch.setattr(plan, "check", lambda *a, **k: calls.append(a) or real(*a, **k))
+    real = validation.check
+    monkeypatch.setattr(validation, "check", lambda *a, **k: calls.append(a) or real(*a, **k))
     run = api.compare("sleep", size=40, tasks=2, concurrency=1, backends=["scripted"], repeat=1, warmup=0)
     assert run.ok and len(calls) == 1

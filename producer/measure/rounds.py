@@ -19,7 +19,7 @@ import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from producer.errors import BatchTimeout
 from producer.measure import decide
@@ -27,7 +27,9 @@ from producer.measure.cputime import tree_cpu_s
 from producer.measure.host import OtherLoad
 from producer.measure.memory import Sampler
 from producer.measure.verify import check_batch, checksum
-from producer.settings import Settings
+
+if TYPE_CHECKING:
+    from producer.settings import Settings
 
 MAX_AUTO_ROUNDS = 50
 """``--repeat auto`` stops here even with time left."""
