@@ -9,10 +9,11 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
-from producer import validation
+from producer import backends, validation
 from producer.errors import UsageError
 
-DEFAULT_BACKENDS = ("sequential", "threads", "processes", "celery-prefork", "celery-threads")
+DEFAULT_BACKENDS = backends.DEFAULTS
+"""The registry's defaults: the baseline, the local pools and the default family's pools."""
 DEFAULT_TASKS = 10
 """Ten calls, as in the original script."""
 DEFAULT_CONCURRENCY = 10
@@ -85,7 +86,7 @@ class Settings:
     """MiB a local backend's processes may grow by in a batch; None: half the memory available."""
     # What each brokered task costs (issue 12): knobs only a family honours (its ``knobs``).
     chunks: int = 1
-    """Calls per message (as Celery's ``chunks``); 1: one call per message."""
+    """Calls per message (a family's chunks); 1: one call per message."""
     prefetch: int | None = None
     """The embedded workers' prefetch multiplier; None: the worker's default."""
     no_result: bool = False

@@ -172,6 +172,8 @@ REGISTRY: dict[str, BackendSpec] = {
     )
 }
 BASELINE = "sequential"
+DEFAULTS = (BASELINE, "threads", "processes", "celery-prefork", "celery-threads")
+"""What ``compare`` runs without ``--backends``."""
 NEEDS = Needs(
     modules=tuple(dict.fromkeys(m for entry in families.FAMILIES.values() for m in entry.probes)),
     interpreter_pool="producer.backends.subinterpreters:executor_class",
@@ -209,6 +211,7 @@ __all__ = [
     "build",
     "BASELINE",
     "BROKER_FAMILY",
+    "DEFAULTS",
     "CELERY",
     "CELERY_POOL_MODELS",
     "GREENLETS",
