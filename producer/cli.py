@@ -6,12 +6,11 @@ defaults in :mod:`producer.settings`; this is the one place that reads them.
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import sys
 
-from producer import backends, broker_source, commands, exports, options, pythons, stops
+from producer import backends, broker_source, commands, exports, options, plan, stops
 from producer import settings as defaults
 from producer.convoy import command as convoy_command
 from producer.convoy import flags as convoy_flags
@@ -20,18 +19,8 @@ from producer.services.environ import Interpreter, inherited
 from producer.settings import Output, Settings
 from producer.sitepath import user_folder_last
 
-LIMITS = {
-    "size": (0, 10**10),
-    "tasks": (1, 100_000),
-    "concurrency": (1, 1024),
-    "repeat": (1, 1000),
-    "warmup": (0, 100),
-    "memory_limit": (16, 2**24),
-}
-SECONDS = ("timeout", "worker_timeout", "startup_timeout", "max_time")
-"""Float flags: each must be a finite number of seconds, above 0 and at most MAX_SECONDS."""
-MAX_SECONDS = 7 * 24 * 3600.0
-"""A week: beyond it, waits overflow some clocks (threading, Celery) rather than wait."""
+LIMITS = defaults.LIMITS
+MAX_SECONDS = defaults.MAX_SECONDS
 
 
 def int_list(text: str, flag: str, low: int, high: int) -> list[int]:
@@ -52,50 +41,16 @@ def sweep_from_args(args, environ) -> tuple[Settings, list[int], list[int]]:
     return settings_from_args(args, environ), concurrencies, workers
 
 
-def _check_costs(args, pools: list[str], broker_url: str | None) -> None:
-    if not 1 <= args.chunks <= args.tasks:
-        raise UsageError(f"--chunks must be between 1 and --tasks ({args.tasks}), not {args.chunks}")
-    if args.prefetch is not None and not 1 <= args.prefetch <= 1000:
-        raise UsageError(f"--prefetch must be between 1 and 1,000, not {args.prefetch}")
-    flags = [
-        f
-        for f, on in (
-            ("--chunks", args.chunks > 1),
-            ("--prefetch", args.prefetch),
-            ("--no-result", args.no_result),
-        )
-        if on
-    ]
-    if flags and not pools:
-        raise UsageError(f"{', '.join(flags)} apply to Celery backends, and none is selected")
-    if args.prefetch is not None and broker_url:
-        raise UsageError(
-            "--prefetch sets the embedded workers' prefetch; with --broker or REDIS_URL, start the "
-            "workers with `python -m worker --prefetch-multiplier N` instead"
-        )
-
-
-def _check_range(name: str, value) -> None:
-    low, high = LIMITS[name]
-    if value is not None and value != "auto" and not low <= value <= high:
-        flag = "--" + name.replace("_", "-")
-        raise UsageError(f"{flag} must be between {low:,} and {high:,}, not {value:,}")
-
-
-def _check_seconds(name: str, value: float) -> None:
-    if not (math.isfinite(value) and 0 < value <= MAX_SECONDS):
-        flag = "--" + name.replace("_", "-")
-        raise UsageError(f"{flag} must be positive and finite, at most {MAX_SECONDS:,.0f} s; not {value}")
-
-
-def _parse_workers(text: str, celery_pools: list[str]) -> dict[str, int]:
+def _parse_workers(text: str) -> dict[str, int]:
+    """``prefork=3,threads=2``; its counts and pools are checked with the rest (Settings.check)."""
     workers = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         pool, sep, count = item.partition("=")
-        if not sep or not count.isdigit() or not 1 <= int(count) <= 64:
-            raise UsageError(f"--workers takes pool=count with count 1 to 64, e.g. prefork=3; not '{item}'")
-        if pool not in celery_pools:
-            raise UsageError(f"--workers names pool '{pool}', but no celery-{pool} backend is selected")
+        if not sep or not count.isdigit():
+            raise UsageError(
+                f"--workers takes pool=count with count 1 to {defaults.MAX_WORKERS}, e.g. prefork=3; "
+                f"not '{item}'"
+            )
         workers[pool] = int(count)
     return workers
 
@@ -106,25 +61,12 @@ def _check_json_path(path: str | None) -> None:
 
 
 def settings_from_args(args, environ) -> Settings:
-    for name in LIMITS:
-        _check_range(name, getattr(args, name))
-    for name in SECONDS:
-        _check_seconds(name, getattr(args, name))
-    if not 1 <= args.call_ms <= 600_000:
-        raise UsageError(f"--call-ms must be between 1 and 600,000, not {args.call_ms:g}")
-    names = [backends.spec(n.strip()).name for n in args.backends.split(",") if n.strip()]
-    names = ["sequential"] + [n for n in dict.fromkeys(names) if n != "sequential"]
-    pools = [entry.pool for entry in map(backends.spec, names) if entry.needs_broker]
+    """The run's Settings from the flags and the environment, checked (:meth:`Settings.check`)."""
+    names = plan.backend_names(args.backends.split(","))
     _check_json_path(args.json_path)
     broker_url, source = broker_source.resolve(
         args.broker, args.broker_env, args.broker_file, environ, defaults.BROKER_ENV
     )
-    if args.workers and broker_url:
-        raise UsageError(
-            "--workers sizes the embedded stack; with --broker or REDIS_URL, start more workers "
-            "with `python -m worker --pool POOL` instead"
-        )
-    _check_costs(args, pools, broker_url)
     settings = Settings(
         chunks=args.chunks,
         prefetch=args.prefetch,
@@ -135,7 +77,7 @@ def settings_from_args(args, environ) -> Settings:
         call_ms=args.call_ms,
         tasks=args.tasks,
         concurrency=args.concurrency,
-        backends=tuple(names),
+        backends=names,
         repeat=None if args.repeat == "auto" else args.repeat,
         max_time=args.max_time,
         warmup=args.warmup,
@@ -145,19 +87,18 @@ def settings_from_args(args, environ) -> Settings:
         startup_timeout=args.startup_timeout,
         broker_url=broker_url,
         broker_source=source,
-        workers=_parse_workers(args.workers, pools),
+        workers=_parse_workers(args.workers),
         environ=inherited(environ),
         memory_limit=args.memory_limit,
-        pythons=tuple(Interpreter.probe(path) for path in args.python),
+        pythons=tuple(Interpreter.probe(path, backends.NEEDS) for path in args.python),
     )
-    pythons.check(settings, pythons.groups(settings))
-    return settings
+    return settings.check()
 
 
 def output_from_args(args, environ, settings: Settings | None = None) -> Output:
     notice = None
-    celery = settings is not None and any(backends.spec(name).needs_broker for name in settings.backends)
-    if celery and settings.broker_source == defaults.BROKER_ENV:
+    brokered = settings is not None and any(backends.spec(name).needs_broker for name in settings.backends)
+    if brokered and settings.broker_source == defaults.BROKER_ENV:
         from producer.services.redis import mask_url
 
         notice = (

@@ -28,7 +28,7 @@ def list_all() -> int:
         _listed(f"  {name:<10} {w.kind:<13} {w.default_size:>9,}  ", w.description)
     from producer.services.environ import Interpreter
 
-    here = Interpreter.current()
+    here = Interpreter.current(backends.NEEDS)
     missing = {backends.INTERPRETER_POOL: here.no_interpreter_pool}
     print("backends (--backends LIST); model: how each runs the calls, via: where:")
     print(f"  {'name':<17} {'model':<12} {'via':<6}  what it is")
@@ -83,7 +83,8 @@ def compare(settings: Settings, output: Output) -> int:
 def sweep(settings: Settings, concurrencies: list[int], workers: list[int], output: Output) -> int:
     from producer import sweep as sweeping
 
-    return _measure(lambda **shown: sweeping.run(settings, concurrencies, workers, **shown), output)
+    plan = sweeping.plan(settings, concurrencies, workers)
+    return _measure(lambda **shown: session.run_plan(plan, **shown), output)
 
 
 def _measure(run, output: Output) -> int:

@@ -152,7 +152,8 @@ class Verdict(TypedDict):
     kind: str
     """``cpu-bound``, ``gil-releasing``, ``io-bound``, ``mixed`` or ``undecided``."""
     recommend: dict[str, str | None]
-    """``{"local": backend or None, "celery": pool or None}``: only backends that ran."""
+    """Keyed by family, from the results' ``family``: ``{"local": backend or None, "celery": pool
+    or None, ...}``; only backends that ran. Older documents have exactly ``local`` and ``celery``."""
     confidence: str
     reason: str
     evidence: dict[str, Any]

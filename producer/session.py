@@ -1,7 +1,9 @@
-"""One comparison, from settings to the result document. Prints nothing.
+"""One session: a plan (:mod:`producer.plan`) executed, then judged. Prints nothing.
 
-The CLI, the Python API, ``sweep`` and the tests all call :func:`run`; what to show
-and where to write it is their business.
+``execute(plan) -> document`` runs any plan's rows in interleaved rounds, served by their
+families (:mod:`producer.backends.family`); ``judge(document, plan)`` adds each group's
+verdict (and a sweep's summary). ``compare``, ``sweep``, ``--python`` and the API only build
+plans; what to show and where to write it is their callers' business.
 """
 
 from __future__ import annotations
@@ -11,19 +13,22 @@ import dataclasses
 import os
 import resource
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import workloads
-from producer import backends, pythons
+from producer import backends, pythons, sweep
+from producer import plan as planning
+from producer.backends.family import family
 from producer.errors import WorkloadNotFound
 from producer.measure import host, preflight
 from producer.measure.cputime import tree_cpu_s
 from producer.measure.results import build
 from producer.measure.rounds import Progress, run_rounds
+from producer.plan import Plan
+from producer.report import verdict
 from producer.report.chunking import chunking_notes
 from producer.report.document import Document
-from producer.report.verdict import judge
 from producer.services.redis import mask_url
 from producer.settings import Settings
 
@@ -71,33 +76,35 @@ def prepare(settings: Settings, status: Status | None = None) -> Prepared:
 
 
 @contextlib.contextmanager
-def broker(settings: Settings, prepared: Prepared, status: Status | None = None, plans=None):
-    """The settings to measure with, and what serves the Celery backends: an embedded stack
-    (started here, stopped on leaving) or the running workers of ``settings.broker_url``."""
-    pools = [entry.pool for entry in map(backends.spec, settings.backends) if entry.needs_broker]
-    pools = list(dict.fromkeys(plan.pool for plan in plans)) if plans else pools
-    if not pools:
-        yield settings, None
-    elif settings.broker_url is not None:
-        yield settings, {"embedded": False, "broker": mask_url(settings.broker_url)}
-    else:
-        from producer.stack import EmbeddedStack
-
-        spec = prepared.workload.spec
-        allow = [] if workloads.is_builtin(spec) else [spec]
-        if status:
-            status(f"starting a private Redis and {', '.join(pools)} workers...")
-        with EmbeddedStack(settings, pools, allow=allow, plans=plans) as embedded:
-            yield settings.replace(broker_url=embedded.broker_url), {"embedded": True, **embedded.describe()}
+def serve(plan: Plan, prepared: Prepared, status: Status | None = None) -> Iterator[tuple[Plan, dict | None]]:
+    """The plan with its broker, and what the document says of the services that serve its rows:
+    each family's, started embedded here and stopped on leaving, or running ones attached to."""
+    spec = prepared.workload.spec
+    allow = [] if workloads.is_builtin(spec) else [spec]
+    with contextlib.ExitStack() as started:
+        rows, stack, url = list(plan.rows), None, plan.settings.broker_url
+        for name in plan.families():
+            mine = [i for i, row in enumerate(rows) if row.spec.family == name]
+            services = family(name).services(plan.settings, [rows[i] for i in mine], allow, status)
+            services = started.enter_context(services)
+            if services.broker_url is not None:
+                url = services.broker_url
+                for i in mine:
+                    rows[i] = dataclasses.replace(rows[i], settings=rows[i].settings.replace(broker_url=url))
+            stack = stack or services.stack
+        yield (
+            dataclasses.replace(plan, rows=tuple(rows), settings=plan.settings.replace(broker_url=url)),
+            stack,
+        )
 
 
 def document(runs, settings: Settings, prepared: Prepared, stack: dict | None) -> Document:
-    """The result document of measured runs, judged."""
+    """The result document of measured runs, not yet judged."""
     load = {**prepared.load, "loadavg_after": host.loadavg()}
     w = prepared.workload
     doc = build(
         runs,
-        machine=host.describe(),
+        machine=host.describe(backends.NEEDS.modules),
         workload={
             "name": w.name,
             "spec": w.spec,
@@ -112,8 +119,6 @@ def document(runs, settings: Settings, prepared: Prepared, stack: dict | None) -
         preflight=prepared.preflight,
         load=load,
     )
-    doc["verdict"] = judge(doc)
-    doc["verdict"]["notes"] += chunking_notes(doc)  # apart from the verdict's own logic
     doc["producer"] = {"pid": os.getpid(), "peak_rss_bytes": peak_rss_bytes()}
     return doc
 
@@ -124,23 +129,52 @@ def peak_rss_bytes() -> int:
     return peak if sys.platform == "darwin" else peak * 1024  # Linux counts KiB, macOS bytes
 
 
-def run(settings: Settings, progress: Progress | None = None, status: Status | None = None) -> Document:
-    """Run every selected backend in interleaved rounds; return the verified, judged document.
+def execute(plan: Plan, progress: Progress | None = None, status: Status | None = None) -> Document:
+    """Run every row of ``plan`` in interleaved rounds; return the verified document, not judged."""
+    prepared = prepare(plan.settings, status)
+    with serve(plan, prepared, status) as (served, stack):
+        runs = run_rounds(
+            served.settings, prepared.workload.spec, prepared.size, progress, served.rows, backends.build
+        )
+    return document(runs, served.settings, prepared, stack)
 
-    With ``settings.pythons`` every backend runs again under each interpreter (:mod:`producer.pythons`).
-    """
-    groups = pythons.groups(settings)
-    pythons.check(settings, groups)
-    prepared = prepare(settings, status)
-    variants, plans, skipped = pythons.plan(settings, groups)
-    with broker(settings, prepared, status, plans=plans) as (measured_with, stack):
-        variants = [dataclasses.replace(v, settings=measured_with) for v in variants]  # the broker's URL
-        runs = run_rounds(measured_with, prepared.workload.spec, prepared.size, progress, variants)
-    doc = document(runs, measured_with, prepared, stack)
-    if len(groups) > 1:
-        doc["pythons"] = pythons.summarize(doc, groups, variants, skipped)
-        doc["verdict"] = doc["pythons"][0]["verdict"]
+
+def rounds(settings: Settings, spec: str, size: int, progress: Progress | None = None) -> list:
+    """The measured runs of ``compare``'s plan for backends that need no services (tests)."""
+    rows = planning.compare(settings).rows
+    return run_rounds(settings, spec, size, progress, rows, backends.build)
+
+
+def judge(doc: Document, plan: Plan) -> Document:
+    """The verdict of each group (``--python``), read at the sweep's level for a sweep; and the
+    sweep's own summary. Changes and returns ``doc``."""
+    pairs = list(zip(doc["results"], plan.rows, strict=True))
+    at = sweep.level(doc, plan) if plan.sweep else None
+    chosen = (lambda rows: sweep.at(rows, at)) if at is not None else list
+    if plan.sweep:
+        doc["sweep"] = sweep.summarize(doc, plan)
+    if len(plan.groups) > 1:
+        doc["pythons"] = pythons.summarize(doc, plan, chosen)
+        verdicts = [group["verdict"] for group in doc["pythons"]]
+    else:
+        verdicts = [verdict.judge({**doc, "results": [r for r, _ in chosen(pairs)]})]
+    if at is not None:
+        for said in verdicts:
+            sweep.say_level(said, doc, at)
+    doc["verdict"] = verdicts[0]
+    doc["verdict"]["notes"] += chunking_notes(doc)  # apart from the verdict's own logic
     return doc
+
+
+def run(settings: Settings, progress: Progress | None = None, status: Status | None = None) -> Document:
+    """``compare``: every selected backend (under each of ``settings.pythons`` too) in interleaved
+    rounds; the verified, judged document."""
+    return run_plan(planning.compare(settings), progress, status)
+
+
+def run_plan(plan: Plan, progress: Progress | None = None, status: Status | None = None) -> Document:
+    """Plan, execute, judge: any plan (``compare``, ``sweep``, the API) goes through here."""
+    return judge(execute(plan, progress, status), plan)
 
 
 def settings_record(settings: Settings, tuning: dict) -> dict:

@@ -172,12 +172,13 @@ WITH_BACKPORT = "/var/cache/poolbench/py313/bin/python"
 @pytest.fixture(scope="session")
 def free_threaded():
     """The free-threaded interpreter, probed; skipped without it (failed under CI=true)."""
+    from producer.backends import NEEDS
     from producer.services.environ import Interpreter
 
     path = os.environ.get("POOLBENCH_FT_PYTHON", FREE_THREADED)
     if not os.access(path, os.X_OK):
         unavailable(f"no free-threaded Python at {path}: run scripts/build-free-threaded-python")
-    python = Interpreter.probe(path)
+    python = Interpreter.probe(path, NEEDS)
     if not python.free_threaded_build or python.gil_enabled:
         unavailable(f"{path} is not a free-threaded build with the GIL off")
     return python
@@ -186,12 +187,13 @@ def free_threaded():
 @pytest.fixture(scope="session")
 def with_subinterpreters():
     """An interpreter with InterpreterPoolExecutor (3.13 and the backport); skipped without one."""
+    from producer.backends import NEEDS
     from producer.services.environ import Interpreter
 
     path = os.environ.get("POOLBENCH_INTERPRETERS_PYTHON", WITH_BACKPORT)
     if not os.access(path, os.X_OK):
         unavailable(f"no Python with subinterpreters at {path}: see .ci/run (3.13 and interpreters-pep-734)")
-    python = Interpreter.probe(path)
+    python = Interpreter.probe(path, NEEDS)
     if python.no_interpreter_pool:
         unavailable(f"{path}: {python.no_interpreter_pool}")
     return python

@@ -12,6 +12,7 @@ import re
 import pytest
 
 import workloads
+from producer.backends.family import FAMILIES
 from producer.errors import BatchTimeout
 from producer.measure.verify import check_batch
 from producer.settings import Settings
@@ -74,8 +75,11 @@ class BackendContract:
             backend.spec.pool,
             backend.spec.needs_broker,
         )
-        assert info["family"] in ("local", "celery")
-        assert info["needs_broker"] is (info["family"] == "celery")
+        assert info["family"] in FAMILIES
+        assert info["via"] == FAMILIES[info["family"]].via and info["needs_broker"] is (
+            info["via"] == "broker"
+        )
+        assert (info["model"], info["shares_gil"]) == (backend.spec.model, backend.spec.shares_gil)
         assert info["concurrency"] == backend.concurrency >= 1
         assert isinstance(info["settings"], dict) and isinstance(info["caveats"], list)
 

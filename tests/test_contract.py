@@ -6,6 +6,8 @@ The Celery pools need a real Redis and real ``python -m worker`` processes (the 
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from producer import backends
@@ -25,6 +27,27 @@ class TestScriptedBackendWithAnHonestScript(BackendContract):
     @pytest.fixture
     def make(self):
         return lambda **changes: backends.create("scripted", CONTRACT_SETTINGS.replace(**changes))
+
+
+class TestScriptedFamily(BackendContract):
+    """A whole distributed family as a test double: its services started as a session would."""
+
+    @pytest.fixture
+    def make(self):
+        from producer import plan
+        from producer.backends.family import family
+
+        with contextlib.ExitStack() as stack:
+
+            def make(**changes):
+                settings = CONTRACT_SETTINGS.replace(backends=("sequential", "scripted-family"), **changes)
+                row = plan.compare(settings).rows[1]
+                served = stack.enter_context(family("scripted-family").services(settings, [row], [], None))
+                return backends.create(
+                    row.backend, settings.replace(broker_url=served.broker_url), **row.params
+                )
+
+            yield make
 
 
 @pytest.mark.redis

@@ -32,7 +32,6 @@ LAYERS = {
     "producer.version": "base",
     "producer.errors": "base",
     "producer.document": "base",
-    "producer.settings": "base",
     "producer.stops": "base",
     "producer.broker_source": "base",
     "producer.sitepath": "base",
@@ -66,37 +65,25 @@ MAY_IMPORT: dict[str, set[str]] = {
 producer; the engine (``measure``) no backend and no report; services no backend; the
 report no backend; nothing below ``app`` knows Celery's backend."""
 
-KNOWN_UPWARD = {
-    # removed by the house branch (the engine gets its backends handed in)
-    ("producer.measure.rounds", "producer.backends"),
-    # removed by the house branch (services know no backend)
-    ("producer.services.environ", "producer.backends.subinterpreters"),
-}
+KNOWN_UPWARD: set[tuple[str, str]] = set()
 """Imports that break the table today and are being removed elsewhere; the lead clears
 each entry when the branch that removes it is merged (a stale entry fails the test)."""
 
-CELERY_ALLOWED = ("producer.backends.celery", "producer.backends", "producer.options", "producer.cli")
-"""Where Celery may be named in code: its own folder, the registry (``producer.backends``,
-its ``__init__`` only) and the CLI's flags and help."""
+CELERY_ALLOWED = (
+    "producer.backends.celery",
+    "producer.backends",
+    "producer.backends.family",
+    "producer.options",
+    "producer.cli",
+)
+"""Where Celery may be named in code: its own folder, the registries (``producer.backends``,
+its ``__init__`` only, and the family registry ``producer.backends.family``) and the CLI's
+flags and help."""
 
 KNOWN_CELERY = {
-    # moved by the house branch: a distributed family is a plug-in (issue 17, item 2)
-    "producer.stack",
-    "producer.pythons",
-    "producer.sweep",
-    "producer.services.environ",
-    "producer.settings",  # DEFAULT_BACKENDS names two Celery backends
-    "producer.report.palette",
-    "producer.report.plot",
-    "producer.report.timeline_chart",
-    "producer.report.lanes",
-    # the report keys on family "celery" and recommend["celery"]: the verdict (fair branch),
-    # the text report (screen branch), the chunking advice; keyed by family once house is in
+    # the verdict (fair branch) and the text report still key on recommend["celery"]
     "producer.report.verdict",
     "producer.report.text",
-    "producer.report.chunking",
-    # library versions recorded in the machine facts (celery, kombu, redis, billiard)
-    "producer.measure.host",
 }
 """Modules that name Celery in code today; each is cleared when its branch is merged."""
 

@@ -12,8 +12,9 @@ import sys
 
 import pytest
 
-from producer import pythons
+from producer import plan, pythons
 from producer.backends.celery import FREE_THREADED_GEVENT, CeleryBackend
+from producer.backends.celery.family import CeleryFamily
 from producer.errors import UsageError
 from producer.services.environ import Interpreter
 from producer.settings import Settings
@@ -47,7 +48,9 @@ def test_every_group_gets_its_rows_its_queues_and_its_interpreter():
         backends=("sequential", "threads", "celery-threads", "interpreters"), pythons=(FT, SUBS)
     )
     found = pythons.groups(settings, here=HERE)
-    variants, plans, skipped = pythons.plan(settings, found)
+    planned = plan.compare(settings, found)
+    variants, skipped = planned.rows, planned.skipped
+    plans = CeleryFamily().worker_plans([r for r in variants if r.spec.via == "broker"])
     assert [v.label for v in variants] == [
         "sequential [3.11.7]",
         "threads [3.11.7]",
@@ -70,35 +73,33 @@ def test_every_group_gets_its_rows_its_queues_and_its_interpreter():
     assert skipped == {"3.11.7": ["interpreters: needs 3.12"], "3.13.5t": ["interpreters: no backport"]}
 
 
-def test_with_running_workers_the_celery_rows_are_in_the_first_group_only():
+def test_running_workers_are_measured_once_and_serve_every_group():
     settings = Settings(backends=("sequential", "celery-threads"), broker_url="redis://x", pythons=(FT,))
-    variants, plans, skipped = pythons.plan(settings, pythons.groups(settings, here=HERE))
-    assert [v.label for v in variants] == [
-        "sequential [3.11.7]",
-        "celery-threads [3.11.7]",
-        "sequential [3.13.5t]",
+    planned = plan.compare(settings, pythons.groups(settings, here=HERE))
+    assert [(r.label, r.served, r.params) for r in planned.rows] == [
+        ("sequential [3.11.7]", (), {}),
+        ("celery-threads [3.11.7]", ("3.13.5t",), {}),
+        ("sequential [3.13.5t]", (), {"interpreter": FT}),
     ]
-    assert plans == [] and "first group" in skipped["3.13.5t"][0]
+    assert planned.skipped == {}  # nothing left out: the running workers' row serves both groups
 
 
 def test_what_no_interpreter_of_the_run_can_serve_is_refused_before_any_work():
     with pytest.raises(UsageError, match=r"interpreters: needs 3.12; run it under .* --python PATH"):
-        pythons.check(
-            Settings(backends=("sequential", "interpreters")), pythons.groups(Settings(), here=HERE)
-        )
+        plan.check(Settings(backends=("sequential", "interpreters")), pythons.groups(Settings(), here=HERE))
     both = Settings(backends=("sequential", "celery-threads"), pythons=(SUBS,))
     with pytest.raises(
         UsageError, match=r"/py313/bin/python cannot run the embedded threads workers: it lacks "
     ):
-        pythons.check(both, pythons.groups(both, here=HERE))
+        plan.check(both, pythons.groups(both, here=HERE))
     gevent = Settings(backends=("sequential", "celery-gevent"), pythons=(FT,))
     with pytest.raises(UsageError, match=r"lacks gevent; .*scripts/build-free-threaded-python"):
-        pythons.check(gevent, pythons.groups(gevent, here=HERE))
+        plan.check(gevent, pythons.groups(gevent, here=HERE))
     ft_queue = Settings(backends=("sequential", "celery-threads-ft"))
     with pytest.raises(UsageError, match="give --broker or REDIS_URL"):
-        pythons.check(ft_queue, pythons.groups(ft_queue, here=HERE))
+        plan.check(ft_queue, pythons.groups(ft_queue, here=HERE))
     served = Settings(backends=("sequential", "interpreters"), pythons=(SUBS,))
-    pythons.check(served, pythons.groups(served, here=HERE))  # one of them has it: enough
+    plan.check(served, pythons.groups(served, here=HERE))  # one of them has it: enough
 
 
 def _grouped(*runs_by_group):
@@ -117,8 +118,8 @@ def _grouped(*runs_by_group):
             }
             runs.append(run)
     doc = make_doc(*runs)
-    variants = [pythons.Variant(r.name, r.name, Settings(), group=r.group) for r in runs]
-    doc["pythons"] = pythons.summarize(doc, found, variants, {})
+    rows = [plan.Row(r.name, r.name, Settings(), group=r.group) for r in runs]
+    doc["pythons"] = pythons.summarize(doc, plan.Plan(Settings(), tuple(found), tuple(rows)))
     return doc
 
 
@@ -190,3 +191,24 @@ def test_a_gevent_pool_on_a_free_threaded_python_is_flagged():
     assert FREE_THREADED_GEVENT in backend.caveats()
     backend._node_info = {"n": {"interpreter": {"free_threaded_build": False}}}
     assert FREE_THREADED_GEVENT not in backend.caveats()
+
+
+def test_running_workers_show_in_every_group_they_serve_and_are_judged_in_their_own():
+    runs = [
+        fake_run("sequential", SEQ, concurrency=1),
+        fake_run("celery-threads", SEQ),
+        fake_run("sequential", [2 * w for w in SEQ], concurrency=1),
+    ]
+    found = [pythons.Group(HERE.label, HERE, True), pythons.Group(FT.label, FT, False)]
+    for run, label in zip(runs, [HERE.label, HERE.label, FT.label], strict=True):
+        run.group = label
+    doc = make_doc(*runs)
+    rows = (
+        plan.Row("sequential", "sequential", Settings(), group=HERE.label),
+        plan.Row("celery-threads", "celery-threads", Settings(), group=HERE.label, served=(FT.label,)),
+        plan.Row("sequential", "sequential", Settings(), group=FT.label),
+    )
+    gil, free = pythons.summarize(doc, plan.Plan(Settings(), tuple(found), rows))
+    assert gil["rows"] == ["sequential", "celery-threads"] and gil["served"] == []
+    assert free["rows"] == ["sequential", "celery-threads"] and free["served"] == ["celery-threads"]
+    assert not any(free["verdict"]["recommend"].values())  # its verdict read its own baseline alone

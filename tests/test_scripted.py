@@ -14,7 +14,6 @@ import pytest
 from producer import backends, commands, session
 from producer.backends.scripted import HONEST, Script, installed
 from producer.errors import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, BatchTimeout
-from producer.measure.rounds import run_rounds
 from producer.settings import Output, Settings
 
 TASKS = 4
@@ -31,7 +30,7 @@ def settings(*names: str, **changes) -> Settings:
 def rounds_with(script: Script, **changes):
     """Run the honest baseline and a backend following ``script``; return (baseline, scripted) runs."""
     with installed(script, name="under-test"):
-        baseline, run = run_rounds(settings("scripted", "under-test", **changes), "squares", SIZE)
+        baseline, run = session.rounds(settings("scripted", "under-test", **changes), "squares", SIZE)
     return baseline, run
 
 
@@ -129,14 +128,14 @@ def test_an_overrun_raises_batch_timeout_from_run_batch_itself():
 
 def test_answers_are_judged_against_the_baseline_alone_even_a_wrong_one():
     with installed(Script(wrong={0}), name="wrong-baseline"):
-        base, honest = run_rounds(settings("wrong-baseline", "scripted"), "squares", SIZE)
+        base, honest = session.rounds(settings("wrong-baseline", "scripted"), "squares", SIZE)
     assert base.problems == [] and base.checksum != honest.checksum  # a wrong answer looks clean alone
     assert honest.problems[0].startswith("1 of 4 results differ from the sequential baseline")
 
 
 def test_a_baseline_that_overruns_its_first_batch_leaves_nothing_to_compare():
     with installed(Script(hang={0}), name="hung-baseline"):
-        base, other = run_rounds(settings("hung-baseline", "scripted"), "squares", SIZE)
+        base, other = session.rounds(settings("hung-baseline", "scripted"), "squares", SIZE)
     assert base.timed_out and other.batches == []
     assert other.problems == ["not run: the hung-baseline baseline overran --timeout in its first batch"]
 

@@ -14,10 +14,15 @@ from __future__ import annotations
 import difflib
 import importlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from producer.backends import family as families
 from producer.backends.base import Backend, BackendInfo
 from producer.errors import UsageError
-from producer.settings import Settings
+from producer.services.environ import Needs
+
+if TYPE_CHECKING:
+    from producer.settings import Settings
 
 LOCAL = "local"
 CELERY = "celery"
@@ -70,8 +75,9 @@ class BackendSpec:
 
     @property
     def via(self) -> str:
-        """``broker`` for a family that reaches its workers through a broker, else ``local``."""
-        return VIA_BROKER if self.needs_broker else VIA_LOCAL
+        """``broker`` for a family that reaches its workers through a broker, else ``local``
+        (as its family's registry line declares: :data:`producer.backends.family.FAMILIES`)."""
+        return families.via(self.family)
 
     @property
     def shares_gil(self) -> bool:
@@ -80,12 +86,12 @@ class BackendSpec:
 
     @property
     def pool(self) -> str | None:
-        """The Celery pool, for the Celery family."""
+        """The worker pool, for a family whose workers have pools."""
         return self.params.get("pool")
 
     @property
     def needs_broker(self) -> bool:
-        return self.family == CELERY
+        return self.via == VIA_BROKER
 
 
 CELERY_POOL_MODELS = {"prefork": PROCESSES, "threads": THREADS, "solo": SERIAL, "gevent": GREENLETS}
@@ -154,9 +160,27 @@ REGISTRY: dict[str, BackendSpec] = {
             for_tests=True,
             requires=IN_PROCESS,
         ),
+        BackendSpec(
+            "scripted-family",
+            "producer.backends.scripted_family:ScriptedFamilyBackend",
+            "a whole distributed family as a test double: its 'workers' are threads of this process",
+            THREADS,
+            family="scripted-family",
+            for_tests=True,
+            requires=IN_PROCESS,
+        ),
     )
 }
 BASELINE = "sequential"
+DEFAULTS = (BASELINE, "threads", "processes", "celery-prefork", "celery-threads")
+"""What ``compare`` runs without ``--backends``."""
+NEEDS = Needs(
+    modules=tuple(dict.fromkeys(m for entry in families.FAMILIES.values() for m in entry.probes)),
+    interpreter_pool="producer.backends.subinterpreters:executor_class",
+)
+"""What each interpreter of a run is asked (``Interpreter.current(NEEDS)``, ``probe(path, NEEDS)``)."""
+BROKER_FAMILY = CELERY
+"""The family whose workers an embedded stack starts when asked by pool names alone."""
 
 
 def spec(name: str) -> BackendSpec:
@@ -177,8 +201,17 @@ def create(name: str, settings: Settings, **params) -> Backend:
     return backend
 
 
+def build(row) -> Backend:
+    """The backend of a plan's row (:class:`producer.plan.Row`), not started: what the executor
+    hands the rounds as their ``create``."""
+    return create(row.backend, row.settings, **row.params)
+
+
 __all__ = [
+    "build",
     "BASELINE",
+    "BROKER_FAMILY",
+    "DEFAULTS",
     "CELERY",
     "CELERY_POOL_MODELS",
     "GREENLETS",
@@ -193,6 +226,7 @@ __all__ = [
     "INTERPRETER_POOL",
     "IN_PROCESS",
     "LOCAL",
+    "NEEDS",
     "REGISTRY",
     "RUNNING_WORKERS",
     "Backend",

@@ -17,11 +17,10 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from producer.settings import Settings
-
 if TYPE_CHECKING:
     from producer.backends import BackendSpec
     from producer.measure import memory
+    from producer.settings import Settings
 
 
 class BackendInfo(TypedDict, total=False):

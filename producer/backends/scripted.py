@@ -7,7 +7,7 @@ It runs each task in this process, one after another, through ``workloads.run_ta
 
     >>> script = Script(lose={2}, duplicate={0}, raises={1: ValueError("no good")})
     >>> with installed(script, name="lossy"):
-    ...     run_rounds(Settings(backends=("sequential", "lossy")), "squares", 100)
+    ...     session.rounds(Settings(backends=("sequential", "lossy")), "squares", 100)
 
 Time is scripted too: ``delay`` adds seconds to a task on the backend's own clock (its
 record's timestamps move; nothing sleeps), and a batch whose scripted time passes

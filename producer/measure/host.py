@@ -57,7 +57,8 @@ def cpus() -> dict:
     }
 
 
-def describe() -> dict:
+def describe(libraries: tuple[str, ...] = ()) -> dict:
+    """The machine, this interpreter, and the versions of ``libraries`` (None: not installed)."""
     return {
         "hostname": socket.gethostname(),
         "cpu_count": os.cpu_count(),
@@ -65,7 +66,7 @@ def describe() -> dict:
         "cpu_model": _cpu_model(),
         "platform": platform.platform(),
         **interpreter(),
-        "libraries": {name: _version(name) for name in ("celery", "kombu", "redis", "billiard")},
+        "libraries": {name: _version(name) for name in libraries},
     }
 
 

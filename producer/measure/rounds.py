@@ -7,23 +7,29 @@ on its own before the first round and never enters a batch's wall time.
 With a fixed ``repeat`` the rounds are counted; with ``repeat=None`` (``--repeat auto``)
 rounds are added until every backend's comparison with the baseline is decided
 (:mod:`producer.measure.decide`), or until ``max_time`` runs out.
+
+The rows and the backends are handed in: a plan's rows (:mod:`producer.plan`), and a
+``create(row)`` that builds each row's backend (``producer.backends.build``). The engine
+knows no backend module and no registry.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
-from producer import backends
 from producer.errors import BatchTimeout
 from producer.measure import decide
 from producer.measure.cputime import tree_cpu_s
 from producer.measure.host import OtherLoad
 from producer.measure.memory import Sampler
 from producer.measure.verify import check_batch, checksum
-from producer.settings import Settings
+
+if TYPE_CHECKING:
+    from producer.settings import Settings
 
 MAX_AUTO_ROUNDS = 50
 """``--repeat auto`` stops here even with time left."""
@@ -86,39 +92,39 @@ class BackendRun:
         return checksum(self.summaries) if self.summaries is not None else None
 
 
-@dataclass(frozen=True)
-class Variant:
-    """One row of a run: a backend built with its own settings (a sweep varies them)."""
+class Row(Protocol):
+    """What the rounds read of a plan's row (:class:`producer.plan.Row`)."""
 
     label: str
-    backend: str
-    settings: Settings
-    params: dict = field(default_factory=dict)
-    group: str = ""
+    group: str
     """Rows of one interpreter (``--python``): the group's first row is its baseline."""
+    settings: Settings
+
+
+Create = Callable[[Any], Any]
+"""``create(row) -> Backend`` (not started): how the executor builds each row's backend."""
 
 
 def run_rounds(
     settings: Settings,
     spec: str,
     size: int,
-    progress: Progress | None = None,
-    variants: list[Variant] | None = None,
+    progress: Progress | None,
+    rows: Sequence[Row],
+    create: Create,
 ) -> list[BackendRun]:
-    """Start every backend, run warm-up and measured rounds, close them all, whatever happens.
+    """Start every row's backend, run warm-up and measured rounds, close them all, whatever happens.
 
-    ``variants`` default to one per selected backend with the run's settings; the first
-    one is the baseline every other is verified against, and compared with unless it has a
-    ``group`` of its own: then the group's first row is its baseline.
+    The first row is the baseline every other is verified against, and compared with unless it
+    has a ``group`` of its own: then the group's first row is its baseline.
     """
-    variants = variants or [Variant(name, name, settings) for name in settings.backends]
     with contextlib.ExitStack() as started:
         pairs = []
-        for variant in variants:
-            backend = backends.create(variant.backend, variant.settings, **variant.params)
+        for row in rows:
+            backend = create(row)
             t0 = time.perf_counter()
             started.enter_context(backend)
-            run = BackendRun(variant.label, startup_s=time.perf_counter() - t0, group=variant.group)
+            run = BackendRun(row.label, startup_s=time.perf_counter() - t0, group=row.group)
             pairs.append((run, backend))
         _Rounds(settings, spec, size, pairs, progress).run()
         for run, backend in pairs:  # after the batches: they teach some, e.g. which Python ran tasks

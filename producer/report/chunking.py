@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from producer.report.declared import through_broker
 from producer.report.document import Document
 from producer.report.table import ms
 
@@ -101,7 +102,7 @@ def chunking_notes(doc: Document) -> list[str]:
     """One sentence per verified Celery backend with a breakdown."""
     notes = []
     for r in doc["results"]:
-        if r.get("family") == "celery" and r.get("ok") and r.get("breakdown"):
+        if through_broker(r) and r.get("ok") and r.get("breakdown"):
             note = _note(r["backend"], r["breakdown"], doc["settings"], r.get("concurrency") or 1)
             if note:
                 notes.append(note)

@@ -51,10 +51,10 @@ def _charts(doc: Document) -> list[str]:
     return [
         '<figure id="timeline">',
         _svg(doc, "timeline"),
-        "<figcaption>Each bar is one task on the thread, process or Celery worker that ran it; the "
+        "<figcaption>Each bar is one task on the thread, process or broker's worker that ran it; the "
         "filled part is the share of its wall time spent on a CPU. Threads under the GIL overlap "
         "but are mostly unfilled (they take turns); processes overlap with full bars when the "
-        "cores are free. The hatched strip under a Celery task is the time it waited in the "
+        "cores are free. The hatched strip under a task sent through a broker is the time it waited in the "
         "queue.</figcaption>",
         "</figure>",
         '<figure id="speedup">',
@@ -111,7 +111,7 @@ def render(doc: Document, **_options) -> str:
         *_facts("workload", doc["workload"]),
         *_facts("settings", doc["settings"]),
         *_facts("machine", doc["machine"]),
-        *(_facts("celery stack", doc["stack"]) if doc.get("stack") else []),
+        *(_facts("broker stack", doc["stack"]) if doc.get("stack") else []),
     ]
     head = (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'

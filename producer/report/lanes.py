@@ -1,9 +1,9 @@
-"""Swim lanes: which thread, process or Celery worker ran each task of one round, and when.
+"""Swim lanes: which thread, process or broker's worker ran each task of one round, and when.
 
 Pure logic over the document's task records, so the picture's layout can be tested
 without drawing it. One measured round per backend is shown: the one whose wall time is
 closest to the median, so the picture is a typical round, not the best or the worst.
-Times are seconds since the round's first event (a Celery task's ``sent``, else the
+Times are seconds since the round's first event (a brokered task's ``sent``, else the
 first ``started``).
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from producer.report.declared import through_broker, via_of
 from producer.report.document import Document, Result, Round, TaskRecord
 
 
@@ -24,7 +25,7 @@ class Bar:
     cpu_share: float
     """The task's own CPU time / its wall time, clamped to 0..1."""
     sent: float | None
-    """Celery: when the producer published it; ``sent`` to ``start`` is its queue wait."""
+    """Through a broker: when the producer published it; ``sent`` to ``start`` is its queue wait."""
     failed: bool
 
 
@@ -38,6 +39,8 @@ class Lane:
 class Timeline:
     backend: str
     family: str
+    via: str
+    """``broker``: its tasks were sent through one and queued there (``Bar.sent``)."""
     round: int
     """The round's number among the measured rounds, from 1."""
     rounds: int
@@ -81,23 +84,24 @@ def _lane_key(task: TaskRecord) -> tuple:
     return (task.get("worker") or task.get("host") or "", task.get("pid"), lane)
 
 
-def lane_labels(keys: list[tuple], celery: bool) -> list[str]:
-    """A short name for each (node, pid, tid): node only for Celery, thread only where a pid has several."""
+def lane_labels(keys: list[tuple], by_node: bool) -> list[str]:
+    """A short name for each (node, pid, tid): the node only for workers reached through a broker
+    (``by_node``), the thread only where a pid has several."""
     pids = {pid for _, pid, _ in keys}
     tids_of: dict[tuple, list] = {}
     for node, pid, tid in keys:
         tids_of.setdefault((node, pid), []).append(tid)
     labels = []
     for node, pid, tid in keys:
-        parts = [node] if celery else []
+        parts = [node] if by_node else []
         siblings = tids_of[(node, pid)]
-        if celery or len(pids) > 1 or len(siblings) == 1:
+        if by_node or len(pids) > 1 or len(siblings) == 1:
             parts.append(f"pid {pid}")
         if isinstance(tid, tuple):
             parts.append(f"interpreter {tid[1]}")
         elif len(siblings) > 1:
             parts.append(f"thread {siblings.index(tid) + 1}")
-        labels.append(" ".join(parts) if not celery else "\n".join([parts[0], " ".join(parts[1:])]))
+        labels.append(" ".join(parts) if not by_node else "\n".join([parts[0], " ".join(parts[1:])]))
     return labels
 
 
@@ -115,7 +119,7 @@ def timeline(result: Result) -> Timeline | None:
     for task in sorted(tasks, key=lambda t: (t["started"], t.get("index", 0))):
         by_lane.setdefault(_lane_key(task), []).append(task)
     keys = list(by_lane)
-    labels = lane_labels(keys, celery=result.get("family") == "celery")
+    labels = lane_labels(keys, by_node=through_broker(result))
     lanes = tuple(
         Lane(label, tuple(_bar(t, origin) for t in by_lane[key]))
         for key, label in zip(keys, labels, strict=True)
@@ -123,6 +127,7 @@ def timeline(result: Result) -> Timeline | None:
     return Timeline(
         backend=result["backend"],
         family=result.get("family", "local"),
+        via=via_of(result),
         round=position,
         rounds=len(measured_rounds(result)),
         wall_s=rnd["wall_s"],

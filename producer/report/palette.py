@@ -1,25 +1,33 @@
-"""Colours of the charts: one per backend, the same in the timeline and the speedup chart.
+"""Colours of the charts: one per execution model and place, the same in every chart.
 
-Thread-like backends are warm (orange, red), process-like ones cool (blue, teal).
+A backend's colour follows what it declared (its ``model`` and ``via``), never its name, so
+a new backend is drawn in the colour of its model. Thread-like models are warm (orange,
+red), process-like ones cool (blue, teal); through a broker each model has a darker twin.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from producer.report.declared import model_of, via_of
+
 COLORS = {
-    "sequential": "#6b6b6b",
-    "threads": "#e07b00",
-    "processes": "#1f6fb4",
-    "celery-prefork": "#2a9d8f",
-    "celery-threads": "#c8553d",
-    "celery-solo": "#7a5195",
-    "celery-gevent": "#5a8f29",
-    "interpreters": "#3b9ab2",
+    ("local", "serial"): "#6b6b6b",
+    ("local", "threads"): "#e07b00",
+    ("local", "processes"): "#1f6fb4",
+    ("local", "interpreters"): "#3b9ab2",
+    ("local", "greenlets"): "#8fb339",
+    ("broker", "processes"): "#2a9d8f",
+    ("broker", "threads"): "#c8553d",
+    ("broker", "serial"): "#7a5195",
+    ("broker", "greenlets"): "#5a8f29",
+    ("broker", "interpreters"): "#17657a",
 }
 OTHER_COLORS = ("#8c564b", "#bc5090", "#17becf", "#bcbd22")
 QUEUE_COLOR = "#9a9a9a"
 FAILED_COLOR = "#d00000"
 
 
-def color_of(backend: str, position: int) -> str:
-    """By the backend's name, whatever follows it (``threads [3.13.5t]``, ``threads c=2``)."""
-    return COLORS.get(backend.split(" ", 1)[0]) or OTHER_COLORS[position % len(OTHER_COLORS)]
+def color_of(result: Mapping, position: int) -> str:
+    """By the result's declared model and where it ran (``position``: for anything else)."""
+    return COLORS.get((via_of(result), model_of(result))) or OTHER_COLORS[position % len(OTHER_COLORS)]

@@ -1,9 +1,10 @@
 """Pictures of a run: a timeline of one round per backend, and the speedups. PNG or SVG.
 
-The timeline puts each task on the thread, process or Celery worker that ran it, and
+The timeline puts each task on the thread, process or broker's worker that ran it, and
 fills each bar to the share of its wall time that was spent on a CPU. Threads under
 the GIL overlap in time but their bars are mostly empty (they take turns); processes
-overlap with full bars; a Celery task's queue wait is the hatched strip before its bar.
+overlap with full bars; a brokered task's queue wait is the hatched strip before its bar.
+Colours follow each backend's declared model and where it ran, never its name.
 
 matplotlib is an optional extra (``pip install 'poolbench[plot]'``), imported only here,
 with the Agg canvas and fixed metadata, so the same document gives the same file.
@@ -17,6 +18,7 @@ import textwrap
 
 from producer.errors import UsageError
 from producer.report import kinds, lanes
+from producer.report.declared import through_broker
 from producer.report.document import Document
 from producer.report.labels import python_label
 from producer.report.speedup_chart import draw_speedup
@@ -58,7 +60,7 @@ def caption(doc: Document) -> str:
         f"{s['concurrency']}, {s['repeat']} measured + {s['warmup']} warm-up rounds, interleaved.",
     ]
     for r in doc["results"]:
-        if r.get("family") == "celery":
+        if through_broker(r):
             st = r.get("settings") or {}
             parts.append(
                 f"{r['backend']}: pool {r.get('pool')}, {st.get('workers')} worker(s), concurrency "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from producer.report import missing
+from producer.report.declared import is_baseline
 from producer.report.document import Document, Result
 from producer.report.palette import FAILED_COLOR, color_of
 
@@ -31,18 +32,18 @@ def draw_speedup(fig, doc: Document) -> None:
             x,
             median,
             width=0.6,
-            color="#dddddd" if failed else color_of(r["backend"], x),
+            color="#dddddd" if failed else color_of(r, x),
             edgecolor=FAILED_COLOR if failed else "none",
             hatch="xx" if failed else None,
             gid=f"speedup-{r['backend']}",
         )
-        if paired and not r.get("baseline", r["backend"] == "sequential"):
+        if paired and not is_baseline(r):
             low, high = paired["min"], paired["max"]
             ax.errorbar(x, median, yerr=[[median - low], [high - median]], color="#222222", capsize=5, lw=1.2)
             values = paired["values"]
             offsets = [(i - (len(values) - 1) / 2) * 0.06 for i in range(len(values))]
             ax.scatter([x + o for o in offsets], values, s=12, color="#222222", zorder=3)
-        if not r.get("baseline", r["backend"] == "sequential"):
+        if not is_baseline(r):
             ideal = _ideal(r, cpus)
             ax.hlines(ideal, x - 0.4, x + 0.4, colors="#222222", linestyles="--", lw=1.2)
             ax.annotate(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from producer.report.declared import is_baseline
 from producer.report.document import Document, Result
 
 
@@ -35,7 +36,7 @@ def _range(r: Result) -> str:
 
 def _is_baseline(r: Result) -> bool:
     """Its group's baseline (documents before ``baseline`` existed: the sequential row)."""
-    return r.get("baseline", r["backend"] == "sequential")
+    return is_baseline(r)
 
 
 def _speedup(r: Result) -> str:

@@ -1,8 +1,9 @@
-"""The timeline: one typical round per backend, a lane per thread, process or Celery worker.
+"""The timeline: one typical round per backend, a lane per thread, process or broker's worker.
 
-Each task is a bar filled to the share of its wall time it spent on a CPU; a Celery
-task's queue wait is a hatched strip under its lane. Draws on a matplotlib (sub)figure;
-:mod:`plot` makes the figure and the file.
+Each task is a bar filled to the share of its wall time it spent on a CPU, in the colour of
+its backend's declared model (:mod:`palette`); a brokered task's queue wait is a hatched
+strip under its lane. Draws on a matplotlib (sub)figure; :mod:`plot` makes the figure and
+the file.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def draw_timeline(fig, doc: Document) -> None:
     for row, line in enumerate(lines):
         ax = fig.add_subplot(grid[row, 0], sharex=axes[0] if axes else None)
         axes.append(ax)
-        color = color_of(line.backend, order[line.backend])
+        color = color_of(results[line.backend], order[line.backend])
         _draw_lanes(ax, line, scale, span, color)
         ax.set_xlim(0, span)
         left, right = _panel_titles(line, results[line.backend])
@@ -76,8 +77,8 @@ def draw_timeline(fig, doc: Document) -> None:
             label="running but off CPU (waiting for the GIL, I/O, sleep)",
         ),
     ]
-    if any(t.family == "celery" for t in lines):
-        queued = "queued in Celery (sent -> started)"
+    if any(t.via == "broker" for t in lines):
+        queued = "queued at the broker (sent -> started)"
         handles.append(Patch(facecolor="white", edgecolor=QUEUE_COLOR, hatch="////", label=queued))
     if any(b.failed for t in lines for lane in t.lanes for b in lane.bars):
         handles.append(Patch(facecolor="white", edgecolor=FAILED_COLOR, lw=1.4, label="task raised"))

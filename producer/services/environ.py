@@ -33,29 +33,51 @@ INHERITED_PREFIXES = ("LC_", "OMP_", "OPENBLAS_", "MKL_", "NUMEXPR_", "BLIS_", "
 """Thread-count knobs of BLAS/OpenMP libraries: they change what a workload measures."""
 
 PROBE = (
-    "import json, sys; sys.path.insert(0, sys.argv[1]); from producer.services.environ import facts; "
-    "print(json.dumps(facts()))"
+    "import json, sys; sys.path.insert(0, sys.argv[1]); from producer.services.environ import Needs, facts; "
+    "print(json.dumps(facts(Needs.from_json(sys.argv[2]))))"
 )
 """Run by another Python: the same facts :func:`facts` gives in-process."""
 PROBE_TIMEOUT = 30.0
-WORKER_MODULES = ("celery", "kombu", "redis", "billiard")
-"""What a Celery worker imports beyond poolbench's own packages; gevent's pool needs gevent too."""
+NOT_ASKED = "not asked whether it has InterpreterPoolExecutor"
 
 
-def facts() -> dict:
-    """:func:`workloads.interpreter`, plus what this Python lacks to run each kind of backend.
+@dataclass(frozen=True)
+class Needs:
+    """What to ask an interpreter besides its version and GIL: given by the backends' registry
+    (``producer.backends.NEEDS``), so that this module knows no backend."""
+
+    modules: tuple[str, ...] = ()
+    """Modules whose absence is recorded (``Interpreter.missing``)."""
+    interpreter_pool: str | None = None
+    """``module:function`` that raises ImportError, saying why, where ``InterpreterPoolExecutor``
+    is missing (``Interpreter.no_interpreter_pool``); None: not asked."""
+
+    def to_json(self) -> str:
+        return json.dumps({"modules": list(self.modules), "interpreter_pool": self.interpreter_pool})
+
+    @classmethod
+    def from_json(cls, text: str) -> Needs:
+        data = json.loads(text)
+        return cls(tuple(data["modules"]), data["interpreter_pool"])
+
+
+def facts(needs: Needs = Needs()) -> dict:
+    """:func:`workloads.interpreter`, plus what this Python lacks of ``needs``.
 
     Imports nothing that needs a package installed: it runs under every ``--python``.
     """
-    from producer.backends.subinterpreters import executor_class
-
     found = interpreter()
-    found["missing"] = [m for m in (*WORKER_MODULES, "gevent") if not _importable(m)]
-    try:
-        executor_class()
-        found["no_interpreter_pool"] = None
-    except ImportError as exc:
-        found["no_interpreter_pool"] = str(exc)
+    found["missing"] = [m for m in needs.modules if not _importable(m)]
+    found["no_interpreter_pool"] = NOT_ASKED
+    if needs.interpreter_pool:
+        import importlib
+
+        module_name, function = needs.interpreter_pool.split(":")
+        try:
+            getattr(importlib.import_module(module_name), function)()
+            found["no_interpreter_pool"] = None
+        except ImportError as exc:
+            found["no_interpreter_pool"] = str(exc)
     return found
 
 
@@ -98,13 +120,13 @@ class Interpreter:
     gil_enabled: bool
     free_threaded_build: bool
     missing: tuple[str, ...] = ()
-    """Modules the Celery workers need (or gevent) that it cannot import."""
+    """Modules of :attr:`Needs.modules` it cannot import (what a family's workers need)."""
     no_interpreter_pool: str | None = None
     """Why it has no ``InterpreterPoolExecutor`` (the ``interpreters`` backend); None if it has."""
 
     @classmethod
-    def current(cls) -> Interpreter:
-        return cls._from(facts())
+    def current(cls, needs: Needs = Needs()) -> Interpreter:
+        return cls._from(facts(needs))
 
     @property
     def is_current(self) -> bool:
@@ -117,10 +139,10 @@ class Interpreter:
         return self.version + ("t" if self.free_threaded_build else "")
 
     @classmethod
-    def probe(cls, path: str) -> Interpreter:
-        """Ask ``path`` what it is (isolated from the caller's PYTHON* variables); UsageError if it
-        is not a working Python 3.10 or later."""
-        argv = [path, "-I", "-c", PROBE, PROJECT_ROOT]
+    def probe(cls, path: str, needs: Needs = Needs()) -> Interpreter:
+        """Ask ``path`` what it is, and what it lacks of ``needs`` (isolated from the caller's
+        PYTHON* variables); UsageError if it is not a working Python 3.10 or later."""
+        argv = [path, "-I", "-c", PROBE, PROJECT_ROOT, needs.to_json()]
         why = ""
         try:
             out = subprocess.run(argv, capture_output=True, text=True, timeout=PROBE_TIMEOUT)

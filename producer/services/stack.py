@@ -1,0 +1,106 @@
+"""A private stack: a Redis server and a fleet of workers someone else describes.
+
+Thin on purpose: the Redis server lives in :mod:`producer.services.redis`, the workers in
+the family that needs them (it hands over a ``fleet(folder)`` factory), and this only starts
+them in order, times the whole, and stops them in reverse order whatever happens (Ctrl-C,
+SIGTERM and SIGHUP included). It knows no backend and no family.
+
+Its temporary folder (Redis's files, the workers' logs) names the run that owns it; a
+run killed with SIGKILL cannot remove it, so each start first removes the folders of
+runs that no longer exist (:mod:`producer.services.folders`).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from producer.services import folders
+from producer.services.environ import Interpreter
+from producer.services.redis import RedisServer, mask_url
+
+FOLDER_PREFIX = folders.STACK_PREFIX
+
+
+class Fleet(Protocol):
+    """Workers a family starts on the stack's Redis (e.g. ``celery.workers.WorkerFleet``)."""
+
+    def start(self, broker_url: str) -> None: ...
+    def wait_ready(self, broker_url: str, deadline: float, timeout: float) -> None: ...
+    def describe(self) -> dict: ...
+    def stop(self) -> None: ...
+    def kill(self) -> None: ...
+
+
+class PrivateStack:
+    """A private Redis on a free 127.0.0.1 port, then ``fleet(folder)``'s workers, if any.
+
+    Redis gets a random password, so that other users of the machine cannot reach it.
+    """
+
+    def __init__(
+        self,
+        startup_timeout: float,
+        fleet: Callable[[str], Fleet] | None = None,
+        interpreter: Interpreter | None = None,
+    ):
+        self.startup_timeout = startup_timeout
+        self.make_fleet = fleet
+        self.interpreter = interpreter or Interpreter.current()
+        self.broker_url: str | None = None
+        self.startup_s: float | None = None
+        self.folder: str | None = None
+        self._redis: RedisServer | None = None
+        self._fleet: Fleet | None = None
+
+    def __enter__(self) -> PrivateStack:
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def start(self) -> None:
+        folders.remove_abandoned(FOLDER_PREFIX)
+        self.folder = folders.make_owned(FOLDER_PREFIX)
+        began = time.perf_counter()
+        deadline = time.monotonic() + self.startup_timeout
+        self._redis = RedisServer(self.folder, password=secrets.token_urlsafe(18))
+        self._redis.start(deadline)
+        self.broker_url = self._redis.url
+        if self.make_fleet is not None:
+            self._fleet = self.make_fleet(self.folder)
+            self._fleet.start(self.broker_url)
+            self._fleet.wait_ready(self.broker_url, deadline, self.startup_timeout)
+        self.startup_s = time.perf_counter() - began
+
+    def describe(self) -> dict:
+        return {
+            "broker": mask_url(self.broker_url) if self.broker_url else None,
+            "redis": self._redis.describe() if self._redis else {},
+            "workers": self._fleet.describe() if self._fleet else {},
+            "interpreter": self.interpreter.as_dict(),
+            "startup_s": self.startup_s,
+        }
+
+    def close(self) -> None:
+        """Stop the workers (warm shutdown, then SIGKILL), then Redis; safe to call twice."""
+        try:
+            if self._fleet is not None:
+                self._fleet.stop()
+            if self._redis is not None:
+                self._redis.stop()
+        except BaseException:  # Ctrl-C while stopping: no more patience, but still no orphans
+            for part in (self._fleet, self._redis):
+                if part is not None:
+                    part.kill()
+            raise
+        finally:
+            folder, self.folder = self.folder, None
+            folders.remove(folder)
