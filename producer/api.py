@@ -20,7 +20,7 @@ from producer import backends as registry
 from producer import session
 from producer import settings as defaults
 from producer.errors import UsageError
-from producer.report.document import Result
+from producer.report.document import Result, speedup_value
 from producer.services.environ import Interpreter, inherited
 from producer.settings import Settings
 
@@ -48,9 +48,9 @@ class Run(dict):
         raise KeyError(f"{backend} did not run; these did: {', '.join(self.backends)}")
 
     def speedup(self, backend: str) -> float | None:
-        """Sequential median over this backend's median batch time; None if it failed."""
-        sp = self.result(backend)["speedup"]
-        return sp["median"] if sp else None
+        """The speedup over the baseline, the report's one statistic: the geometric mean of the
+        per-round ratios (the median of them in a schema 2 run); None if it failed."""
+        return speedup_value(self.result(backend))
 
     def median_s(self, backend: str) -> float | None:
         wall = self.result(backend)["wall_s"]

@@ -16,6 +16,7 @@ import re
 from producer import backends, pythons, session
 from producer.backends.celery.workers import WorkerPlan
 from producer.errors import UsageError
+from producer.measure.ideal import ideal_of
 from producer.measure.rounds import Progress, Variant, run_rounds
 from producer.report.document import Document
 from producer.report.verdict import judge
@@ -128,7 +129,6 @@ def summarize(
 ) -> dict:
     """Each backend's points in order, and where its scaling stops."""
     cpus = doc["machine"].get("cpus_usable") or 1
-    tasks = doc["settings"]["tasks"]
     series: dict[str, list[dict]] = {}
     for variant, result in zip(variants, doc["results"], strict=True):
         if result.get("baseline"):
@@ -140,7 +140,7 @@ def summarize(
                 "label": variant.label,
                 "concurrency": variant.settings.concurrency,
                 "workers": workers or None,
-                "ideal": min(variant.settings.concurrency * (workers or 1), tasks, cpus),
+                "ideal": ideal_of(result, cpus),  # the document's own ideal (measure.ideal)
                 "speedup": c.get("mid"),
                 "low": c.get("low"),
                 "high": c.get("high"),

@@ -55,7 +55,7 @@ def test_a_script_gets_verified_documents_and_nothing_on_stdout(tmp_path):
 def test_run_accessors_read_the_document():
     run = compare("sleep", size=60, tasks=2, concurrency=2, backends=["threads"], repeat=2, warmup=0)
     assert isinstance(run, Run) and run.ok and run.backends == ["sequential", "threads"]
-    assert run.speedup("threads") == run.result("threads")["speedup"]["median"]
+    assert run.speedup("threads") == run.result("threads")["speedup"]["value"]  # the one statistic
     assert run.median_s("sequential") == run.result("sequential")["wall_s"]["median"]
     assert run.verdict is run["verdict"]
     assert json.loads(run.report("json"))["results"][1]["backend"] == "threads"

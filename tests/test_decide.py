@@ -24,16 +24,61 @@ def test_classes_of_an_interval():
     assert decide.classify(0.8, 1.3) == "unclear"
 
 
+THREADS = {"model": "threads", "via": "local", "shares_gil": True}
+PROCESSES = {"model": "processes", "via": "local", "shares_gil": False}
+MYSTERY = {"name": "mystery", "model": "processes", "via": "broker", "shares_gil": False}
+
+
+def _walls(*values):
+    return {r: w for r, w in enumerate(values)}
+
+
 def test_clear_rounds_decide_noisy_rounds_do_not():
-    clear = {r: w for r, w in enumerate([0.5, 0.51, 0.49])}
-    noisy = {r: w for r, w in enumerate([0.5, 1.4, 0.7, 1.2])}
-    assert decide.all_decided(BASE, [clear])
-    assert not decide.all_decided(BASE, [clear, noisy])
+    clear = _walls(0.5, 0.51, 0.49)
+    noisy = _walls(0.5, 1.4, 0.7, 1.2)
+    assert decide.enough([(BASE, [(PROCESSES, clear), (THREADS, _walls(1.0, 1.01, 0.99))])])
+    assert not decide.enough([(BASE, [(PROCESSES, noisy), (THREADS, noisy)])])
 
 
 def test_fewer_than_the_minimum_rounds_never_decide():
-    assert not decide.all_decided(BASE, [{0: 0.5, 1: 0.5}])
+    assert not decide.enough([(BASE, [(PROCESSES, {0: 0.5, 1: 0.5})])])
     assert decide.compare([2.0, 2.0]) is None
+
+
+def test_a_separation_decides_while_the_gil_sharing_class_is_unclear():
+    """Compose's table: processes [1.38-2.52] wholly above threads [0.83-1.15] decides."""
+    threads = decide.Comparison(0.83, 0.98, 1.15, 5, "unclear")
+    procs = decide.Comparison(1.38, 1.86, 2.52, 5, "faster")
+    assert decide.question(threads, procs) == decide.PARALLEL_WINS
+    overlapping = decide.Comparison(1.12, 1.5, 2.0, 5, "faster")
+    assert decide.question(threads, overlapping) == decide.OPEN
+
+
+def test_the_stopping_rule_asks_the_verdicts_question_not_every_class():
+    """Threads scale: the answer is there even while processes' own class is unclear."""
+    threads = _walls(0.26, 0.25, 0.25, 0.26)
+    procs = _walls(0.5, 1.4, 0.7, 1.2)
+    assert decide.enough([(BASE, [(THREADS, threads), (PROCESSES, procs)])])
+    # the question is asked per via: a broker row of an unknown name is judged by its model
+    assert not decide.enough([(BASE, [(THREADS, threads), (MYSTERY, procs)])])
+    assert decide.answered(
+        [decide.Row("mystery", "processes", "broker", False, decide.Comparison(1.5, 1.8, 2.1, 4, "faster"))]
+    )
+
+
+def test_a_batch_too_short_for_any_answer_needs_no_more_rounds():
+    short = {r: 0.001 for r in range(3)}
+    assert decide.enough([(short, [(THREADS, _walls(0.002, 0.0005, 0.001))])])
+
+
+def test_more_rounds_are_estimated_from_the_intervals_width():
+    wide = decide.Comparison(1.02, 1.6, 2.5, 4, "faster")
+    more = decide.more_rounds(wide)
+    assert more is not None and more > 0
+    narrow = decide.Comparison(1.5, 1.6, 1.7, 4, "faster")
+    assert decide.more_rounds(narrow) == 0
+    on_a_bound = decide.Comparison(0.9, 1.0, 1.11, 4, "unclear")
+    assert decide.more_rounds(on_a_bound) is None
 
 
 def test_ratio_interval_is_symmetric_in_logs_and_outliers_are_found():

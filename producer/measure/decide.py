@@ -10,12 +10,17 @@ ratios' 95% confidence interval then says one of four things about the backend:
   (``1 / (1 + EQUIVALENCE)`` to ``1 + EQUIVALENCE``);
 - ``unclear``: none of these; more rounds may tell.
 
-``repeat auto`` adds rounds until no backend is ``unclear``, and the verdict decides only
-on classes other than ``unclear``: a wrong answer is worse than none.
+The verdict's question is :func:`question`: does a model that shares one GIL (threads)
+gain, against one that does not (processes, subinterpreters)? ``--repeat auto`` asks the
+very same function after each round (:func:`enough`) and stops once it is answered for
+every group and every ``via`` (or when ``--max-time`` runs out), so "undecided" means the
+budget ran out; :func:`more_rounds` estimates from the intervals' widths how many more
+rounds would have answered. A wrong answer is worse than none.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from producer.measure.stats import ratio_interval
@@ -76,10 +81,110 @@ def paired_ratios(baseline: dict[int, float], walls: dict[int, float]) -> list[f
     return [baseline[r] / walls[r] for r in sorted(walls) if r in baseline and walls[r] > 0]
 
 
-def all_decided(baseline: dict[int, float], others: list[dict[int, float]]) -> bool:
-    """The stopping rule of ``--repeat auto``: every backend's comparison is decided."""
-    for walls in others:
-        comparison = compare(paired_ratios(baseline, walls))
-        if comparison is None or comparison.verdict == "unclear":
+THREADS_SCALE, PARALLEL_WINS, NEITHER, OPEN = "threads-scale", "parallel-wins", "neither", "open"
+
+
+def _settled(c: Comparison | None) -> bool:
+    """Its own class is known: it scales, or it gains nothing (same or slower)."""
+    return c is not None and (c.scales or c.verdict in ("same", "slower"))
+
+
+def question(threads: Comparison | None, parallel: Comparison | None) -> str:
+    """The verdict's question for one pair: a model that shares one GIL (``threads``) and one
+    that does not (``parallel``), each against the baseline.
+
+    - ``threads-scale``: threads scaled (its interval lies wholly at or above ``SCALES``);
+    - ``parallel-wins``: the parallel model scaled, and threads gained nothing, or the
+      parallel interval lies wholly above the threads' one (that decides the ranking even
+      while threads' own class is unclear);
+    - ``neither``: both gained nothing;
+    - ``open``: none of these yet.
+    """
+    if threads is not None and threads.scales:
+        return THREADS_SCALE
+    if parallel is not None and parallel.scales:
+        if threads is None or threads.verdict in ("same", "slower") or parallel.separated_above(threads):
+            return PARALLEL_WINS
+    if (threads is None or _settled(threads)) and (parallel is None or _settled(parallel)):
+        return NEITHER
+    return OPEN
+
+
+@dataclass(frozen=True)
+class Row:
+    """What the stopping rule and the verdict know of one backend: its model and its comparison."""
+
+    name: str
+    model: str
+    via: str
+    shares_gil: bool
+    comparison: Comparison | None
+
+
+def best(rows: list[Row]) -> Row | None:
+    """The row with the highest low end (the most surely fastest); None when none has a comparison."""
+    compared = [r for r in rows if r.comparison is not None]
+    return max(compared, key=lambda r: r.comparison.low) if compared else None
+
+
+def pair(rows: list[Row], via: str) -> tuple[Row | None, Row | None]:
+    """The GIL-sharing concurrent row (model ``threads``) and the best row whose model does
+    not share a GIL, among the rows of one ``via``."""
+    mine = [r for r in rows if r.via == via]
+    return best([r for r in mine if r.model == "threads"]), best([r for r in mine if not r.shares_gil])
+
+
+def answered(rows: list[Row]) -> bool:
+    """Every ``via`` present has its question answered (``rows``: one group, baseline excluded)."""
+    for via in sorted({r.via for r in rows}):
+        threads, parallel = pair(rows, via)
+        if threads is None and parallel is None:
+            continue
+        if question(threads and threads.comparison, parallel and parallel.comparison) == OPEN:
             return False
     return True
+
+
+def enough(groups: list[tuple[dict[int, float], list[tuple[dict, dict[int, float]]]]]) -> bool:
+    """The stopping rule of ``--repeat auto``: per group, the baseline's walls by round and
+    each other row's (declared model, walls by round); True once every question is answered.
+
+    A group whose baseline batch is too short for any speedup needs no more rounds."""
+    for base, others in groups:
+        if base and sorted(base.values())[len(base) // 2] < TOO_SHORT_S:
+            continue
+        rows = [
+            Row(
+                info.get("name", ""),
+                info.get("model", "serial"),
+                info.get("via", "local"),
+                info.get("shares_gil", True),
+                compare(paired_ratios(base, walls)),
+            )
+            for info, walls in others
+        ]
+        if any(r.comparison is None for r in rows):
+            return False
+        if not answered(rows):
+            return False
+    return True
+
+
+TOO_SHORT_S = 0.005
+"""Kept equal to ``results.MIN_SPEEDUP_BATCH_S``: below it no round can answer."""
+
+
+def more_rounds(c: Comparison) -> int | None:
+    """Rounds to add before this interval decides its class, from its present width.
+
+    The interval's half-width (on the log scale) shrinks as one over the square root of
+    the rounds; it decides once it no longer straddles a bound (``1 / SCALES``, 1,
+    ``SCALES``). None when its centre sits on a bound (no number of rounds can tell)."""
+    centre = math.log(c.mid)
+    half = (math.log(c.high) - math.log(c.low)) / 2
+    distance = min(abs(centre - b) for b in (-math.log(SCALES), 0.0, math.log(SCALES)))
+    if distance <= 1e-9:
+        return None
+    if half <= distance:
+        return 0
+    return max(1, math.ceil(c.n * (half / distance) ** 2) - c.n)

@@ -5,8 +5,8 @@ hits every backend alike. Start-up (pools, processes, worker readiness) is timed
 on its own before the first round and never enters a batch's wall time.
 
 With a fixed ``repeat`` the rounds are counted; with ``repeat=None`` (``--repeat auto``)
-rounds are added until every backend's comparison with the baseline is decided
-(:mod:`producer.measure.decide`), or until ``max_time`` runs out.
+rounds are added until the verdict's question is answered (:func:`decide.enough`, the
+function the verdict asks), or until ``max_time`` runs out.
 """
 
 from __future__ import annotations
@@ -166,13 +166,19 @@ class _Rounds:
             return True
         if r - s.warmup < decide.MIN_ROUNDS:
             return False
-        for base in self.baseline_of.values():
-            runs = [run for run, _ in self.pairs if run.ok and run.group == base.group and run is not base]
-            if base.ok and runs:
-                walls = [{b.round: b.wall_s for b in run.measured} for run in [base, *runs]]
-                if not decide.all_decided(walls[0], walls[1:]):
-                    return False
-        return True  # every comparison decided, or nothing to compare: the minimum will do
+        groups = [  # the verdict's own question (decide.enough), asked of each group's rows
+            (
+                {b.round: b.wall_s for b in base.measured},
+                [
+                    ({"name": run.name, **run.info}, {b.round: b.wall_s for b in run.measured})
+                    for run, _ in self.pairs
+                    if run.ok and run.group == base.group and run is not base
+                ],
+            )
+            for base in self.baseline_of.values()
+            if base.ok
+        ]
+        return decide.enough(groups)  # every question answered, or nothing to compare
 
     def _label(self, r: int) -> str:
         s = self.settings

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from producer.errors import UsageError
 from producer.measure.stats import welch_p
-from producer.report.document import Document, Result
+from producer.report.document import Document, Result, speedup_value
 from producer.report.table import ms
 
 ALPHA = 0.05
@@ -127,7 +127,7 @@ def _time(r: Result) -> str:
 
 def _speedups(c: Change) -> str:
     sa, sb = c.a.get("speedup"), c.b.get("speedup")
-    return f"{sa['median']:.2f}x -> {sb['median']:.2f}x" if sa and sb else "-"
+    return f"{speedup_value(c.a):.2f}x -> {speedup_value(c.b):.2f}x" if sa and sb else "-"
 
 
 def _p(c: Change) -> str:

@@ -28,7 +28,7 @@ def render(doc: Document, *, fmt: str = "png", **_options) -> bytes:
                 continue  # a local backend has no workers to count
             key = f"{name}, concurrency {p['concurrency']}" if axis == "workers" else name
             lines.setdefault(key, []).append(p)
-    ideal: dict[int, int] = {}
+    ideal: dict[int, float] = {}
     for key, points in lines.items():
         shown = [p for p in points if p["speedup"] is not None]
         ax.errorbar(
@@ -42,7 +42,13 @@ def render(doc: Document, *, fmt: str = "png", **_options) -> bytes:
         for p in points:
             ideal[p[axis]] = max(ideal.get(p[axis], 0), p["ideal"])
     xs = sorted(ideal)
-    ax.plot(xs, [ideal[x] for x in xs], "k--", linewidth=1, label="ideal: min(C x workers, tasks, CPUs)")
+    ax.plot(
+        xs,
+        [ideal[x] for x in xs],
+        "k--",
+        linewidth=1,
+        label="ideal: min(C x workers, tasks, CPUs / CPU share)",
+    )
     ax.axhline(1.0, color="grey", linewidth=0.8)
     ax.set_xscale("log", base=2)
     ax.set_xticks(xs, [str(x) for x in xs])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import textwrap
 
-from producer.report import costs, table
+from producer.report import costs, messages, table
 from producer.report.document import Document, Result, Verdict
 from producer.report.table import ms
 
@@ -117,7 +117,7 @@ def note_lines(doc: Document) -> list[str]:
     notes = [f"did not run on {g['label']}: {why}" for g in doc.get("pythons") or [] for why in g["skipped"]]
     for r in doc["results"]:
         notes += [f"{r['backend']}: {p}" for p in r["problems"]]
-        notes += [f"{r['backend']}: {w}" for w in r["warnings"] + r["caveats"]]
+        notes += [f"{r['backend']}: {messages.render(w)}" for w in r["warnings"] + r["caveats"]]
         if r["family"] == "celery":
             line = f"{r['backend']}: {celery_settings(r)}"
             if cpus := costs.worker_cpus(r):
@@ -186,12 +186,12 @@ def _said(v: Verdict | None) -> list[str]:
     else:
         sure = "" if v["confidence"] == "high" else f" (confidence {v['confidence']}: see below)"
         out.append(f"This work is {v['kind']}{sure}: {v['reason']}.")
-    local, celery = v["recommend"]["local"], v["recommend"]["celery"]
-    if local:
-        out.append(f"Locally, use {local}.")
-    if celery:
-        out.append(f"In Celery, pick the {celery} pool.")
-    out += v.get("notes", [])
+    for family, pick in v["recommend"].items():
+        if pick and family == "local":
+            out.append(f"Locally, use {pick}.")
+        elif pick:
+            out.append(f"In {family.capitalize()}, pick the {pick} pool.")
+    out += [messages.render(note) for note in v.get("notes", [])]
     return out
 
 
