@@ -19,17 +19,19 @@ cannot, it says ``undecided``, why, and how many more rounds would tell.
 from __future__ import annotations
 
 from producer.measure import decide
-from producer.measure.decide import MIN_ROUNDS, SCALES
+from producer.measure.decide import SCALES
 from producer.report.document import Document, Result, Verdict, finding
-from producer.report.verdict_notes import gil_back_on, notes_of_interpreters
+from producer.report.verdict_notes import (
+    busy_machine,
+    few_rounds,
+    gil_back_on,
+    notes_of_interpreters,
+    work_notes,
+)
 
 WAITS = 0.6
 """Baseline tasks spending this share of their time waiting (not on a CPU, not queued for one)."""
 MIXED = 0.2
-BUSY_CORES = 0.5
-"""Other programs keeping this many cores busy make the machine 'busy' (when the work needs them)."""
-STARVED = 0.1
-"""Baseline tasks spending this share of their time in the run queue were starved of a CPU."""
 PREFERENCE = ("threads", "greenlets", "processes", "interpreters")
 """When intervals overlap, the cheaper model first."""
 
@@ -100,8 +102,8 @@ def judge(doc: Document, cost: dict | None = None) -> Verdict:
     split = base.get("time_split")
     evidence: dict = {"usable_cpus": cpus, "others_cores": others.get("median"), "baseline_time": split}
     families = sorted({r["family"] for r in results if r.get("via") == "broker"})
-    busy = _busy(doc, split, others.get("median"), cpus)
-    notes = gil_back_on(results) + ([busy] if busy else []) + _notes(doc, split, cpus)
+    busy = busy_machine(doc, split, others.get("median"), cpus)
+    notes = gil_back_on(results) + ([busy] if busy else []) + work_notes(doc, split, cpus)
     if not base["ok"] or not base["wall_s"]:
         return _verdict("undecided", "the sequential baseline did not complete", evidence, notes, families)
     if base["too_short"]:
@@ -124,7 +126,7 @@ def judge(doc: Document, cost: dict | None = None) -> Verdict:
         picks[family], why = _broker_pick(kind, gil, local, family, results)
         if why:
             notes.append(why)
-    if local is None and (few := _few_rounds(results)):
+    if local is None and (few := few_rounds(results)):
         notes.append(few)
     notes += notes_of_interpreters(kind, gil, local, results, cost)
     shaky = any(r["warnings"] and any(_warns(w) for w in r["warnings"]) for r in (threads, procs) if r)
@@ -258,45 +260,6 @@ def _broker_pick(
     return best["pool"] or best["backend"], None
 
 
-def _busy(doc: Document, split: dict | None, others: float | None, cpus: int) -> dict | None:
-    """Other programs' load counts in proportion to the CPU the work needs: it lowers the
-    confidence only where the two together ask more than the machine has."""
-    if others is None or others < BUSY_CORES:
-        return None
-    share = split["cpu"] if split else 1.0
-    settings = doc["settings"]
-    needs = share * min(settings.get("concurrency") or 1, settings.get("tasks") or 1, cpus)
-    if others + needs < cpus:
-        return None
-    return finding("busy-machine", "warn", others=others, cpus=cpus, needs=needs)
-
-
-def _notes(doc: Document, split: dict | None, cpus: int) -> list[dict]:
-    notes = []
-    if split and split["runq"] >= STARVED:
-        notes.append(finding("starved-baseline", "info", runq=split["runq"]))
-    pools = [t for t in (doc.get("preflight") or {}).get("native_threads", []) if (t.get("threads") or 1) > 1]
-    if pools:
-        notes.append(
-            finding(
-                "native-threads", "warn", pools=[{"api": t["api"], "threads": t["threads"]} for t in pools]
-            )
-        )
-    concurrency = doc["settings"]["concurrency"]
-    computes = split is None or split["waiting"] < MIXED
-    if concurrency > cpus and computes:
-        notes.append(finding("oversubscribed", "info", concurrency=concurrency, cpus=cpus))
-    return notes
-
-
-def _few_rounds(results: list[Result]) -> dict | None:
-    """Every row measured, none with a comparison: too few rounds for any pick."""
-    measured = [r for r in results[1:] if r["ok"] and r["wall_s"] and not r["too_short"]]
-    if measured and all(r["comparison"] is None for r in measured):
-        return finding("too-few-rounds", "warn", rounds=measured[0]["wall_s"]["n"], min=MIN_ROUNDS)
-    return None
-
-
 def _next_steps(doc: Document, threads: Result | None, procs: Result | None) -> list[dict]:
     results = doc["results"]
     models = {r.get("model") for r in results[1:]}
@@ -306,7 +269,7 @@ def _next_steps(doc: Document, threads: Result | None, procs: Result | None) -> 
         steps.append("add --backends threads")
     if not any(r.get("shares_gil") is False for r in results[1:]):
         steps.append("add --backends processes")
-    if few := _few_rounds(results):
+    if few := few_rounds(results):
         notes.append(few)
     budget = _budget(doc, [r for r in (threads, procs) if r])
     if budget:

@@ -15,7 +15,15 @@ by :mod:`producer.report.messages`).
 
 from __future__ import annotations
 
-from producer.report.document import Result, finding
+from producer.measure.decide import MIN_ROUNDS
+from producer.report.document import Document, Result, finding
+
+BUSY_CORES = 0.5
+"""Other programs keeping this many cores busy make the machine 'busy' (when the work needs them)."""
+STARVED = 0.1
+"""Baseline tasks spending this share of their time in the run queue were starved of a CPU."""
+MIXED = 0.2
+"""As :data:`producer.report.verdict.MIXED`: work waiting less than this share computes."""
 
 SUBINTERPRETER_COSTS = (
     "the function and its arguments are pickled into each interpreter, so its module must be "
@@ -56,3 +64,42 @@ def gil_back_on(results: list[Result]) -> list[dict]:
         return []
     culprits = sorted({m for p in pythons for m in p.get("gil_enabled_by") or []})
     return [finding("gil-back-on", "warn", culprits=culprits)]
+
+
+def busy_machine(doc: Document, split: dict | None, others: float | None, cpus: int) -> dict | None:
+    """Other programs' load counts in proportion to the CPU the work needs: it lowers the
+    confidence only where the two together ask more than the machine has."""
+    if others is None or others < BUSY_CORES:
+        return None
+    share = split["cpu"] if split else 1.0
+    settings = doc["settings"]
+    needs = share * min(settings.get("concurrency") or 1, settings.get("tasks") or 1, cpus)
+    if others + needs < cpus:
+        return None
+    return finding("busy-machine", "warn", others=others, cpus=cpus, needs=needs)
+
+
+def work_notes(doc: Document, split: dict | None, cpus: int) -> list[dict]:
+    notes = []
+    if split and split["runq"] >= STARVED:
+        notes.append(finding("starved-baseline", "info", runq=split["runq"]))
+    pools = [t for t in (doc.get("preflight") or {}).get("native_threads", []) if (t.get("threads") or 1) > 1]
+    if pools:
+        notes.append(
+            finding(
+                "native-threads", "warn", pools=[{"api": t["api"], "threads": t["threads"]} for t in pools]
+            )
+        )
+    concurrency = doc["settings"]["concurrency"]
+    computes = split is None or split["waiting"] < MIXED
+    if concurrency > cpus and computes:
+        notes.append(finding("oversubscribed", "info", concurrency=concurrency, cpus=cpus))
+    return notes
+
+
+def few_rounds(results: list[Result]) -> dict | None:
+    """Every row measured, none with a comparison: too few rounds for any pick."""
+    measured = [r for r in results[1:] if r["ok"] and r["wall_s"] and not r["too_short"]]
+    if measured and all(r["comparison"] is None for r in measured):
+        return finding("too-few-rounds", "warn", rounds=measured[0]["wall_s"]["n"], min=MIN_ROUNDS)
+    return None
