@@ -136,7 +136,12 @@ def _budget(f: dict) -> str:
     else:
         more = (
             f"at the interval's present width about {f['more_rounds']} more round(s) would decide "
-            f"(about {f['more_s']:.0f} s more; --max-time {f['suggest_s']:.0f})"
+            f"(about {f['more_s']:.0f} s more; "
+            + (
+                f"--repeat {f['rounds'] + f['more_rounds']}, or --repeat auto)"
+                if f["cause"] == "repeat"
+                else f"--max-time {f['suggest_s']:.0f})"
+            )
         )
     return f"Undecided because {why}: {more}."
 
