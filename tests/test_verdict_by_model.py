@@ -96,3 +96,12 @@ def test_a_real_run_with_an_unknown_name_is_judged_by_its_model():
     v = judge(doc)
     assert v["evidence"]["processes"]["backend"] == "stranger"  # judged as the GIL-per-worker model
     assert v["recommend"]["local"] != "stranger"  # one task at a time: it never beats the baseline
+
+
+def test_repeat_auto_stops_once_the_verdicts_question_is_answered():
+    """Sleeping threads scale at once: the rounds stop at the minimum, far inside --max-time."""
+    settings = Settings(
+        backends=("sequential", "threads"), tasks=4, concurrency=4, repeat=None, max_time=60, warmup=1
+    )
+    runs = run_rounds(settings, "sleep", 20)
+    assert [len(run.measured) for run in runs] == [3, 3]

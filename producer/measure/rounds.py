@@ -170,8 +170,8 @@ class _Rounds:
             (
                 {b.round: b.wall_s for b in base.measured},
                 [
-                    ({"name": run.name, **run.info}, {b.round: b.wall_s for b in run.measured})
-                    for run, _ in self.pairs
+                    (_declared(backend), {b.round: b.wall_s for b in run.measured})
+                    for run, backend in self.pairs
                     if run.ok and run.group == base.group and run is not base
                 ],
             )
@@ -250,3 +250,9 @@ def _run_batch(run, backend, settings, spec, size, r, expected) -> None:
     disturbed = backend.disturbances(records)
     batch = Batch(r, r < settings.warmup, wall, cpu, records, disturbed, others.cores(), memory)
     run.batches.append(batch)
+
+
+def _declared(backend) -> dict:
+    """What a backend declares it is (its registry entry), for the stopping rule."""
+    spec = backend.spec
+    return {"name": spec.name, "model": spec.model, "via": spec.via, "shares_gil": spec.shares_gil}
