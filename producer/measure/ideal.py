@@ -5,9 +5,9 @@ sweep's knee, the charts' ideal line), stored with its basis in each result's ``
 
     ideal = min(concurrency, tasks, usable CPUs / the baseline's CPU share)
 
-where the baseline's CPU share is the share of its tasks' wall time spent on a CPU
-(1.0 for pure computing, near 0 for ``sleep``). It is the bound of a resource-limited
-system (the "roofline" argument, and the capacity bound of operational analysis,
+where the baseline's CPU share is the share of its tasks' wall time (less any time queued
+for a CPU) spent on a CPU (1.0 for pure computing, near 0 for ``sleep``). It is the bound
+of a resource-limited system (the "roofline" argument, and the capacity bound of operational analysis,
 Denning & Buzen 1978): at most ``concurrency`` tasks run at once, at most ``tasks``
 exist, and CPUs that each task keeps busy ``share`` of its time can carry at most
 ``CPUs / share`` of them at once. Work that waits (``sleep``, I/O) is bounded by the

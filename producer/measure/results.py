@@ -267,11 +267,12 @@ def _speedup(out: Result, run: BackendRun, baseline: BackendRun, tasks: int, cpu
 
 
 def _cpu_share(baseline: BackendRun) -> float | None:
-    """The share of the baseline's task time spent on a CPU (its tasks' own clocks)."""
+    """The share of the baseline's task time spent on a CPU (its tasks' own clocks), leaving
+    out time queued for a CPU: a busy machine's starvation, not what the work does."""
     tasks = [
         t for b in baseline.measured for t in b.tasks if "started" in t and "ended" in t and "cpu_s" in t
     ]
-    wall = sum(t["ended"] - t["started"] for t in tasks)
+    wall = sum(t["ended"] - t["started"] - (t.get("runq_s") or 0.0) for t in tasks)
     if not tasks or wall <= 0:
         return None
     return min(1.0, sum(t["cpu_s"] for t in tasks) / wall)

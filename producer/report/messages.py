@@ -221,14 +221,6 @@ def _gil_starved(f: dict) -> str:
     )
 
 
-def _main_thread(f: dict) -> str:
-    return (
-        f"On this interpreter a process's main thread ran the same call {f['ratio']:.2f}x slower than a new "
-        f"thread ({ms(f['main_s'])} against {ms(f['thread_s'])}, median of {f['n']}); every baseline "
-        "here runs its calls in a worker thread, as the strategies do, so this cost is in no speedup."
-    )
-
-
 RENDER: dict[str, Callable[[dict], str]] = {
     "outlier": _outlier,
     "disturbed": _disturbed,
@@ -253,7 +245,6 @@ RENDER: dict[str, Callable[[dict], str]] = {
     "chunking-pays": _chunking,
     "chunking-marginal": _chunking,
     "gil-starved-consumer": _gil_starved,
-    "main-thread-cost": _main_thread,
 }
 
 

@@ -81,7 +81,8 @@ def busy_machine(doc: Document, split: dict | None, others: float | None, cpus: 
 
 def work_notes(doc: Document, split: dict | None, cpus: int) -> list[dict]:
     notes = []
-    if split and split["runq"] >= STARVED:
+    base = doc["results"][0]
+    if split and split["runq"] >= STARVED and not base.get("too_short"):  # not on microsecond tasks
         notes.append(finding("starved-baseline", "info", runq=split["runq"]))
     pools = [t for t in (doc.get("preflight") or {}).get("native_threads", []) if (t.get("threads") or 1) > 1]
     if pools:
