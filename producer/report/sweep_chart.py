@@ -1,7 +1,7 @@
 """The sweep's chart: speedup against concurrency (or workers) per backend, with the ideal line.
 
 Each point is the geometric mean of the per-round speedups with its 95% interval as an
-error bar; the dashed line is the ideal, min(concurrency x workers, tasks, usable CPUs).
+error bar; the dashed line is the ideal each point's result carries (:mod:`producer.measure.ideal`).
 matplotlib is an optional extra (``pip install 'poolbench[plot]'``).
 """
 

@@ -153,7 +153,7 @@ def sweep_lines(doc: Document) -> list[str]:
     for name, stop in sweep["stops"].items():
         points = sweep["series"][name]
         shown = ", ".join(
-            f"{p['label'].split(' ', 1)[1]} {p['speedup']:.2f}x (ideal {p['ideal']})"
+            f"{p['label'].split(' ', 1)[1]} {p['speedup']:.2f}x (ideal {p['ideal']:.3g})"
             for p in points
             if p["speedup"] is not None
         )
@@ -162,7 +162,9 @@ def sweep_lines(doc: Document) -> list[str]:
         lines.append(
             f"{name}: {shown or 'no point measured'}; {where}" + (f": {stop['reason']}" if stop["at"] else "")
         )
-    lines.append(f"ideal = min(concurrency x workers, tasks, the {cpus} usable CPUs), for computing work")
+    lines.append(
+        f"ideal = min(concurrency x workers, tasks, the {cpus} usable CPUs / the baseline's CPU share)"
+    )
     return lines
 
 
