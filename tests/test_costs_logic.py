@@ -107,6 +107,8 @@ def test_advice_follows_overhead_against_run_time():
     assert long.verdict == "no" and long.suggest is None
     chunked = advise(run_s=0.002, message_gap_s=0.006, chunks=30, tasks=1000, concurrency=2)
     assert chunked.verdict == "marginal" and chunked.suggest is None  # already at the suggestion
+    one_each = advise(run_s=0.05, message_gap_s=0.004, chunks=1, tasks=10, concurrency=10)
+    assert one_each.verdict == "no"  # --tasks 10 --concurrency 10 on sleep: nothing to chunk
 
 
 def _celery(name, *, ok=True, model="processes", gap=0.006, run=0.002, cost=0.003, gil=True):
@@ -143,6 +145,9 @@ def test_chunking_advice_comes_from_the_measured_message_cost():
     assert said.startswith("Chunking pays on celery-a") and "--chunks 15" in said and "8 no-op tasks" in said
     long = _celery("celery-long", run=0.2, gap=0.2)
     assert chunking_notes(_doc(long)) == []  # a message is under 5% of a task: nothing said
+    few = _doc(_celery("celery-a"))
+    few["settings"]["tasks"] = 2  # one message per slot already: chunks would save none
+    assert chunking_notes(few) == []
 
 
 def test_a_gil_bound_threads_pool_is_named_starved_not_advised_to_chunk():

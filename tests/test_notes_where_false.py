@@ -24,6 +24,9 @@ CASES = {
     "gil-releasing": dict(workload="sha256", size=16, tasks=4, concurrency=2, backends=LOCAL),
     "tiny": dict(workload="sleep", size=0, tasks=4, concurrency=2, backends=LOCAL),
     "tasks-equal-concurrency": dict(workload="squares", size=300_000, tasks=2, concurrency=2, backends=LOCAL),
+    "celery-waiting": dict(
+        workload="sleep", size=50, tasks=4, concurrency=4, backends=["celery-threads", "celery-prefork"]
+    ),
     "celery-computing": dict(
         workload="squares",
         size=600_000,
@@ -42,15 +45,16 @@ WHERE_FALSE = {
     "free-threading-cost": EVERYWHERE,
     "subinterpreters": EVERYWHERE,  # not run
     "too-short": EVERYWHERE - {"tiny"},
-    "cpu-ticks": {"waiting", "tiny"},  # nothing computes: CPU/wall far under the CPUs
-    "starved-baseline": {"waiting", "tiny"},  # a sleeping baseline does not queue for a CPU
-    "oversubscribed": {"waiting", "tiny"},  # waiting work takes no turns on the cores
-    "gil-starved-consumer": {"waiting", "gil-releasing", "tiny"},
-    "chunking-pays": {"celery-computing"},  # CPU-bound celery-threads: no chunking advice
-    "chunking-marginal": {"celery-computing"},
-    "broker-twin-missing": EVERYWHERE - {"celery-computing"},  # local only: no broker family
-    "broker-twin-not-faster": EVERYWHERE - {"celery-computing"},
-    "no-broker-pick": EVERYWHERE - {"celery-computing"},
+    "cpu-ticks": {"waiting", "tiny", "celery-waiting"},  # nothing computes: CPU/wall far under the CPUs
+    "starved-baseline": {"waiting", "tiny", "celery-waiting"},  # a sleeping baseline queues for no CPU
+    "oversubscribed": {"waiting", "tiny", "celery-waiting"},  # waiting work takes no turns on the cores
+    "gil-starved-consumer": {"waiting", "gil-releasing", "tiny", "celery-waiting"},
+    # CPU-bound celery-threads: no chunking advice; tasks = concurrency: no second message to save
+    "chunking-pays": {"celery-computing", "celery-waiting"},
+    "chunking-marginal": {"celery-computing", "celery-waiting"},
+    "broker-twin-missing": EVERYWHERE - {"celery-computing", "celery-waiting"},  # local only
+    "broker-twin-not-faster": EVERYWHERE - {"celery-computing", "celery-waiting"},
+    "no-broker-pick": EVERYWHERE - {"celery-computing", "celery-waiting"},
 }
 ANYWHERE = {
     "outlier": "its condition is measured: outlier rounds that move the median",

@@ -105,3 +105,15 @@ def test_repeat_auto_stops_once_the_verdicts_question_is_answered():
     )
     runs = run_rounds(settings, "sleep", 20)
     assert [len(run.measured) for run in runs] == [3, 3]
+
+
+def test_an_answered_question_is_never_blamed_on_the_budget():
+    """Neither gained: undecided, but not because rounds ran out."""
+    doc = make_doc(
+        fake_run("sequential", SEQ, concurrency=1),
+        fake_run("threads", [1.0, 1.01, 0.99, 1.0, 1.01]),
+        fake_run("processes", [1.01, 1.0, 0.99, 1.0, 1.0]),
+    )
+    v = doc["verdict"]
+    assert v["kind"] == "undecided" and "neither" in v["reason"]
+    assert "undecided-budget" not in codes_of(v["notes"])

@@ -84,7 +84,11 @@ def paired_ratios(baseline: dict[int, float], walls: dict[int, float]) -> list[f
 THREADS_SCALE, PARALLEL_WINS, NEITHER, OPEN = "threads-scale", "parallel-wins", "neither", "open"
 
 
-def _settled(c: Comparison | None) -> bool:
+MAX_AUTO_ROUNDS = 50
+"""``--repeat auto`` stops here even with time left."""
+
+
+def settled(c: Comparison | None) -> bool:
     """Its own class is known: it scales, or it gains nothing (same or slower)."""
     return c is not None and (c.scales or c.verdict in ("same", "slower"))
 
@@ -105,7 +109,7 @@ def question(threads: Comparison | None, parallel: Comparison | None) -> str:
     if parallel is not None and parallel.scales:
         if threads is None or threads.verdict in ("same", "slower") or parallel.separated_above(threads):
             return PARALLEL_WINS
-    if (threads is None or _settled(threads)) and (parallel is None or _settled(parallel)):
+    if (threads is None or settled(threads)) and (parallel is None or settled(parallel)):
         return NEITHER
     return OPEN
 

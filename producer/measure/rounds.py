@@ -25,7 +25,7 @@ from producer.measure.memory import Sampler
 from producer.measure.verify import check_batch, checksum
 from producer.settings import Settings
 
-MAX_AUTO_ROUNDS = 50
+MAX_AUTO_ROUNDS = decide.MAX_AUTO_ROUNDS
 """``--repeat auto`` stops here even with time left."""
 
 

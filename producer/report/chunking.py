@@ -51,6 +51,8 @@ def advise(run_s: float, message_gap_s: float, chunks: int, tasks: int, concurre
     largest = max(1, tasks // max(1, concurrency))  # keep one message per slot at least
     wanted = math.ceil(message_gap_s / (TARGET * run_s)) if run_s > 0 else largest
     suggest = min(max(1, wanted), largest)
+    if largest <= chunks:  # every slot gets one message at most already: nothing to save
+        return Advice("no", share, None)
     if share >= PAYS:
         return Advice("pays", share, suggest if suggest > chunks else None)
     if share < NEGLIGIBLE:

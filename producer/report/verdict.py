@@ -19,7 +19,7 @@ cannot, it says ``undecided``, why, and how many more rounds would tell.
 from __future__ import annotations
 
 from producer.measure import decide
-from producer.measure.decide import SCALES
+from producer.measure.decide import MAX_AUTO_ROUNDS, SCALES
 from producer.report.document import Document, Result, Verdict, finding
 from producer.report.verdict_notes import (
     busy_machine,
@@ -271,22 +271,26 @@ def _next_steps(doc: Document, threads: Result | None, procs: Result | None) -> 
         steps.append("add --backends processes")
     if few := few_rounds(results):
         notes.append(few)
-    budget = _budget(doc, [r for r in (threads, procs) if r])
+    budget = _budget(doc, threads, procs)
     if budget:
         notes.append(budget)
     steps.append("raise --max-time or --repeat, --size or --tasks, or measure on a quieter machine")
     return [*notes, finding("next-steps", "info", steps=steps)]
 
 
-def _budget(doc: Document, rows: list[Result]) -> dict | None:
-    """Why the rounds stopped before an answer, and how many more would give one."""
-    open_rows = [r for r in rows if r["comparison"] and r["comparison"]["class"] != "same" and not _scales(r)]
+def _budget(doc: Document, threads: Result | None, procs: Result | None) -> dict | None:
+    """Why the rounds stopped while the verdict's question was still open (the budget ran
+    out, or a fixed --repeat), and how many more rounds would answer it. Nothing when the
+    question was answered and the verdict is undecided for another reason."""
+    if decide.question(_cmp(threads), _cmp(procs)) != decide.OPEN:
+        return None
+    open_rows = [r for r in (threads, procs) if r and not decide.settled(_cmp(r))]
     if not open_rows:
         return None
     estimates = [decide.more_rounds(_cmp(r)) for r in open_rows]
-    n = rows[0]["comparison"]["n"]
+    n = open_rows[0]["comparison"]["n"]
     repeat = doc["settings"].get("repeat")
-    cause = "repeat" if repeat not in (None, "auto") else "max-time"
+    cause = "repeat" if repeat not in (None, "auto") else "max-rounds" if n >= MAX_AUTO_ROUNDS else "max-time"
     per_round = sum((r["wall_s"] or {}).get("median", 0.0) for r in doc["results"])
     more = None if any(e is None for e in estimates) else max(estimates)
     spent = (doc["settings"].get("max_time") or 0) if cause == "max-time" else per_round * n
