@@ -36,12 +36,12 @@ def _walls(*values):
 def test_clear_rounds_decide_noisy_rounds_do_not():
     clear = _walls(0.5, 0.51, 0.49)
     noisy = _walls(0.5, 1.4, 0.7, 1.2)
-    assert decide.enough([(BASE, [(PROCESSES, clear), (THREADS, _walls(1.0, 1.01, 0.99))])])
-    assert not decide.enough([(BASE, [(PROCESSES, noisy), (THREADS, noisy)])])
+    assert decide.enough([(BASE, None, [(PROCESSES, clear, None), (THREADS, _walls(1.0, 1.01, 0.99), None)])])
+    assert not decide.enough([(BASE, None, [(PROCESSES, noisy, None), (THREADS, noisy, None)])])
 
 
 def test_fewer_than_the_minimum_rounds_never_decide():
-    assert not decide.enough([(BASE, [(PROCESSES, {0: 0.5, 1: 0.5})])])
+    assert not decide.enough([(BASE, None, [(PROCESSES, {0: 0.5, 1: 0.5}, None)])])
     assert decide.compare([2.0, 2.0]) is None
 
 
@@ -58,17 +58,25 @@ def test_the_stopping_rule_asks_the_verdicts_question_not_every_class():
     """Threads scale: the answer is there even while processes' own class is unclear."""
     threads = _walls(0.26, 0.25, 0.25, 0.26)
     procs = _walls(0.5, 1.4, 0.7, 1.2)
-    assert decide.enough([(BASE, [(THREADS, threads), (PROCESSES, procs)])])
+    assert decide.enough([(BASE, None, [(THREADS, threads, None), (PROCESSES, procs, None)])])
     # the question is asked per via: a broker row of an unknown name is judged by its model
-    assert not decide.enough([(BASE, [(THREADS, threads), (MYSTERY, procs)])])
+    assert not decide.enough([(BASE, None, [(THREADS, threads, None), (MYSTERY, procs, None)])])
     assert decide.answered(
         [decide.Row("mystery", "processes", "broker", False, decide.Comparison(1.5, 1.8, 2.1, 4, "faster"))]
     )
 
 
+def test_threads_faster_on_one_core_leave_the_question_open_as_the_verdict_does():
+    """A busy machine: threads 2x faster while keeping 0.93 cores busy, the baseline 0.49."""
+    threads = _walls(0.5, 0.51, 0.49)
+    assert not decide.enough([(BASE, 0.49, [(THREADS, threads, 0.93)])])
+    assert decide.enough([(BASE, 0.49, [(THREADS, threads, 1.9)])])
+    assert decide.keeps_cores(None, 0.9) and not decide.keeps_cores(1.05, 0.5)
+
+
 def test_a_batch_too_short_for_any_answer_needs_no_more_rounds():
     short = {r: 0.001 for r in range(3)}
-    assert decide.enough([(short, [(THREADS, _walls(0.002, 0.0005, 0.001))])])
+    assert decide.enough([(short, None, [(THREADS, _walls(0.002, 0.0005, 0.001), None)])])
 
 
 def test_more_rounds_are_estimated_from_the_intervals_width():

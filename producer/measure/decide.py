@@ -88,14 +88,28 @@ MAX_AUTO_ROUNDS = 50
 """``--repeat auto`` stops here even with time left."""
 
 
-def settled(c: Comparison | None) -> bool:
-    """Its own class is known: it scales, or it gains nothing (same or slower)."""
-    return c is not None and (c.scales or c.verdict in ("same", "slower"))
+def keeps_cores(mine: float | None, base: float | None) -> bool:
+    """A gain made by keeping more cores busy: CPU/wall at or above ``SCALES``, and above the
+    baseline's by as much. A busy machine can hand a GIL-bound thread pool a larger share of
+    the CPU than the lone, starved baseline thread; it then looks faster while running
+    nothing in parallel, and its CPU/wall stays at one core. Unknown (a batch too short for
+    CPU ticks, workers outside this machine): not held against it."""
+    if mine is None:
+        return True
+    return mine >= SCALES and (base is None or mine >= base * SCALES)
 
 
-def question(threads: Comparison | None, parallel: Comparison | None) -> str:
+def settled(c: Comparison | None, cores: bool = True) -> bool:
+    """Its own class is known: it scales (by keeping more cores busy), or it gains nothing."""
+    return c is not None and ((c.scales and cores) or c.verdict in ("same", "slower"))
+
+
+def question(
+    threads: Comparison | None, parallel: Comparison | None, cores: tuple[bool, bool] = (True, True)
+) -> str:
     """The verdict's question for one pair: a model that shares one GIL (``threads``) and one
-    that does not (``parallel``), each against the baseline.
+    that does not (``parallel``), each against the baseline; ``cores``: whether each kept more
+    cores busy than the baseline (:func:`keeps_cores`).
 
     - ``threads-scale``: threads scaled (its interval lies wholly at or above ``SCALES``);
     - ``parallel-wins``: the parallel model scaled, and threads gained nothing, or the
@@ -104,12 +118,12 @@ def question(threads: Comparison | None, parallel: Comparison | None) -> str:
     - ``neither``: both gained nothing;
     - ``open``: none of these yet.
     """
-    if threads is not None and threads.scales:
+    if threads is not None and threads.scales and cores[0]:
         return THREADS_SCALE
-    if parallel is not None and parallel.scales:
+    if parallel is not None and parallel.scales and cores[1]:
         if threads is None or threads.verdict in ("same", "slower") or parallel.separated_above(threads):
             return PARALLEL_WINS
-    if (threads is None or settled(threads)) and (parallel is None or settled(parallel)):
+    if (threads is None or settled(threads, cores[0])) and (parallel is None or settled(parallel, cores[1])):
         return NEITHER
     return OPEN
 
@@ -123,6 +137,8 @@ class Row:
     via: str
     shares_gil: bool
     comparison: Comparison | None
+    cores: bool = True
+    """It kept more cores busy than the baseline, or that is unknown (:func:`keeps_cores`)."""
 
 
 def best(rows: list[Row]) -> Row | None:
@@ -144,17 +160,22 @@ def answered(rows: list[Row]) -> bool:
         threads, parallel = pair(rows, via)
         if threads is None and parallel is None:
             continue
-        if question(threads and threads.comparison, parallel and parallel.comparison) == OPEN:
+        cores = (threads is None or threads.cores, parallel is None or parallel.cores)
+        if question(threads and threads.comparison, parallel and parallel.comparison, cores) == OPEN:
             return False
     return True
 
 
-def enough(groups: list[tuple[dict[int, float], list[tuple[dict, dict[int, float]]]]]) -> bool:
+Walls = dict[int, float]
+
+
+def enough(groups: list[tuple[Walls, float | None, list[tuple[dict, Walls, float | None]]]]) -> bool:
     """The stopping rule of ``--repeat auto``: per group, the baseline's walls by round and
-    each other row's (declared model, walls by round); True once every question is answered.
+    its CPU/wall (None: unknown), and each other row's (declared model, walls by round,
+    CPU/wall); True once every question is answered, as the verdict asks it.
 
     A group whose baseline batch is too short for any speedup needs no more rounds."""
-    for base, others in groups:
+    for base, base_util, others in groups:
         if base and sorted(base.values())[len(base) // 2] < TOO_SHORT_S:
             continue
         rows = [
@@ -164,8 +185,9 @@ def enough(groups: list[tuple[dict[int, float], list[tuple[dict, dict[int, float
                 info.get("via", "local"),
                 info.get("shares_gil", True),
                 compare(paired_ratios(base, walls)),
+                keeps_cores(util, base_util),
             )
-            for info, walls in others
+            for info, walls, util in others
         ]
         if any(r.comparison is None for r in rows):
             return False
@@ -174,6 +196,8 @@ def enough(groups: list[tuple[dict[int, float], list[tuple[dict, dict[int, float
     return True
 
 
+MIN_CPU_BATCH_S = 0.1
+"""CPU/wall is read only from batches this long (10 ms ticks; :mod:`producer.measure.results`)."""
 TOO_SHORT_S = 0.005
 """Kept equal to ``results.MIN_SPEEDUP_BATCH_S``: below it no round can answer."""
 

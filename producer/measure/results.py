@@ -18,7 +18,7 @@ from producer.measure.rounds import BackendRun
 from producer.measure.stats import describe, outliers, welch_p
 from producer.report.document import SCHEMA_VERSION, Document, Result, Round, finding
 
-MIN_CPU_BATCH_S = 0.1
+MIN_CPU_BATCH_S = decide.MIN_CPU_BATCH_S
 """CPU/wall is given only for a backend whose own median batch lasts this long. Child
 processes' CPU time is counted in 10 ms clock ticks, so CPU/wall needs ten ticks to be
 within 10%. This rule is about CPU time only: it never withholds a speedup."""

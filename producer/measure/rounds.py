@@ -169,8 +169,13 @@ class _Rounds:
         groups = [  # the verdict's own question (decide.enough), asked of each group's rows
             (
                 {b.round: b.wall_s for b in base.measured},
+                _util(base, "local"),
                 [
-                    (_declared(backend), {b.round: b.wall_s for b in run.measured})
+                    (
+                        _declared(backend),
+                        {b.round: b.wall_s for b in run.measured},
+                        _util(run, backend.spec.via),
+                    )
                     for run, backend in self.pairs
                     if run.ok and run.group == base.group and run is not base
                 ],
@@ -250,6 +255,19 @@ def _run_batch(run, backend, settings, spec, size, r, expected) -> None:
     disturbed = backend.disturbances(records)
     batch = Batch(r, r < settings.warmup, wall, cpu, records, disturbed, others.cores(), memory)
     run.batches.append(batch)
+
+
+def _util(run: BackendRun, via: str) -> float | None:
+    """Median CPU/wall of a run's batches, where the process tree holds its work (local) and
+    its batches span enough clock ticks; None otherwise, as in the document."""
+    batches = run.measured
+    if via != "local" or not batches:
+        return None
+    walls = sorted(b.wall_s for b in batches)
+    if walls[len(walls) // 2] < decide.MIN_CPU_BATCH_S:
+        return None
+    utils = sorted(b.cpu_s / b.wall_s for b in batches if b.wall_s > 0)
+    return utils[len(utils) // 2] if utils else None
 
 
 def _declared(backend) -> dict:

@@ -77,10 +77,17 @@ def _scales(r: Result | None, base: Result | None = None) -> bool:
     """
     if not (r and _cmp(r) and _cmp(r).scales):
         return False
-    mine, theirs = (r.get("cpu_util") or {}).get("median"), ((base or {}).get("cpu_util") or {}).get("median")
-    if base is None or mine is None:
+    return base is None or _cores(r, base)
+
+
+def _cores(r: Result | None, base: Result) -> bool:
+    """It kept more cores busy than the baseline, or that is unknown (decide.keeps_cores).
+    Asked of local rows only, as the stopping rule asks it: a broker's workers share the
+    process tree's count with every other pool's idle workers, or are not in it at all."""
+    if r is None or r.get("via") == "broker":
         return True
-    return mine >= SCALES and (theirs is None or mine >= theirs * SCALES)
+    mine, theirs = (r.get("cpu_util") or {}).get("median"), (base.get("cpu_util") or {}).get("median")
+    return decide.keeps_cores(mine, theirs)
 
 
 def _kinds(r: Result) -> str:
@@ -163,7 +170,7 @@ def _kind(
             f"{threads['cpu_util']['median']:.2f} cores busy): the GIL lets one thread run Python at a "
             f"time, {own_gil} ({_x(procs)})"
         )
-    answer = decide.question(_cmp(threads), _cmp(procs))
+    answer = decide.question(_cmp(threads), _cmp(procs), (_cores(threads, base), _cores(procs, base)))
     if answer == decide.PARALLEL_WINS and _scales(procs, base) and threads is not None:
         if _cls(threads) in ("same", "slower"):
             return "cpu-bound", (
@@ -271,20 +278,21 @@ def _next_steps(doc: Document, threads: Result | None, procs: Result | None) -> 
         steps.append("add --backends processes")
     if few := few_rounds(results):
         notes.append(few)
-    budget = _budget(doc, threads, procs)
+    budget = _budget(doc, threads, procs, doc["results"][0])
     if budget:
         notes.append(budget)
     steps.append("raise --max-time or --repeat, --size or --tasks, or measure on a quieter machine")
     return [*notes, finding("next-steps", "info", steps=steps)]
 
 
-def _budget(doc: Document, threads: Result | None, procs: Result | None) -> dict | None:
+def _budget(doc: Document, threads: Result | None, procs: Result | None, base: Result) -> dict | None:
     """Why the rounds stopped while the verdict's question was still open (the budget ran
     out, or a fixed --repeat), and how many more rounds would answer it. Nothing when the
     question was answered and the verdict is undecided for another reason."""
-    if decide.question(_cmp(threads), _cmp(procs)) != decide.OPEN:
+    cores = (_cores(threads, base), _cores(procs, base))
+    if decide.question(_cmp(threads), _cmp(procs), cores) != decide.OPEN:
         return None
-    open_rows = [r for r in (threads, procs) if r and not decide.settled(_cmp(r))]
+    open_rows = [r for r in (threads, procs) if r and not decide.settled(_cmp(r), _cores(r, base))]
     if not open_rows:
         return None
     estimates = [decide.more_rounds(_cmp(r)) for r in open_rows]
