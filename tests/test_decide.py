@@ -85,8 +85,11 @@ def test_more_rounds_are_estimated_from_the_intervals_width():
     assert more is not None and more > 0
     narrow = decide.Comparison(1.5, 1.6, 1.7, 4, "faster")
     assert decide.more_rounds(narrow) == 0
-    on_a_bound = decide.Comparison(0.9, 1.0, 1.11, 4, "unclear")
+    on_a_bound = decide.Comparison(1.0, 1.1, 1.21, 4, "unclear")
     assert decide.more_rounds(on_a_bound) is None
+    # centred on 1.0 it needs to fit the band of 10%, not to leave 1.0 behind: tens of rounds
+    near_one = decide.Comparison(0.87, 1.008, 1.16, 18, "unclear")
+    assert 10 < decide.more_rounds(near_one) < 100
 
 
 def test_ratio_interval_is_symmetric_in_logs_and_outliers_are_found():

@@ -203,16 +203,20 @@ TOO_SHORT_S = 0.005
 
 
 def more_rounds(c: Comparison) -> int | None:
-    """Rounds to add before this interval decides its class, from its present width.
+    """Rounds to add before this interval settles (:func:`settled`), from its present width.
 
     The interval's half-width (on the log scale) shrinks as one over the square root of
-    the rounds; it decides once it no longer straddles a bound (``1 / SCALES``, 1,
-    ``SCALES``). None when its centre sits on a bound (no number of rounds can tell)."""
+    the rounds (its centre held where it is). It settles once it lies wholly at or above
+    ``SCALES`` (scales), inside the band (same) or below 1 (slower): from its centre ``c``
+    the widest half-width that does so is ``max(c - L, min(L - c, c + L), -c)`` with
+    ``L = log SCALES``. None when that is nil: the centre sits on ``SCALES`` itself, and no
+    number of rounds can tell."""
+    bound = math.log(SCALES)
     centre = math.log(c.mid)
     half = (math.log(c.high) - math.log(c.low)) / 2
-    distance = min(abs(centre - b) for b in (-math.log(SCALES), 0.0, math.log(SCALES)))
-    if distance <= 1e-9:
+    widest = max(centre - bound, min(bound - centre, centre + bound), -centre)
+    if widest <= 1e-9:
         return None
-    if half <= distance:
+    if half <= widest:
         return 0
-    return max(1, math.ceil(c.n * (half / distance) ** 2) - c.n)
+    return max(1, math.ceil(c.n * (half / widest) ** 2) - c.n)
