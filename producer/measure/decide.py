@@ -112,16 +112,22 @@ def question(
     cores busy than the baseline (:func:`keeps_cores`).
 
     - ``threads-scale``: threads scaled (its interval lies wholly at or above ``SCALES``);
-    - ``parallel-wins``: the parallel model scaled, and threads gained nothing, or the
-      parallel interval lies wholly above the threads' one (that decides the ranking even
-      while threads' own class is unclear);
+    - ``parallel-wins``: the parallel model scaled, and threads gained nothing, or gained
+      without keeping more cores busy (no parallel work: the GIL), or the parallel interval
+      lies wholly above the threads' one (that decides the ranking even while threads' own
+      class is unclear);
     - ``neither``: both gained nothing;
     - ``open``: none of these yet.
     """
     if threads is not None and threads.scales and cores[0]:
         return THREADS_SCALE
     if parallel is not None and parallel.scales and cores[1]:
-        if threads is None or threads.verdict in ("same", "slower") or parallel.separated_above(threads):
+        if (
+            threads is None
+            or threads.verdict in ("same", "slower")
+            or (threads.verdict == "faster" and not cores[0])
+            or parallel.separated_above(threads)
+        ):
             return PARALLEL_WINS
     if (threads is None or settled(threads, cores[0])) and (parallel is None or settled(parallel, cores[1])):
         return NEITHER

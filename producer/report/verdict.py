@@ -19,7 +19,6 @@ cannot, it says ``undecided``, why, and how many more rounds would tell.
 from __future__ import annotations
 
 from producer.measure import decide
-from producer.measure.decide import MAX_AUTO_ROUNDS, SCALES
 from producer.report.document import Document, Result, Verdict, finding
 from producer.report.verdict_notes import (
     busy_machine,
@@ -28,6 +27,7 @@ from producer.report.verdict_notes import (
     notes_of_interpreters,
     work_notes,
 )
+from producer.report.verdict_undecided import comparison_of, cores_of, next_steps
 
 WAITS = 0.6
 """Baseline tasks spending this share of their time waiting (not on a CPU, not queued for one)."""
@@ -38,13 +38,6 @@ PREFERENCE = ("threads", "greenlets", "processes", "interpreters")
 
 def _usable(r: Result | None) -> bool:
     return bool(r and r["ok"] and not r["too_short"] and r["comparison"] and not r["caveats"])
-
-
-def _cmp(r: Result | None) -> decide.Comparison | None:
-    if not r or not r.get("comparison"):
-        return None
-    c = r["comparison"]
-    return decide.Comparison(c["low"], c["mid"], c["high"], c["n"], c["class"])
 
 
 def _best_of(results: list[Result], keep) -> Result | None:
@@ -75,19 +68,9 @@ def _scales(r: Result | None, base: Result | None = None) -> bool:
     larger share of the CPU than the lone, starved baseline thread and look faster without
     running anything in parallel; its CPU/wall then stays at one core or below.
     """
-    if not (r and _cmp(r) and _cmp(r).scales):
+    if not (r and comparison_of(r) and comparison_of(r).scales):
         return False
-    return base is None or _cores(r, base)
-
-
-def _cores(r: Result | None, base: Result) -> bool:
-    """It kept more cores busy than the baseline, or that is unknown (decide.keeps_cores).
-    Asked of local rows only, as the stopping rule asks it: a broker's workers share the
-    process tree's count with every other pool's idle workers, or are not in it at all."""
-    if r is None or r.get("via") == "broker":
-        return True
-    mine, theirs = (r.get("cpu_util") or {}).get("median"), (base.get("cpu_util") or {}).get("median")
-    return decide.keeps_cores(mine, theirs)
+    return base is None or cores_of(r, base)
 
 
 def _kinds(r: Result) -> str:
@@ -126,7 +109,7 @@ def judge(doc: Document, cost: dict | None = None) -> Verdict:
     waiting = split["waiting"] if split else max(0.0, 1.0 - (base["cpu_util"] or {}).get("median", 1.0))
     kind, reason = _kind(waiting, threads, procs, gil, base)
     if kind == "undecided":
-        return _verdict(kind, reason, evidence, notes + _next_steps(doc, threads, procs), families)
+        return _verdict(kind, reason, evidence, notes + next_steps(doc, threads, procs), families)
     local = _local_pick(kind, gil, results)
     picks: dict[str, str | None] = {"local": local["backend"] if local else None}
     for family in families:
@@ -164,14 +147,16 @@ def _kind(
         )
         return ("cpu-bound" if not gil else "gil-releasing"), f"threads scaled ({_x(threads)}): {why}"
     own_gil = f"while {_kinds(procs)}, each with its own GIL, ran it in parallel" if procs else ""
-    if threads and gil and _cls(threads) == "faster" and _one_core(threads) and _scales(procs, base):
-        return "cpu-bound", (
-            f"threads ran no work in parallel ({_x(threads)}, keeping "
-            f"{threads['cpu_util']['median']:.2f} cores busy): the GIL lets one thread run Python at a "
-            f"time, {own_gil} ({_x(procs)})"
-        )
-    answer = decide.question(_cmp(threads), _cmp(procs), (_cores(threads, base), _cores(procs, base)))
+    answer = decide.question(
+        comparison_of(threads), comparison_of(procs), (cores_of(threads, base), cores_of(procs, base))
+    )
     if answer == decide.PARALLEL_WINS and _scales(procs, base) and threads is not None:
+        if _cls(threads) == "faster" and not cores_of(threads, base):
+            return "cpu-bound", (
+                f"threads ran no work in parallel ({_x(threads)}, keeping "
+                f"{threads['cpu_util']['median']:.2f} cores busy): the GIL lets one thread run Python "
+                f"at a time, {own_gil} ({_x(procs)})"
+            )
         if _cls(threads) in ("same", "slower"):
             return "cpu-bound", (
                 f"threads gained nothing ({_x(threads)}): the GIL lets one thread run Python at a time, "
@@ -205,12 +190,6 @@ def _kind(
             "a busy machine's scheduling, not parallel work"
         )
     return "undecided", f"threads' gain is not clear from noise yet ({_x(threads)})"
-
-
-def _one_core(r: Result) -> bool:
-    """It kept no more than about one core busy (CPU/wall below the scaling bound)."""
-    util = (r.get("cpu_util") or {}).get("median")
-    return util is not None and util < SCALES
 
 
 def _eligible(r: Result | None) -> bool:
@@ -265,52 +244,6 @@ def _broker_pick(
     if best is None:
         return None, finding("no-broker-pick", "info", family=family)
     return best["pool"] or best["backend"], None
-
-
-def _next_steps(doc: Document, threads: Result | None, procs: Result | None) -> list[dict]:
-    results = doc["results"]
-    models = {r.get("model") for r in results[1:]}
-    notes: list[dict] = []
-    steps = []
-    if "threads" not in models:
-        steps.append("add --backends threads")
-    if not any(r.get("shares_gil") is False for r in results[1:]):
-        steps.append("add --backends processes")
-    if few := few_rounds(results):
-        notes.append(few)
-    budget = _budget(doc, threads, procs, doc["results"][0])
-    if budget:
-        notes.append(budget)
-    steps.append("raise --max-time or --repeat, --size or --tasks, or measure on a quieter machine")
-    return [*notes, finding("next-steps", "info", steps=steps)]
-
-
-def _budget(doc: Document, threads: Result | None, procs: Result | None, base: Result) -> dict | None:
-    """Why the rounds stopped while the verdict's question was still open (the budget ran
-    out, or a fixed --repeat), and how many more rounds would answer it. Nothing when the
-    question was answered and the verdict is undecided for another reason."""
-    cores = (_cores(threads, base), _cores(procs, base))
-    if decide.question(_cmp(threads), _cmp(procs), cores) != decide.OPEN:
-        return None
-    open_rows = [r for r in (threads, procs) if r and not decide.settled(_cmp(r), _cores(r, base))]
-    if not open_rows:
-        return None
-    estimates = [decide.more_rounds(_cmp(r)) for r in open_rows]
-    n = open_rows[0]["comparison"]["n"]
-    repeat = doc["settings"].get("repeat")
-    cause = "repeat" if repeat not in (None, "auto") else "max-rounds" if n >= MAX_AUTO_ROUNDS else "max-time"
-    per_round = sum((r["wall_s"] or {}).get("median", 0.0) for r in doc["results"])
-    more = None if any(e is None for e in estimates) else max(estimates)
-    spent = (doc["settings"].get("max_time") or 0) if cause == "max-time" else per_round * n
-    return finding(
-        "undecided-budget",
-        "info",
-        cause=cause,
-        rounds=n,
-        more_rounds=more,
-        more_s=None if more is None else more * per_round,
-        suggest_s=None if more is None else max(spent, per_round * n) + more * per_round * 1.5,
-    )
 
 
 def _verdict(
