@@ -157,6 +157,8 @@ def test_a_gil_bound_threads_pool_is_named_starved_not_advised_to_chunk():
     assert [n["code"] for n in notes] == ["gil-starved-consumer"]
     assert "consumer thread was starved" in render(notes[0]) and "Chunking would not help" in render(notes[0])
     assert chunking_notes(_doc(starved, cpu=0.02)) == []  # waiting work: idle slots are not the GIL's
+    quiet = _celery("celery-threads", model="threads", gap=0.004, run=0.002, cost=0.003)
+    assert chunking_notes(_doc(quiet)) == []  # its message share is high, but computing holds the GIL
     free = _celery("celery-threads", model="threads", gap=0.165, run=0.108, cost=0.003, gil=False)
     assert chunking_notes(_doc(free)) == []  # no GIL to starve on, and 3 ms is under 5% of 108 ms
 

@@ -60,14 +60,17 @@ def advise(run_s: float, message_gap_s: float, chunks: int, tasks: int, concurre
     return Advice("marginal", share, suggest if suggest > chunks else None)
 
 
-def _starved(r: dict, cost: dict, computes: bool) -> dict | None:
-    """A GIL-sharing pool whose slots idle far beyond a message's cost while tasks compute."""
+def _holds_the_gil(r: dict, computes: bool) -> bool:
+    """Computing tasks on a pool whose slots are threads of one interpreter with a GIL."""
+    gil = (r.get("python") or {}).get("gil_enabled") is not False
+    return bool(computes and gil and r.get("shares_gil") and r.get("model") == "threads")
+
+
+def _starved(r: dict, cost: dict) -> dict | None:
+    """Such a pool's slots idle far beyond a message's cost: its consumer waits for the GIL."""
     b = r.get("breakdown") or {}
     gap, queue = b.get("slot_gap_s"), b.get("queue_wait_s") or r.get("queue_wait_s")
-    gil = (r.get("python") or {}).get("gil_enabled") is not False
-    if not (computes and gil and r.get("shares_gil") and r.get("model") == "threads" and gap):
-        return None
-    if gap["median"] < STARVED * cost["message_s"]:
+    if not gap or gap["median"] < STARVED * cost["message_s"]:
         return None
     return finding(
         "gil-starved-consumer",
@@ -84,8 +87,8 @@ def _note(r: dict, settings: dict, computes: bool) -> dict | None:
     run = (r.get("breakdown") or {}).get("run_s") or r.get("task_run_s")
     if not cost or not run:
         return None
-    if starved := _starved(r, cost, computes):
-        return starved
+    if _holds_the_gil(r, computes):  # its slots wait for the GIL: chunking is never the advice
+        return _starved(r, cost)
     chunks, tasks = settings.get("chunks") or 1, settings["tasks"]
     advice = advise(run["median"], cost["message_s"], chunks, tasks, r.get("concurrency") or 1)
     if advice.verdict not in ("pays", "marginal"):
