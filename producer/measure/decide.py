@@ -208,19 +208,19 @@ TOO_SHORT_S = 0.005
 """Kept equal to ``results.MIN_SPEEDUP_BATCH_S``: below it no round can answer."""
 
 
-def more_rounds(c: Comparison) -> int | None:
+def more_rounds(c: Comparison, cores: bool = True) -> int | None:
     """Rounds to add before this interval settles (:func:`settled`), from its present width.
 
     The interval's half-width (on the log scale) shrinks as one over the square root of
     the rounds (its centre held where it is). It settles once it lies wholly at or above
     ``SCALES`` (scales), inside the band (same) or below 1 (slower): from its centre ``c``
     the widest half-width that does so is ``max(c - L, min(L - c, c + L), -c)`` with
-    ``L = log SCALES``. None when that is nil: the centre sits on ``SCALES`` itself, and no
-    number of rounds can tell."""
+    ``L = log SCALES`` (without ``c - L`` when its gain kept no more cores busy: then it
+    cannot settle by scaling). None when that is nil: no number of rounds can tell."""
     bound = math.log(SCALES)
     centre = math.log(c.mid)
     half = (math.log(c.high) - math.log(c.low)) / 2
-    widest = max(centre - bound, min(bound - centre, centre + bound), -centre)
+    widest = max(centre - bound if cores else 0.0, min(bound - centre, centre + bound), -centre)
     if widest <= 1e-9:
         return None
     if half <= widest:

@@ -132,7 +132,10 @@ def _budget(f: dict) -> str:
         "max-rounds": f"--repeat auto stopped at its {f['rounds']} rounds",
     }.get(f["cause"], f"{f['rounds']} rounds were measured")
     if f.get("more_rounds") is None:
-        more = "no number of rounds may decide: the interval is centred on a decision bound"
+        more = (
+            "more rounds alone may not decide (an interval centred on a bound of the 10% band, or "
+            "a gain that kept no more cores busy than the baseline, settles at no width)"
+        )
     else:
         more = (
             f"at the interval's present width about {f['more_rounds']} more round(s) would decide "

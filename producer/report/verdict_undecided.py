@@ -54,7 +54,7 @@ def budget(doc: Document, threads: Result | None, procs: Result | None, base: Re
     open_rows = [r for r in (threads, procs) if r and not decide.settled(comparison_of(r), cores_of(r, base))]
     if not open_rows:
         return None
-    estimates = [decide.more_rounds(comparison_of(r)) for r in open_rows]
+    estimates = [decide.more_rounds(comparison_of(r), cores_of(r, base)) for r in open_rows]
     n = open_rows[0]["comparison"]["n"]
     repeat = doc["settings"].get("repeat")
     cause = "repeat" if repeat not in (None, "auto") else "max-rounds" if n >= MAX_AUTO_ROUNDS else "max-time"
