@@ -71,7 +71,8 @@ def busy_machine(doc: Document, split: dict | None, others: float | None, cpus: 
     confidence only where the two together ask more than the machine has."""
     if others is None or others < BUSY_CORES:
         return None
-    share = split["cpu"] if split else 1.0
+    own = (split["cpu"] + split["waiting"]) if split else 0.0  # run-queue time is the load's, not the work's
+    share = split["cpu"] / own if split and own > 0 else 1.0
     settings = doc["settings"]
     needs = share * min(settings.get("concurrency") or 1, settings.get("tasks") or 1, cpus)
     if others + needs < cpus:
