@@ -45,6 +45,7 @@ WHERE_FALSE = {
     "free-threading-cost": EVERYWHERE,
     "subinterpreters": EVERYWHERE,  # not run
     "too-short": EVERYWHERE - {"tiny"},
+    "cpu-too-short": {"tiny"},  # no speedup at all there: "too-short" says it, CPU ticks are beside it
     "cpu-ticks": {"waiting", "tiny", "celery-waiting"},  # nothing computes: CPU/wall far under the CPUs
     "starved-baseline": {"waiting", "tiny", "celery-waiting"},  # a sleeping baseline queues for no CPU
     "oversubscribed": {"waiting", "tiny", "celery-waiting"},  # waiting work takes no turns on the cores
@@ -66,7 +67,6 @@ FALSE_FOR_MODEL = {
 ANYWHERE = {
     "outlier": "its condition is measured: outlier rounds that move the median",
     "unstable": "its condition is measured: the rounds' spread",
-    "cpu-too-short": "its condition is measured: a batch under 100 ms",
     "busy-machine": "its condition is measured: others' load plus the work's needs reach the CPUs",
     "next-steps": "said with every undecided verdict",
     "undecided-budget": "said with an undecided verdict whose rounds ran out",

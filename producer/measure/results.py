@@ -124,6 +124,8 @@ def _result(
     _cpu(out, run, embedded, cpus)
     if baseline.measured:
         _speedup(out, run, baseline, tasks, cpus)
+    if out["too_short"]:  # no speedup at all: the batch's CPU ticks are beside the point
+        out["warnings"] = [w for w in out["warnings"] if w["code"] != "cpu-too-short"]
     _task_times(out, run)
     return out
 

@@ -39,7 +39,7 @@ def _unstable(f: dict) -> str:
 def _cpu_too_short(f: dict) -> str:
     return (
         f"no CPU/wall: its batch took {ms(f['median_s'])} (median), under {ms(f['min_s'])}, and CPU time "
-        f"is counted in {ms(f['tick_s'])} ticks (its speedup stands on its own interval)"
+        f"is counted in {ms(f['tick_s'])} ticks (a speedup does not need it: it stands on its interval)"
     )
 
 
