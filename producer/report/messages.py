@@ -130,6 +130,10 @@ def _budget(f: dict) -> str:
         "max-time": f"the --max-time budget ran out after {f['rounds']} rounds",
         "repeat": f"--repeat {f['rounds']} fixed the rounds",
         "max-rounds": f"--repeat auto stopped at its {f['rounds']} rounds",
+        "stopped": (
+            f"the rounds stopped after {f['rounds']} ({f.get('spent_s', 0):.0f} s of batches, "
+            f"--max-time {f.get('max_time_s', 0):.0f}) on rows this verdict does not read"
+        ),
     }.get(f["cause"], f"{f['rounds']} rounds were measured")
     if f.get("more_rounds") is None:
         more = (

@@ -57,8 +57,15 @@ def budget(doc: Document, threads: Result | None, procs: Result | None, base: Re
     estimates = [decide.more_rounds(comparison_of(r), cores_of(r, base)) for r in open_rows]
     n = open_rows[0]["comparison"]["n"]
     repeat = doc["settings"].get("repeat")
-    cause = "repeat" if repeat not in (None, "auto") else "max-rounds" if n >= MAX_AUTO_ROUNDS else "max-time"
     per_round = sum((r["wall_s"] or {}).get("median", 0.0) for r in doc["results"])
+    spent_s = sum(rnd["wall_s"] for r in doc["results"] for rnd in r["rounds"] if not rnd["warmup"])
+    max_time = doc["settings"].get("max_time") or 0
+    if repeat not in (None, "auto"):
+        cause = "repeat"
+    elif n >= MAX_AUTO_ROUNDS:
+        cause = "max-rounds"
+    else:  # the batches' own time; the gaps between them add a little
+        cause = "max-time" if spent_s >= 0.8 * max_time else "stopped"
     more = None if any(e is None for e in estimates) else max(estimates)
     spent = (doc["settings"].get("max_time") or 0) if cause == "max-time" else per_round * n
     return finding(
@@ -66,6 +73,8 @@ def budget(doc: Document, threads: Result | None, procs: Result | None, base: Re
         "info",
         cause=cause,
         rounds=n,
+        spent_s=spent_s,
+        max_time_s=max_time,
         more_rounds=more,
         more_s=None if more is None else more * per_round,
         suggest_s=None if more is None else max(spent, per_round * n) + more * per_round * 1.5,
