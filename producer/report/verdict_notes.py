@@ -39,7 +39,15 @@ def notes_of_interpreters(
     notes = []
     picked = (local or {}).get("model")
     if python.get("free_threaded_build") and not gil and kind in ("cpu-bound", "mixed"):
-        notes.append(finding("free-threading-cost", "info", cost=cost, threads_picked=picked == "threads"))
+        notes.append(
+            finding(
+                "free-threading-cost",
+                "info",
+                cost=cost,
+                threads_picked=picked == "threads",
+                baseline_thread="started",  # backends/child.py: never the main thread
+            )
+        )
     subs = [r for r in results[1:] if r.get("via", "local") == "local" and r.get("model") == "interpreters"]
     for r in subs:
         comparison = r.get("comparison")
