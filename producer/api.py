@@ -28,7 +28,7 @@ from typing import NamedTuple
 import workloads
 from producer import settings as defaults
 from producer.errors import UsageError
-from producer.report.document import Result
+from producer.report.document import Result, speedup_value
 
 GUARD = "put the call under `if __name__ == '__main__':`"
 
@@ -87,16 +87,9 @@ class Run(dict):
         return Interval(c["mid"], c["low"], c["high"]) if c else None
 
     def speedup(self, backend: str) -> float | None:
-        """The table's statistic: the geometric mean of the per-round speedups over the baseline
-        (1.0 for the baseline; the median ratio where no interval was computed; None if it failed
-        or its batches were too short to measure)."""
-        r = self.result(backend)
-        if r.get("too_short") or not r.get("speedup"):
-            return None
-        if r.get("baseline", r["backend"] == "sequential"):
-            return 1.0
-        interval = self.interval(backend)
-        return interval.mid if interval else r["speedup"]["median"]
+        """The speedup over the baseline, the report's one statistic: the geometric mean of the
+        per-round ratios (the median of them in a schema 2 run); None if it failed."""
+        return speedup_value(self.result(backend))
 
     def median_s(self, backend: str) -> float | None:
         wall = self.result(backend)["wall_s"]

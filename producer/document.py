@@ -1,5 +1,8 @@
 """The result document: one value that the JSON file, every exporter and the verdict read.
 
+Its types live here, below both the engine that builds it and the report that reads it
+(``producer.report.document`` re-exports them).
+
 Schema history (``SCHEMA_VERSION`` changes whenever a field changes meaning or goes
 away; new fields may appear without a bump):
 
@@ -17,17 +20,46 @@ away; new fields may appear without a bump):
   ``baseline`` and ``python.gil_enabled_by`` per result, and ``pythons`` (``--python``):
   rows of several interpreters, each group against its own baseline; ``model``, ``via``
   and ``shares_gil`` per result (what its backend declares; absent in older documents).
+- 3: findings are data, not prose: ``results[].warnings`` and ``verdict.notes`` are lists
+  of ``{"code", "severity": "info" | "warn", ...its numbers}`` (:func:`finding`; the
+  sentences are made by :mod:`producer.report.messages`, which also reads version 2's
+  strings). ``speedup.value`` is the one speedup statistic (the geometric mean of the
+  per-round ratios, named in ``speedup.statistic``; ``speedup.median`` stays beside it);
+  ``ideal`` per result (its ideal speedup and the bound that sets it,
+  :mod:`producer.measure.ideal`) and ``efficiency`` against it; ``too_short`` now means
+  only "the baseline's batch is too short for any speedup", never one backend set aside;
+  ``cpu_util`` is None for a batch too short for CPU ticks (finding ``cpu-too-short``).
 
-The document is built by :mod:`producer.measure.results` and read by :mod:`producer.report`;
-this module sits below both (it imports nothing of poolbench), so the engine never imports
-the report to learn the document's shape. ``producer.report.document`` re-exports it.
+The document is built by :mod:`producer.measure.results`.
 """
 
 from __future__ import annotations
 
 from typing import Any, TypedDict
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = (2, 3)
+"""Versions ``report`` and ``diff`` read: version 2's findings are sentences, rendered as they are."""
+
+SEVERITIES = ("info", "warn")
+
+
+def finding(code: str, severity: str, **numbers) -> dict:
+    """A warning or a note as data: a stable ``code``, its ``severity`` and its numbers."""
+    if severity not in SEVERITIES:
+        raise ValueError(f"severity {severity!r} is not one of {SEVERITIES}")
+    return {"code": code, "severity": severity, **numbers}
+
+
+def severity_of(item) -> str:
+    """A finding's severity; a version 2 sentence counts as ``warn``."""
+    return item.get("severity", "warn") if isinstance(item, dict) else "warn"
+
+
+def speedup_value(r: dict) -> float | None:
+    """A result's speedup, the one statistic: ``speedup.value`` (version 3), else the median (2)."""
+    sp = r.get("speedup") or {}
+    return sp.get("value", sp.get("median"))
 
 
 class StatsDict(TypedDict):
@@ -116,7 +148,8 @@ class Result(TypedDict, total=False):
     exit_code: int | None
     """The exit code of the error that stopped it (5: --timeout or tasks lost, 3: broker lost)."""
     problems: list[str]
-    warnings: list[str]
+    warnings: list[dict]
+    """Findings: ``{"code", "severity", ...numbers}`` (strings in version 2)."""
     checksum: str | None
     startup_s: float | None
     wall_s: StatsDict | None
@@ -125,13 +158,17 @@ class Result(TypedDict, total=False):
     cpu_source: str
     cpu_util: StatsDict | None
     speedup: dict | None
-    """``{"median", "paired": StatsDict}``: baseline median / this median, and per-round ratios."""
+    """``{"value", "statistic", "median", "paired": StatsDict}``: the geometric mean of the
+    per-round ratios (baseline / this), their median, and the ratios themselves."""
+    ideal: dict | None
+    """``{"value", "limit", "concurrency", "tasks", "cpus", "cpu_share"}``: the ideal speedup."""
     efficiency: dict | None
+    """``{"value": speedup / ideal, "parallelism": the ideal}``."""
     p_value_vs_baseline: float | None
     comparison: dict | None
     """The 95% interval of the per-round speedups and its class (``measure.decide``)."""
     too_short: bool
-    """The batch was too short to measure: no speedup, no CPU/wall, no verdict."""
+    """The baseline's batch was too short for any speedup: none given, no verdict."""
     outliers: list[int]
     """Rounds whose wall time is an outlier (modified Z-score); kept, not dropped."""
     time_split: dict | None
@@ -157,7 +194,8 @@ class Verdict(TypedDict):
     confidence: str
     reason: str
     evidence: dict[str, Any]
-    notes: list[str]
+    notes: list
+    """Findings as in ``Result.warnings`` (strings in version 2; a sweep may add strings)."""
 
 
 class Document(TypedDict, total=False):

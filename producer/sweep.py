@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from producer import backends
 from producer import plan as planning
+from producer.measure.ideal import ideal_of
 from producer.plan import Plan
 from producer.report.document import Document
 from producer.settings import Settings
@@ -48,7 +49,6 @@ def say_level(verdict: dict, doc: Document, level: int) -> dict:
 def summarize(doc: Document, plan: Plan) -> dict:
     """Each backend's points in order, and where its scaling stops."""
     cpus = doc["machine"].get("cpus_usable") or 1
-    tasks = doc["settings"]["tasks"]
     series: dict[str, list[dict]] = {}
     for row, result in zip(plan.rows, doc["results"], strict=True):
         if result.get("baseline"):
@@ -59,7 +59,7 @@ def summarize(doc: Document, plan: Plan) -> dict:
                 "label": row.label,
                 "concurrency": row.concurrency,
                 "workers": row.workers,
-                "ideal": min(row.concurrency * (row.workers or 1), tasks, cpus),
+                "ideal": ideal_of(result, cpus),  # the document's own ideal (measure.ideal)
                 "speedup": c.get("mid"),
                 "low": c.get("low"),
                 "high": c.get("high"),

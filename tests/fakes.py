@@ -6,6 +6,7 @@ from producer import backends
 from producer.measure import host
 from producer.measure.results import build
 from producer.measure.rounds import BackendRun, Batch
+from producer.report.messages import codes, render
 from producer.report.verdict import judge
 
 PY = {"executable": "python", "python_implementation": "CPython", "python_version": "3.11.7"}
@@ -25,6 +26,7 @@ def fake_run(
     """A backend's measured rounds: each task as long as its batch, with these shares of CPU and run queue."""
     entry = backends.spec(name)
     info = {"name": name, "family": entry.family, "pool": entry.pool, "concurrency": concurrency}
+    info |= {"model": entry.model, "via": entry.via, "shares_gil": entry.shares_gil}
     if entry.family == "celery":
         settings.setdefault("interpreter", {**PY, "gil_enabled": gil, "free_threaded_build": not gil})
     run = BackendRun(name, info={**info, "caveats": list(caveats), "settings": settings}, startup_s=0.01)
@@ -64,3 +66,12 @@ def make_doc(*runs, cpus=2, gil=True, concurrency=2, others=0.0, native_threads=
 
 def by_name(doc, name):
     return next(r for r in doc["results"] if r["backend"] == name)
+
+
+def said(items) -> str:
+    """Findings rendered as the report says them, joined (for assertions on wording)."""
+    return " ".join(render(i) for i in items)
+
+
+def codes_of(items) -> list[str]:
+    return codes(items)

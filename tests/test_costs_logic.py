@@ -19,6 +19,7 @@ from producer.measure import memory
 from producer.measure.breakdown import breakdown, collect, slot_gaps
 from producer.report import costs, table
 from producer.report.chunking import advise, chunking_notes
+from producer.report.messages import render
 
 
 def record(index, sent, received, started, ended, collected=None, *, pid=1, tid=1, message=None, host="h"):
@@ -106,33 +107,60 @@ def test_advice_follows_overhead_against_run_time():
     assert long.verdict == "no" and long.suggest is None
     chunked = advise(run_s=0.002, message_gap_s=0.006, chunks=30, tasks=1000, concurrency=2)
     assert chunked.verdict == "marginal" and chunked.suggest is None  # already at the suggestion
+    one_each = advise(run_s=0.05, message_gap_s=0.004, chunks=1, tasks=10, concurrency=10)
+    assert one_each.verdict == "no"  # --tasks 10 --concurrency 10 on sleep: nothing to chunk
 
 
-def test_chunking_notes_only_for_verified_celery_results():
-    gap = {"median": 0.006, "iqr": 0.001}
-    run = {"median": 0.002, "iqr": 0.0001}
-    doc = {
-        "settings": {"chunks": 1, "tasks": 100},
-        "results": [
-            {"backend": "threads", "family": "local", "ok": True},
-            {"backend": "celery-a", "family": "celery", "ok": True, "concurrency": 2,
-             "breakdown": {"slot_gap_s": gap, "run_s": run}},
-            {"backend": "celery-b", "family": "celery", "ok": False, "concurrency": 2,
-             "breakdown": {"slot_gap_s": gap, "run_s": run}},
-            {"backend": "celery-c", "family": "celery", "ok": True, "concurrency": 2,
-             "breakdown": {"run_s": run}},
-        ],
+def _celery(name, *, ok=True, model="processes", gap=0.006, run=0.002, cost=0.003, gil=True):
+    return {
+        "backend": name,
+        "family": "celery",
+        "via": "broker",
+        "model": model,
+        "shares_gil": model == "threads",
+        "ok": ok,
+        "concurrency": 2,
+        "python": {"gil_enabled": gil},
+        "settings": {"message_cost": {"message_s": cost, "tasks": 8, "slots": 2, "wall_s": 0.012}}
+        if cost is not None
+        else {},
+        "breakdown": {"slot_gap_s": {"median": gap, "iqr": 0.001}, "run_s": {"median": run, "iqr": 0.0001},
+                      "queue_wait_s": {"median": 0.19, "iqr": 0.01}},
     }  # fmt: skip
-    notes = chunking_notes(doc)
-    assert len(notes) == 2
-    assert notes[0].startswith("Chunking pays on celery-a") and "--chunks 30" in notes[0]
-    assert "celery-c" in notes[1] and "not measured" in notes[1]
-    doc["settings"]["chunks"] = 10  # the gaps inside a chunk are not a message's overhead
-    assert "not measured" in chunking_notes(doc)[0]
-    assert "with 10 calls per message a pool slot idled 6.00 ms" in chunking_notes(doc)[0]
-    doc["results"][1]["breakdown"]["message_gap_s"] = {"median": 0.006, "iqr": 0.001}
-    note = chunking_notes(doc)[0]
-    assert "with 10 calls per message" in note and "600 µs per call" in note
+
+
+def _doc(*results, cpu=1.0):
+    base = {"backend": "sequential", "family": "local", "via": "local", "ok": True,
+            "time_split": {"cpu": cpu, "runq": 0.0, "waiting": 1.0 - cpu}}  # fmt: skip
+    return {"settings": {"chunks": 1, "tasks": 100}, "results": [base, *results]}
+
+
+def test_chunking_advice_comes_from_the_measured_message_cost():
+    notes = chunking_notes(
+        _doc(_celery("celery-a"), _celery("celery-b", ok=False), _celery("celery-c", cost=None))
+    )
+    assert [(n["code"], n["backend"]) for n in notes] == [("chunking-pays", "celery-a")]
+    assert notes[0]["suggest"] == 15 and notes[0]["message_s"] == 0.003  # 3 ms / (10% of 2 ms)
+    said = render(notes[0])
+    assert said.startswith("Chunking pays on celery-a") and "--chunks 15" in said and "8 no-op tasks" in said
+    long = _celery("celery-long", run=0.2, gap=0.2)
+    assert chunking_notes(_doc(long)) == []  # a message is under 5% of a task: nothing said
+    few = _doc(_celery("celery-a"))
+    few["settings"]["tasks"] = 2  # one message per slot already: chunks would save none
+    assert chunking_notes(few) == []
+
+
+def test_a_gil_bound_threads_pool_is_named_starved_not_advised_to_chunk():
+    """squares on celery-threads: slots idle 165 ms against a message cost of 3 ms."""
+    starved = _celery("celery-threads", model="threads", gap=0.165, run=0.108, cost=0.003)
+    notes = chunking_notes(_doc(starved))
+    assert [n["code"] for n in notes] == ["gil-starved-consumer"]
+    assert "consumer thread was starved" in render(notes[0]) and "Chunking would not help" in render(notes[0])
+    assert chunking_notes(_doc(starved, cpu=0.02)) == []  # waiting work: idle slots are not the GIL's
+    quiet = _celery("celery-threads", model="threads", gap=0.004, run=0.002, cost=0.003)
+    assert chunking_notes(_doc(quiet)) == []  # its message share is high, but computing holds the GIL
+    free = _celery("celery-threads", model="threads", gap=0.165, run=0.108, cost=0.003, gil=False)
+    assert chunking_notes(_doc(free)) == []  # no GIL to starve on, and 3 ms is under 5% of 108 ms
 
 
 def test_memory_summary_keeps_the_peak_and_its_spread():

@@ -27,6 +27,7 @@ import time
 
 import pytest
 
+from producer.report.messages import render
 from tests.helpers import ROOT, assert_one_line_error, load_json, run_cli
 
 QUICK = ["--tasks", "4", "--concurrency", "2", "--repeat", "3", "--warmup", "1"]
@@ -94,7 +95,7 @@ def test_the_verdict_for_a_function_never_seen_before_on_the_free_threaded_pytho
     assert _waited_for_nothing(threads) and threads["ok"]
     if verdict["kind"] != "undecided":  # decided: then by threads' parallel run, and with its cost
         assert verdict["kind"] == "cpu-bound" and "no GIL" in verdict["reason"]
-        assert any("single-thread cost" in note for note in verdict["notes"])
+        assert any("single-thread cost" in render(note) for note in verdict["notes"])
     assert "On 3.13.5t (CPython 3.13.5, free-threaded, GIL disabled): " in doc["text"]
 
 
@@ -123,7 +124,7 @@ def test_a_module_that_turns_the_gil_back_on_is_named(tmp_path, free_threaded):
     for label in ("sequential [3.13.5t]", "threads [3.13.5t]"):
         python = _row(doc, label)["python"]
         assert python["gil_enabled"] is True and python["gil_enabled_by"] == ["legacy_ext"], python
-    notes = " ".join(doc["pythons"][1]["verdict"]["notes"])
+    notes = " ".join(render(n) for n in doc["pythons"][1]["verdict"]["notes"])
     assert "importing legacy_ext" in notes and "turned it back on" in notes
     assert "GIL re-enabled by legacy_ext" in doc["text"]
 

@@ -81,8 +81,7 @@ its ``__init__`` only, and the family registry ``producer.backends.family``) and
 flags and help."""
 
 KNOWN_CELERY = {
-    # the verdict (fair branch) and the text report still key on recommend["celery"]
-    "producer.report.verdict",
+    # the text report: celery_settings, the workers' settings of a Celery row (-v)
     "producer.report.text",
 }
 """Modules that name Celery in code today; each is cleared when its branch is merged."""

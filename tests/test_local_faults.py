@@ -90,7 +90,7 @@ def test_a_task_that_never_returns_is_abandoned_at_the_timeout_and_named(name, b
             backend.run_batch(bad("never_returns"), 1, 3)
         error = caught.value
         assert (error.completed, error.tasks) == (0, 3)
-        running = {"sequential": [0], "threads": [0, 1], "processes": [0, 2]}[name]
+        running = {"sequential": [0], "threads": [0, 1], "processes": [0, 1]}[name]  # fair dispatch
         assert error.running == running
         named = f"{'tasks' if len(running) > 1 else 'task'} {', '.join(map(str, running))}"
         assert str(error).endswith(f"still running, and stopped: {named}")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import statistics
+
 from producer.report.document import SCHEMA_VERSION
-from tests.fakes import by_name, fake_run, make_doc
+from tests.fakes import by_name, codes_of, fake_run, make_doc, said
 
 SEQ = [1.0, 1.02, 0.98]
 
@@ -19,9 +21,12 @@ def gil_bound():
 def test_speedup_interval_efficiency_and_spread_are_computed():
     doc = gil_bound()
     procs = by_name(doc, "processes")
-    assert procs["speedup"]["median"] == 1.0 / 0.51
-    assert procs["speedup"]["paired"]["min"] == 0.98 / 0.51  # rounds paired by index
-    assert procs["efficiency"] == {"value": 1.0 / 0.51 / 2, "parallelism": 2}
+    ratios = [1.0 / 0.52, 1.02 / 0.5, 0.98 / 0.51]  # rounds paired by index
+    assert procs["speedup"]["value"] == statistics.geometric_mean(ratios) == procs["comparison"]["mid"]
+    assert procs["speedup"]["median"] == 1.0 / 0.52
+    assert procs["speedup"]["paired"]["min"] == 0.98 / 0.51
+    assert procs["ideal"]["value"] == 2 and procs["ideal"]["limit"] == "concurrency"
+    assert procs["efficiency"] == {"value": procs["speedup"]["value"] / 2, "parallelism": 2}
     assert procs["wall_s"]["values"] == [0.52, 0.5, 0.51]
     assert procs["p_value_vs_baseline"] < 0.01
     c = procs["comparison"]
@@ -46,9 +51,20 @@ def test_a_failed_backend_fails_the_document():
 def test_unstable_measurements_and_outliers_are_flagged_not_dropped():
     doc = make_doc(fake_run("sequential", [1.0, 1.01, 0.99, 1.0, 1.02, 3.0], concurrency=1))
     seq = doc["results"][0]
-    assert any(w.startswith("unstable") for w in seq["warnings"])
+    assert "unstable" in codes_of(seq["warnings"])
     assert seq["outliers"] == [5] and len(seq["wall_s"]["values"]) == 6
-    assert any("outlier round(s)" in w and "round 6" in w for w in seq["warnings"])
+    # the 3.0 s round moves the median by 5 ms, under half the IQR: ranked an outlier, not flagged
+    assert "outlier" not in codes_of(seq["warnings"])
+
+
+def test_an_outlier_is_flagged_only_when_it_moves_the_result_beyond_its_spread():
+    walls = [1.0, 1.02, 0.98, 1.01, 0.99, 1.03, 3.0, 3.1, 3.2]
+    tight = make_doc(fake_run("sequential", walls, concurrency=1))
+    row = tight["results"][0]
+    assert row["outliers"] and "outlier" in codes_of(row["warnings"])
+    assert "kept, not dropped" in said(row["warnings"])
+    tiny = make_doc(fake_run("sequential", [0.2, 0.2, 0.200028], concurrency=1))
+    assert "outlier" not in codes_of(tiny["results"][0]["warnings"])
 
 
 def test_disturbed_rounds_are_marked():
@@ -58,7 +74,8 @@ def test_disturbed_rounds_are_marked():
     doc = make_doc(seq, threads)
     row = by_name(doc, "threads")
     assert row["rounds"][1]["disturbed"] == ["task 2 was delivered again"]
-    assert any("1 disturbed round(s): task 2 was delivered again" in w for w in row["warnings"])
+    assert "1 disturbed round(s): task 2 was delivered again" in said(row["warnings"])
+    assert [w["severity"] for w in row["warnings"] if w["code"] == "disturbed"] == ["warn"]
 
 
 def test_load_during_the_run_is_recorded():
@@ -75,6 +92,7 @@ def test_a_speedup_beyond_what_parallelism_allows_is_flagged_with_the_tasks_cpu(
         fake_run("processes", [0.52, 0.5, 0.51, 0.5]),
     )
     threads, processes = by_name(doc, "threads"), by_name(doc, "processes")
-    flagged = [w for w in threads["warnings"] if w.startswith("faster than 2 workers in parallel can be")]
-    assert len(flagged) == 1 and "165 ms of CPU each (median) against the baseline's 251 ms" in flagged[0]
-    assert not any(w.startswith("faster than") for w in processes["warnings"])
+    flagged = [w for w in threads["warnings"] if w["code"] == "beyond-ideal"]
+    assert len(flagged) == 1 and flagged[0]["ideal"] == 2 and flagged[0]["cause"] == "cheaper-tasks"
+    assert "165 ms of CPU each (median) against the baseline's 251 ms" in said(flagged)
+    assert "beyond-ideal" not in codes_of(processes["warnings"])

@@ -63,7 +63,7 @@ def test_every_number_comes_with_its_spread_and_settings():
     report = text.render(doc(), width=80, verbose=1)
     assert "±" in report and "1.98x [1.88-2.08]" in report  # geometric mean, 95% interval
     sp = doc()["results"][2]["speedup"]
-    median_range = f"{sp['median']:.2f}x ({sp['paired']['min']:.2f}-{sp['paired']['max']:.2f})"
+    median_range = f"{sp['value']:.2f}x ({sp['paired']['min']:.2f}-{sp['paired']['max']:.2f})"
     assert median_range in text.render(doc(), wide=True, width=200)  # median, per-round range
     assert "CPython" in report and "GIL enabled" in report and "concurrency 2" in report
     assert "prefetch multiplier 1" in report.replace("\n  ", " ")  # the workers' own setting

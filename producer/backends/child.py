@@ -13,10 +13,14 @@ for why). A child starts, says it is ready, then serves its pipe::
 ``python`` is :func:`workloads.interpreter` as seen here: the interpreter that runs the
 tasks, which under ``--python`` is not the producer's.
 
-With one thread (sequential, and each process of ``processes``), the child's main thread
-runs every task itself, one after another: the baseline is "every call, one after
-another, in one thread" exactly. With N threads (``threads``), the main thread only reads
-the pipe and N threads run the tasks, sharing the child's one GIL as threads of any one
+With one thread (sequential, and each process of ``processes``), one worker thread runs
+every task, one after another, while the main thread only waits for it: the baseline is
+"every call, one after another, in one thread" exactly, and that thread is a started
+thread as the strategies' are, never the process's main thread. On a free-threaded 3.13
+the same loop ran 1.2 to 2.5x slower in a main thread than in a started one (docs/
+BENCHMARKS.md), which inflated every speedup over a main-thread baseline (issue 15, item
+8). With N threads (``threads``), the main thread only reads the pipe and N threads run
+the tasks, sharing the child's one GIL as threads of any one
 process do (or none, in a free-threaded build). With N subinterpreters (``interpreters``)
 they run in an ``InterpreterPoolExecutor`` (:mod:`producer.backends.subinterpreters`).
 
@@ -68,9 +72,16 @@ def serve(conn, threads: int, producer_pid: int, mode: str = THREADS, startup_ti
         os._exit(0)
     send(("ready", {"pid": os.getpid(), "python": interpreter()}))
     if threads == 1:
-        _serve_in_this_thread(conn, send)
+        _serve_in_one_started_thread(conn, send)
     else:
         _serve_with_threads(conn, send, threads)
+
+
+def _serve_in_one_started_thread(conn, send) -> None:
+    """One started thread reads the pipe and runs every task; the main thread waits for it."""
+    worker = threading.Thread(target=_serve_in_this_thread, args=(conn, send), daemon=True)
+    worker.start()
+    worker.join()
 
 
 def _serve_in_this_thread(conn, send) -> None:

@@ -1,7 +1,9 @@
 """The baseline: every call one after another, in one thread of one child process.
 
-The child's main thread runs the calls itself; the producer only hands them out, so a
-call that never returns, exits or crashes cannot take the producer with it (see
+One started thread of the child runs the calls (not its main thread: the strategies'
+calls run in started threads too, and a free-threaded build runs a main thread's calls
+slower); the producer only hands them out, so a call that never returns, exits or
+crashes cannot take the producer with it (see
 :mod:`producer.backends.supervised` for why this stays an honest baseline).
 """
 

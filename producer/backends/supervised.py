@@ -32,9 +32,12 @@ can stop a running task at --timeout. Here the producer knows which task each ch
 Each process of ``processes`` holds up to two tasks: the one it runs and the next, so that
 it never waits for the producer between two calls; every call of a batch is the same
 call, so a task queued behind another costs no fairness (unlike Celery's prefetch with
-tasks of mixed lengths). A lone child (sequential, threads) holds up to 16, or two per
-thread. Measured here on a loaded 2-core machine, this costs about 30 us per task,
-against about 10 us for the thread pool inside the producer that ``sequential`` was.
+tasks of mixed lengths). The second task is handed out only once every process has one
+(fair dispatch): with ``--tasks`` at most ``--concurrency`` every process runs a task,
+none runs two (before, 4 tasks on 4 processes ran as 2 x 2). A lone child (sequential,
+threads) holds up to 16, or two per thread. Measured here on a loaded 2-core machine,
+this costs about 30 us per task, against about 10 us for the thread pool inside the
+producer that ``sequential`` was.
 """
 
 from __future__ import annotations
@@ -194,11 +197,25 @@ class ChildPool:
         return True
 
     def _hand_out(self, batch: Batch, spec: str, size: int) -> None:
-        """Top every ready child up to its window, in one message each."""
+        """Give every idle thread of every ready child a task, and only then top children up
+        to their window, in one message per child.
+
+        Fair dispatch: no child holds a second task while another child (ready or starting)
+        has an idle thread, so ``tasks <= concurrency`` runs every task at once."""
+        given: dict[int, list[int]] = {id(child): [] for child in self.children}
+        for child in self.children:  # first pass: one task per idle thread
+            if child.ready:
+                for _ in range(min(max(0, child.threads - len(child.sent)), len(batch.pending))):
+                    given[id(child)].append(batch.pending.popleft())
+        if batch.pending and all(
+            c.ready and len(c.sent) + len(given[id(c)]) >= c.threads for c in self.children
+        ):
+            for child in self.children:  # second pass: the window, once no thread is idle
+                room = self.window - len(child.sent) - len(given[id(child)])
+                for _ in range(min(max(0, room), len(batch.pending))):
+                    given[id(child)].append(batch.pending.popleft())
         for child in self.children:
-            room = min(self.window - len(child.sent), len(batch.pending))
-            if room > 0 and child.ready:
-                indexes = [batch.pending.popleft() for _ in range(room)]
+            if indexes := given[id(child)]:
                 child.sent.extend(indexes)
                 send(child, ("run", spec, size, indexes))
 

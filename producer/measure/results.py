@@ -8,20 +8,30 @@ from __future__ import annotations
 import datetime
 import statistics
 
-from producer.document import SCHEMA_VERSION, Document, Result, Round
+from producer.document import SCHEMA_VERSION, Document, Result, Round, finding
 from producer.measure import decide
 from producer.measure.breakdown import breakdown
 from producer.measure.host import usable_cpus
+from producer.measure.ideal import ideal
 from producer.measure.memory import summarise
 from producer.measure.rounds import BackendRun
 from producer.measure.stats import describe, outliers, welch_p
 from producer.version import __version__
 
-MIN_BATCH_S = 0.1
-"""A batch shorter than this gets no speedup, no CPU/wall and no verdict. Child processes'
-CPU time is counted in 10 ms clock ticks, so CPU/wall needs ten ticks to be within 10%;
-and a batch should span several of the scheduler's latency periods (about 12 ms on 2
-CPUs) for a parallel backend's start-of-task wake-ups not to dominate it."""
+MIN_CPU_BATCH_S = decide.MIN_CPU_BATCH_S
+"""CPU/wall is given only for a backend whose own median batch lasts this long. Child
+processes' CPU time is counted in 10 ms clock ticks, so CPU/wall needs ten ticks to be
+within 10%. This rule is about CPU time only: it never withholds a speedup."""
+MIN_SPEEDUP_BATCH_S = 0.005
+"""A speedup is given when the baseline's median batch lasts this long; past it, the
+per-round interval alone says whether the speedup stands (a wide one is ``unclear``).
+Under it, the fixed costs every batch pays (a pipe round trip of tens of microseconds per
+task, a scheduler wake-up of up to a millisecond or so per worker) are a share of the
+batch that no number of rounds removes, so no answer is given. Wall time itself is read
+from ``perf_counter`` (sub-microsecond), so the floor is not the clock's."""
+OUTLIER_SHIFT = 0.01
+"""Outlier rounds (modified Z-score) are flagged only when they move the median beyond half the
+IQR of the other rounds, and by this share of it at the least: by rank alone they are noise."""
 
 
 def build(
@@ -84,21 +94,6 @@ def _time_split(batches) -> dict | None:
     return {"cpu": cpu, "runq": runq, "waiting": max(0.0, 1.0 - cpu - runq)}
 
 
-def _beyond_ideal(low: float, parallel: int, measured, base_measured) -> str:
-    """A speedup no parallelism explains: the tasks themselves cost less than the baseline's."""
-
-    def per_task(batches) -> float:
-        costs = [t.get("cpu_s") or 0.0 for b in batches for t in b.tasks]
-        return statistics.median(costs) if costs else 0.0
-
-    mine, theirs = per_task(measured), per_task(base_measured)
-    return (
-        f"faster than {parallel} workers in parallel can be ({low:.2f}x at the least): its tasks took "
-        f"{mine * 1000:.0f} ms of CPU each (median) against the baseline's {theirs * 1000:.0f} ms, so "
-        "more than parallelism is at work (a cache, an allocator or a collector behaving otherwise)"
-    )
-
-
 PYTHON_KEYS = (
     "executable",
     "python_implementation",
@@ -121,11 +116,24 @@ def _python_of(run: BackendRun, here: dict) -> dict:
 def _result(
     run: BackendRun, baseline: BackendRun, tasks: int, cpus: int, embedded: bool, here: dict
 ) -> Result:
-    measured = run.measured
-    walls = [b.wall_s for b in measured]
-    base_by_round = {b.round: b.wall_s for b in baseline.measured}
+    """One row of the document, in named steps: each adds its fields and its findings."""
+    out = _identity(run, baseline, here)
+    if not run.measured:
+        return out
+    _wall(out, run)
+    _cpu(out, run, embedded, cpus)
+    if baseline.measured:
+        _speedup(out, run, baseline, tasks, cpus)
+    if out["too_short"]:  # no speedup at all: the batch's CPU ticks are beside the point
+        out["warnings"] = [w for w in out["warnings"] if w["code"] != "cpu-too-short"]
+    _task_times(out, run)
+    return out
+
+
+def _identity(run: BackendRun, baseline: BackendRun, here: dict) -> Result:
+    """What the backend is and what it did, before any statistic."""
     info = run.info
-    out = Result(
+    return Result(
         backend=run.name,
         family=info.get("family", "local"),
         pool=info.get("pool"),
@@ -149,47 +157,65 @@ def _result(
         cpu_util=None,
         task_cpu_s=None,
         speedup=None,
+        ideal=None,
         efficiency=None,
         p_value_vs_baseline=None,
         comparison=None,
         too_short=False,
         outliers=[],
-        time_split=_time_split(measured),
+        time_split=_time_split(run.measured),
         warnings=[],
-        rounds=[
-            Round(
-                round=b.round,
-                warmup=b.warmup,
-                wall_s=b.wall_s,
-                cpu_s=b.cpu_s,
-                tasks=b.tasks,
-                disturbed=b.disturbed,
-                others_cores=b.others_cores,
-                memory={k: v for k, v in (b.memory or {}).items() if k != "per_process"} or None,
-            )
-            for b in run.batches
-        ],
+        rounds=[_round(b) for b in run.batches],
     )
-    if not walls:
-        return out
+
+
+def _round(b) -> Round:
+    return Round(
+        round=b.round,
+        warmup=b.warmup,
+        wall_s=b.wall_s,
+        cpu_s=b.cpu_s,
+        tasks=b.tasks,
+        disturbed=b.disturbed,
+        others_cores=b.others_cores,
+        memory={k: v for k, v in (b.memory or {}).items() if k != "per_process"} or None,
+    )
+
+
+def _wall(out: Result, run: BackendRun) -> None:
+    """Wall time's statistics; outliers that move the median; disturbed rounds; instability."""
+    measured = run.measured
+    walls = [b.wall_s for b in measured]
     wall = describe(walls)
     out["wall_s"] = wall.as_dict()
     out["outliers"] = [measured[i].round for i in outliers(walls)]
     if out["outliers"]:
-        out["warnings"].append(
-            f"{len(out['outliers'])} outlier round(s) by the modified Z-score (kept, not dropped): "
-            f"round {', '.join(str(r - min(b.round for b in measured) + 1) for r in out['outliers'])}"
-        )
+        kept = [b.wall_s for b in measured if b.round not in out["outliers"]]
+        shift = abs(statistics.median(kept) - wall.median) if kept else 0.0
+        spread = describe(kept).iqr if len(kept) > 1 else 0.0
+        if shift > max(spread / 2, OUTLIER_SHIFT * wall.median):  # beyond the other rounds' spread
+            first = min(b.round for b in measured)
+            out["warnings"].append(
+                finding(
+                    "outlier",
+                    "info",
+                    rounds=[r - first + 1 for r in out["outliers"]],
+                    median_s=wall.median,
+                    median_without_s=statistics.median(kept),
+                    iqr_s=spread,
+                )
+            )
     disturbed = [b for b in measured if b.disturbed]
     if disturbed:
-        out["warnings"].append(
-            f"{len(disturbed)} disturbed round(s): "
-            + "; ".join(sorted({d for b in disturbed for d in b.disturbed}))
-        )
-    base_median = statistics.median([b.wall_s for b in baseline.measured]) if baseline.measured else None
-    out["too_short"] = base_median is not None and (
-        base_median < MIN_BATCH_S or wall.median < MIN_BATCH_S / 2
-    )
+        causes = sorted({d for b in disturbed for d in b.disturbed})
+        out["warnings"].append(finding("disturbed", "warn", rounds=len(disturbed), causes=causes))
+    if wall.unstable:
+        out["warnings"].append(finding("unstable", "warn", rsd=wall.rsd, n=wall.n))
+
+
+def _cpu(out: Result, run: BackendRun, embedded: bool, cpus: int) -> None:
+    """CPU time, and CPU/wall only where the batch spans enough clock ticks (its own rule)."""
+    measured = run.measured
     task_cpu = [sum(t.get("cpu_s") or 0.0 for t in b.tasks) for b in measured]
     out["cpu_s"] = describe([b.cpu_s for b in measured]).as_dict()
     out["task_cpu_s"] = describe(task_cpu).as_dict()
@@ -198,44 +224,88 @@ def _result(
     remote = out["family"] != "local" and not embedded
     out["cpu_source"] = "tasks" if remote else "process-tree"
     cpu = task_cpu if remote else [b.cpu_s for b in measured]
-    if not out["too_short"]:
-        out["cpu_util"] = describe([c / b.wall_s for c, b in zip(cpu, measured, strict=True)]).as_dict()
-        if out["cpu_util"]["median"] > cpus + 0.05:
-            out["warnings"].append(
-                f"CPU/wall {out['cpu_util']['median']:.2f} is above the {cpus} usable CPUs: child processes' "
-                "CPU time is counted in 10 ms ticks, so short batches round it up"
-            )
-    if wall.unstable:
+    median = out["wall_s"]["median"]
+    if median < MIN_CPU_BATCH_S:
         out["warnings"].append(
-            f"unstable: standard deviation is {wall.rsd:.0%} of the mean; "
-            "use more --repeat or --warmup, or a quieter machine"
+            finding("cpu-too-short", "info", median_s=median, min_s=MIN_CPU_BATCH_S, tick_s=0.01)
         )
+        return
+    out["cpu_util"] = describe([c / b.wall_s for c, b in zip(cpu, measured, strict=True)]).as_dict()
+    if out["cpu_util"]["median"] > cpus + 0.05:
+        out["warnings"].append(finding("cpu-ticks", "info", cpu_util=out["cpu_util"]["median"], cpus=cpus))
+
+
+def _speedup(out: Result, run: BackendRun, baseline: BackendRun, tasks: int, cpus: int) -> None:
+    """The speedup (one statistic: the geometric mean of the per-round ratios), its interval,
+    the ideal it is measured against, and a gain beyond that ideal."""
     base_walls = [b.wall_s for b in baseline.measured]
-    if out["too_short"]:
+    base_median = statistics.median(base_walls)
+    if base_median < MIN_SPEEDUP_BATCH_S:
+        out["too_short"] = True
         if run is baseline:
             out["warnings"].append(
-                f"too short to measure: the baseline's batch took {base_median * 1000:.1f} ms "
-                "(median), under "
-                f"{MIN_BATCH_S * 1000:.0f} ms; raise --size or --tasks for a speedup and a verdict"
+                finding("too-short", "warn", baseline_median_s=base_median, min_s=MIN_SPEEDUP_BATCH_S)
             )
-    elif base_walls:
-        speedup = statistics.median(base_walls) / wall.median
-        paired = [base_by_round[b.round] / b.wall_s for b in measured if b.round in base_by_round]
-        parallel = min(out["concurrency"] or 1, tasks, cpus)
-        out["speedup"] = {
-            "median": speedup,
-            "paired": describe(paired).as_dict() if paired else None,
-        }
-        out["efficiency"] = {"value": speedup / parallel, "parallelism": parallel}
-        out["p_value_vs_baseline"] = welch_p(base_walls, walls) if run is not baseline else None
-        if run is not baseline and (comparison := decide.compare(paired)) is not None:
-            out["comparison"] = comparison.as_dict()
-            if comparison.low > parallel * decide.SCALES:
-                out["warnings"].append(_beyond_ideal(comparison.low, parallel, measured, baseline.measured))
+        return
+    base_by_round = {b.round: b.wall_s for b in baseline.measured}
+    paired = [base_by_round[b.round] / b.wall_s for b in run.measured if b.round in base_by_round]
+    if not paired:
+        return
+    value = statistics.geometric_mean(paired)
+    out["speedup"] = {
+        "value": value,
+        "statistic": "geometric mean of the per-round ratios",
+        "median": statistics.median(paired),
+        "paired": describe(paired).as_dict(),
+    }
+    out["ideal"] = ideal(out["concurrency"] or 1, tasks, cpus, _cpu_share(baseline))
+    out["efficiency"] = {"value": value / out["ideal"]["value"], "parallelism": out["ideal"]["value"]}
+    walls = [b.wall_s for b in run.measured]
+    out["p_value_vs_baseline"] = welch_p(base_walls, walls) if run is not baseline else None
+    if run is not baseline and (comparison := decide.compare(paired)) is not None:
+        out["comparison"] = comparison.as_dict()
+        if comparison.low > out["ideal"]["value"] * decide.SCALES:
+            out["warnings"].append(_beyond_ideal(comparison.low, out["ideal"], run, baseline))
+
+
+def _cpu_share(baseline: BackendRun) -> float | None:
+    """The share of the baseline's task time spent on a CPU (its tasks' own clocks), leaving
+    out time queued for a CPU: a busy machine's starvation, not what the work does."""
+    tasks = [
+        t for b in baseline.measured for t in b.tasks if "started" in t and "ended" in t and "cpu_s" in t
+    ]
+    wall = sum(t["ended"] - t["started"] - (t.get("runq_s") or 0.0) for t in tasks)
+    if not tasks or wall <= 0:
+        return None
+    return min(1.0, sum(t["cpu_s"] for t in tasks) / wall)
+
+
+def _beyond_ideal(low: float, bound: dict, run: BackendRun, baseline: BackendRun) -> dict:
+    """A gain no parallelism explains, with its measured cause, or called unexplained."""
+
+    def per_task(batches) -> float:
+        costs = [t.get("cpu_s") or 0.0 for b in batches for t in b.tasks]
+        return statistics.median(costs) if costs else 0.0
+
+    mine, theirs = per_task(run.measured), per_task(baseline.measured)
+    cheaper = theirs > 0 and mine < theirs / decide.SCALES
+    return finding(
+        "beyond-ideal",
+        "warn",
+        low=low,
+        ideal=bound["value"],
+        limit=bound["limit"],
+        task_cpu_s=mine,
+        baseline_task_cpu_s=theirs,
+        cause="cheaper-tasks" if cheaper else "unexplained",
+    )
+
+
+def _task_times(out: Result, run: BackendRun) -> None:
+    measured = run.measured
     queue = [t["started"] - t["sent"] for b in measured for t in b.tasks if "sent" in t and "started" in t]
     if queue:
         out["queue_wait_s"] = describe(queue).as_dict()
     runs_s = [t["ended"] - t["started"] for b in measured for t in b.tasks if "ended" in t and "started" in t]
     if runs_s:
         out["task_run_s"] = describe(runs_s).as_dict()
-    return out

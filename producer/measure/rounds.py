@@ -5,8 +5,8 @@ hits every backend alike. Start-up (pools, processes, worker readiness) is timed
 on its own before the first round and never enters a batch's wall time.
 
 With a fixed ``repeat`` the rounds are counted; with ``repeat=None`` (``--repeat auto``)
-rounds are added until every backend's comparison with the baseline is decided
-(:mod:`producer.measure.decide`), or until ``max_time`` runs out.
+rounds are added until the verdict's question is answered (:func:`decide.enough`, the
+function the verdict asks), or until ``max_time`` runs out.
 
 The rows and the backends are handed in: a plan's rows (:mod:`producer.plan`), and a
 ``create(row)`` that builds each row's backend (``producer.backends.build``). The engine
@@ -31,7 +31,7 @@ from producer.measure.verify import check_batch, checksum
 if TYPE_CHECKING:
     from producer.settings import Settings
 
-MAX_AUTO_ROUNDS = 50
+MAX_AUTO_ROUNDS = decide.MAX_AUTO_ROUNDS
 """``--repeat auto`` stops here even with time left."""
 
 
@@ -172,13 +172,24 @@ class _Rounds:
             return True
         if r - s.warmup < decide.MIN_ROUNDS:
             return False
-        for base in self.baseline_of.values():
-            runs = [run for run, _ in self.pairs if run.ok and run.group == base.group and run is not base]
-            if base.ok and runs:
-                walls = [{b.round: b.wall_s for b in run.measured} for run in [base, *runs]]
-                if not decide.all_decided(walls[0], walls[1:]):
-                    return False
-        return True  # every comparison decided, or nothing to compare: the minimum will do
+        groups = [  # the verdict's own question (decide.enough), asked of each group's rows
+            (
+                {b.round: b.wall_s for b in base.measured},
+                _util(base, "local"),
+                [
+                    (
+                        _declared(backend),
+                        {b.round: b.wall_s for b in run.measured},
+                        _util(run, backend.spec.via),
+                    )
+                    for run, backend in self.pairs
+                    if run.ok and run.group == base.group and run is not base
+                ],
+            )
+            for base in self.baseline_of.values()
+            if base.ok
+        ]
+        return decide.enough(groups)  # every question answered, or nothing to compare
 
     def _label(self, r: int) -> str:
         s = self.settings
@@ -250,3 +261,22 @@ def _run_batch(run, backend, settings, spec, size, r, expected) -> None:
     disturbed = backend.disturbances(records)
     batch = Batch(r, r < settings.warmup, wall, cpu, records, disturbed, others.cores(), memory)
     run.batches.append(batch)
+
+
+def _util(run: BackendRun, via: str) -> float | None:
+    """Median CPU/wall of a run's batches, where the process tree holds its work (local) and
+    its batches span enough clock ticks; None otherwise, as in the document."""
+    batches = run.measured
+    if via != "local" or not batches:
+        return None
+    walls = sorted(b.wall_s for b in batches)
+    if walls[len(walls) // 2] < decide.MIN_CPU_BATCH_S:
+        return None
+    utils = sorted(b.cpu_s / b.wall_s for b in batches if b.wall_s > 0)
+    return utils[len(utils) // 2] if utils else None
+
+
+def _declared(backend) -> dict:
+    """What a backend declares it is (its registry entry), for the stopping rule."""
+    spec = backend.spec
+    return {"name": spec.name, "model": spec.model, "via": spec.via, "shares_gil": spec.shares_gil}

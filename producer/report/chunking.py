@@ -1,14 +1,15 @@
-"""When chunking pays: the measured per-message overhead against the measured run time.
+"""When chunking pays: a message's measured cost against a task's measured run time.
 
-A Celery pool slot spends time between tasks on moving messages (acknowledge, store
-the result, fetch and hand over the next message): the breakdown's slot gap. That
-cost is paid per *message*; ``--chunks N`` puts N calls in one message and pays it
-once for all N. It pays when the overhead is a large share of a slot's time, and as
-long as every slot still gets a message (``tasks / N >= concurrency``); it does not
-when the tasks are long, and it costs balance when chunks outnumber nothing to share.
+A Celery pool slot pays for every message it handles (hand-off, acknowledge, store the
+result, fetch the next). ``--chunks N`` puts N calls in one message and pays it once for
+all N. That cost is measured directly, with a burst of no-op tasks at the backend's start
+(:mod:`producer.backends.celery.overhead`, ``settings.message_cost``), never read from the
+gaps between the real tasks: on a pool whose slots share one GIL, computing tasks keep
+the worker's consumer thread from the GIL, and slots idle waiting for it, not for messages.
+Chunking fixes nothing there; such a pool is named as GIL-starved instead.
 
 :func:`advise` is the decision, pure; :func:`chunking_notes` reads a document and
-returns sentences for ``verdict["notes"]``, apart from the verdict's own logic.
+returns findings for ``verdict["notes"]``, apart from the verdict's own logic.
 """
 
 from __future__ import annotations
@@ -16,16 +17,19 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from producer.report.declared import through_broker
-from producer.report.document import Document
-from producer.report.table import ms
+from producer.report.document import Document, finding
 
 PAYS = 0.20
-"""Overhead at or above this share of a slot's time: chunking pays."""
+"""A message's cost at or above this share of a slot's time: chunking pays."""
 NEGLIGIBLE = 0.05
-"""Overhead below this share: chunking would not pay."""
+"""Below this share: chunking would not pay (and nothing is said)."""
 TARGET = 0.10
-"""A suggested chunk size brings the overhead per call down to this share of a call's run."""
+"""A suggested chunk size brings the cost per call down to this share of a call's run."""
+STARVED = 3.0
+"""Slots idling this many times a message's measured cost, between computing tasks, on a
+pool that shares one GIL: the consumer is starved of the GIL."""
+COMPUTES = 0.5
+"""Tasks spending this share of their time on a CPU compute (the baseline's time split)."""
 
 
 @dataclass(frozen=True)
@@ -33,13 +37,13 @@ class Advice:
     verdict: str
     """``pays``, ``marginal``, ``no``, or ``unknown``."""
     share: float | None
-    """Overhead per call / (overhead per call + run per call)."""
+    """Cost per call / (cost per call + run per call)."""
     suggest: int | None
     """A --chunks value to try; None when nothing better is to be had."""
 
 
 def advise(run_s: float, message_gap_s: float, chunks: int, tasks: int, concurrency: int) -> Advice:
-    """Decide from a message's overhead on a slot and a call's run time (both medians)."""
+    """Decide from a message's cost on a slot and a call's run time (both medians)."""
     per_call = message_gap_s / max(1, chunks)
     if run_s <= 0 and per_call <= 0:
         return Advice("unknown", None, None)
@@ -47,6 +51,8 @@ def advise(run_s: float, message_gap_s: float, chunks: int, tasks: int, concurre
     largest = max(1, tasks // max(1, concurrency))  # keep one message per slot at least
     wanted = math.ceil(message_gap_s / (TARGET * run_s)) if run_s > 0 else largest
     suggest = min(max(1, wanted), largest)
+    if largest <= chunks:  # every slot gets one message at most already: nothing to save
+        return Advice("no", share, None)
     if share >= PAYS:
         return Advice("pays", share, suggest if suggest > chunks else None)
     if share < NEGLIGIBLE:
@@ -54,56 +60,58 @@ def advise(run_s: float, message_gap_s: float, chunks: int, tasks: int, concurre
     return Advice("marginal", share, suggest if suggest > chunks else None)
 
 
-def _note(backend: str, b: dict, settings: dict, concurrency: int) -> str | None:
-    chunks, tasks = settings.get("chunks") or 1, settings["tasks"]
-    gap = b.get("message_gap_s") if chunks > 1 else b.get("slot_gap_s")
-    run = b.get("run_s")
-    if not run:
+def _holds_the_gil(r: dict, computes: bool) -> bool:
+    """Computing tasks on a pool whose slots are threads of one interpreter with a GIL."""
+    gil = (r.get("python") or {}).get("gil_enabled") is not False
+    return bool(computes and gil and r.get("shares_gil") and r.get("model") == "threads")
+
+
+def _starved(r: dict, cost: dict) -> dict | None:
+    """Such a pool's slots idle far beyond a message's cost: its consumer waits for the GIL."""
+    b = r.get("breakdown") or {}
+    gap, queue = b.get("slot_gap_s"), b.get("queue_wait_s") or r.get("queue_wait_s")
+    if not gap or gap["median"] < STARVED * cost["message_s"]:
         return None
-    if not gap:
-        inside = b.get("slot_gap_s") if chunks > 1 else None
-        within = (
-            f"with {chunks} calls per message a pool slot idled {ms(inside['median'])} (IQR "
-            f"{ms(inside['iqr'])}) between calls against {ms(run['median'])} of work per call; "
-            if inside
-            else ""
-        )
-        return (
-            f"Chunking, {backend}: {within}no pool slot ran two messages in a batch, so the overhead "
-            f"between messages was not measured; send more messages than --concurrency ({concurrency}) "
-            "to see it."
-        )
-    advice = advise(run["median"], gap["median"], chunks, tasks, concurrency)
-    idle = f"{ms(gap['median'])} (IQR {ms(gap['iqr'])})"
-    work = f"{ms(run['median'])} (IQR {ms(run['iqr'])})"
-    if chunks == 1:
-        facts = f"a pool slot idled {idle} between tasks against {work} of work per task"
-    else:
-        facts = (
-            f"with {chunks} calls per message, a pool slot idled {idle} between messages "
-            f"({ms(gap['median'] / chunks)} per call) against {work} of work per call"
-        )
-    share = f"{advice.share:.0%} of a slot's time" if advice.share is not None else "an unknown share"
-    try_it = (
-        f"; try --chunks {advice.suggest} (calls per message; keeps --tasks / --chunks >= --concurrency)"
-        if advice.suggest
-        else ""
+    return finding(
+        "gil-starved-consumer",
+        "warn",
+        backend=r["backend"],
+        gap_s=gap["median"],
+        queue_s=(queue or {}).get("median", 0.0),
+        message_s=cost["message_s"],
     )
-    if advice.verdict == "pays":
-        return f"Chunking pays on {backend}: {facts}, {share} spent moving messages{try_it}."
-    if advice.verdict == "marginal":
-        return f"Chunking would gain a little on {backend}: {facts}, {share}{try_it}."
-    if advice.verdict == "no":
-        return f"Chunking would not pay on {backend}: {facts}, only {share}."
-    return None
 
 
-def chunking_notes(doc: Document) -> list[str]:
-    """One sentence per verified Celery backend with a breakdown."""
+def _note(r: dict, settings: dict, computes: bool) -> dict | None:
+    cost = (r.get("settings") or {}).get("message_cost")
+    run = (r.get("breakdown") or {}).get("run_s") or r.get("task_run_s")
+    if not cost or not run:
+        return None
+    if _holds_the_gil(r, computes):  # its slots wait for the GIL: chunking is never the advice
+        return _starved(r, cost)
+    chunks, tasks = settings.get("chunks") or 1, settings["tasks"]
+    advice = advise(run["median"], cost["message_s"], chunks, tasks, r.get("concurrency") or 1)
+    if advice.verdict not in ("pays", "marginal"):
+        return None
+    return finding(
+        f"chunking-{advice.verdict}",
+        "info",
+        backend=r["backend"],
+        message_s=cost["message_s"],
+        probe_tasks=cost["tasks"],
+        run_s=run["median"],
+        share=advice.share,
+        suggest=advice.suggest,
+    )
+
+
+def chunking_notes(doc: Document) -> list[dict]:
+    """At most one finding per verified broker backend that measured a message's cost."""
+    split = doc["results"][0].get("time_split") if doc["results"] else None
+    computes = bool(split and split["cpu"] >= COMPUTES)
     notes = []
     for r in doc["results"]:
-        if through_broker(r) and r.get("ok") and r.get("breakdown"):
-            note = _note(r["backend"], r["breakdown"], doc["settings"], r.get("concurrency") or 1)
-            if note:
+        if r.get("via") == "broker" and r.get("ok"):
+            if note := _note(r, doc["settings"], computes):
                 notes.append(note)
     return notes

@@ -6,21 +6,31 @@ and the report that reads it; this module re-exports them so that every
 """
 
 from producer.document import (
+    READABLE_VERSIONS,
     SCHEMA_VERSION,
+    SEVERITIES,
     Document,
     Result,
     Round,
     StatsDict,
     TaskRecord,
     Verdict,
+    finding,
+    severity_of,
+    speedup_value,
 )
 
 __all__ = [
+    "READABLE_VERSIONS",
     "SCHEMA_VERSION",
+    "SEVERITIES",
+    "Document",
+    "Result",
+    "Round",
     "StatsDict",
     "TaskRecord",
-    "Round",
-    "Result",
     "Verdict",
-    "Document",
+    "finding",
+    "severity_of",
+    "speedup_value",
 ]

@@ -11,7 +11,7 @@ import json
 from html import escape
 
 from producer.report import kinds, plot, table, text
-from producer.report.document import Document
+from producer.report.document import Document, severity_of
 
 STYLE = """
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d1d1d;
@@ -52,10 +52,11 @@ def _charts(doc: Document) -> list[str]:
         '<figure id="timeline">',
         _svg(doc, "timeline"),
         "<figcaption>Each bar is one task on the thread, process or broker's worker that ran it; the "
-        "filled part is the share of its wall time spent on a CPU. Threads under the GIL overlap "
-        "but are mostly unfilled (they take turns); processes overlap with full bars when the "
-        "cores are free. The hatched strip under a task sent through a broker is the time it waited in the "
-        "queue.</figcaption>",
+        "filled part is the share of its wall time spent on a CPU. Computing threads under the GIL "
+        "overlap but are mostly unfilled (they take turns on the GIL); processes overlap with full "
+        "bars when the cores are free; waiting tasks (sleep, I/O) overlap unfilled in any pool, "
+        "as waiting needs no CPU. The hatched strip under a task sent through a broker is the time it "
+        "waited in the queue.</figcaption>",
         "</figure>",
         '<figure id="speedup">',
         _svg(doc, "speedup"),
@@ -67,7 +68,8 @@ def _table(doc: Document) -> list[str]:
     titles, rows = table.rows(doc, wide=True)
     out = ["<table>", "<tr>" + "".join(f"<th>{escape(t)}</th>" for t in titles) + "</tr>"]
     for result, row in zip(doc["results"], rows, strict=True):
-        kind = "failed" if not result["ok"] else "unstable" if result["warnings"] else "ok"
+        warns = any(severity_of(w) == "warn" for w in result["warnings"])
+        kind = "failed" if not result["ok"] else "unstable" if warns else "ok"
         out.append(f'<tr class="{kind}">' + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>")
     return [*out, "</table>"]
 

@@ -1,7 +1,9 @@
 """Reading a saved run (``compare --json FILE``) back, with one clear error when it can't be.
 
 The checks cover what the exporters read, so a file that passes renders without a
-traceback; a file from another schema version is refused rather than misread.
+traceback; a file from another schema version is refused rather than misread. Version 2
+(findings stored as sentences) and 3 (findings as data) are read; the exporters render
+either through :func:`producer.report.messages.render`.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import json
 import os
 
 from producer.errors import UsageError
-from producer.report.document import SCHEMA_VERSION, Document
+from producer.report.document import READABLE_VERSIONS, SCHEMA_VERSION, Document
 
 TOP = {"tool": dict, "machine": dict, "workload": dict, "settings": dict, "results": list}
 WORKLOAD = ("name", "spec", "size", "kind")
@@ -56,10 +58,11 @@ def check(doc, path: str) -> None:
     version = doc.get("schema_version")
     if version is None:
         raise _malformed(path, "no schema_version")
-    if version != SCHEMA_VERSION:
+    if version not in READABLE_VERSIONS:
+        readable = " and ".join(map(str, READABLE_VERSIONS))
         raise UsageError(
-            f"'{path}' has schema_version {version}, and this poolbench reads {SCHEMA_VERSION}; "
-            "re-run it with this version"
+            f"'{path}' has schema_version {version}, and this poolbench reads {readable} "
+            f"(it writes {SCHEMA_VERSION}); re-run it with this version"
         )
     for key, kind in TOP.items():
         if not isinstance(doc.get(key), kind):

@@ -1,15 +1,17 @@
-"""The speedup chart: per backend the median speedup, each round's ratio, the min-max, the ideal."""
+"""The speedup chart: per backend the speedup (geometric mean of the rounds), each round's
+ratio, the min-max, the ideal."""
 
 from __future__ import annotations
 
+from producer.measure.ideal import ideal_of
 from producer.report import missing
 from producer.report.declared import is_baseline
-from producer.report.document import Document, Result
+from producer.report.document import Document, Result, speedup_value
 from producer.report.palette import FAILED_COLOR, color_of
 
 
-def _ideal(r: Result, cpus: int) -> int:
-    return (r.get("efficiency") or {}).get("parallelism") or min(r["concurrency"], cpus)
+def _ideal(r: Result, cpus: int) -> float:
+    return ideal_of(r, cpus)  # the document's own ideal (measure.ideal), not recomputed
 
 
 def draw_speedup(fig, doc: Document) -> None:
@@ -20,12 +22,12 @@ def draw_speedup(fig, doc: Document) -> None:
     top = max(
         [1.0]
         + [
-            max(r["speedup"]["median"], _ideal(r, cpus), (r["speedup"].get("paired") or {}).get("max", 0))
+            max(speedup_value(r), _ideal(r, cpus), (r["speedup"].get("paired") or {}).get("max", 0))
             for r in shown
         ]
     )
     for x, r in enumerate(shown):
-        median = r["speedup"]["median"]
+        median = speedup_value(r)  # the one speedup statistic (geometric mean of the rounds)
         paired = r["speedup"].get("paired") or {}
         failed = not r["ok"]
         ax.bar(
@@ -47,7 +49,7 @@ def draw_speedup(fig, doc: Document) -> None:
             ideal = _ideal(r, cpus)
             ax.hlines(ideal, x - 0.4, x + 0.4, colors="#222222", linestyles="--", lw=1.2)
             ax.annotate(
-                f"ideal {ideal}x",
+                f"ideal {ideal:.3g}x",
                 (x, ideal),
                 xytext=(0, 2),
                 textcoords="offset points",
@@ -80,7 +82,7 @@ def draw_speedup(fig, doc: Document) -> None:
     ax.set_title(
         "Speedup over the sequential baseline (higher is better): bar = median of "
         f"{doc['settings']['repeat']} rounds,\nwhisker = min-max of the per-round ratios, dots = rounds, "
-        "dashed = ideal, min(concurrency, tasks, CPUs)",
+        "dashed = ideal, min(concurrency, tasks, CPUs / baseline's CPU share)",
         loc="left",
         fontsize=9.5,
     )

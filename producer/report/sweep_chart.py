@@ -1,7 +1,7 @@
 """The sweep's chart: speedup against concurrency (or workers) per backend, with the ideal line.
 
 Each point is the geometric mean of the per-round speedups with its 95% interval as an
-error bar; the dashed line is the ideal, min(concurrency x workers, tasks, usable CPUs).
+error bar; the dashed line is the ideal each point's result carries (:mod:`producer.measure.ideal`).
 A point that could not be measured is not drawn, and the chart says which and why
 (too short, failed, too few rounds); a chart with no point at all says so in its middle.
 matplotlib is an optional extra (``pip install 'poolbench[plot]'``).
@@ -31,7 +31,7 @@ def render(doc: Document, *, fmt: str = "png", **_options) -> bytes:
                 continue  # a local backend has no workers to count
             key = f"{name}, concurrency {p['concurrency']}" if axis == "workers" else name
             lines.setdefault(key, []).append(p)
-    ideal: dict[int, int] = {}
+    ideal: dict[int, float] = {}
     results = {r["backend"]: r for r in doc["results"]}
     absent: list[tuple[str, str]] = []
     for key, points in lines.items():
@@ -50,7 +50,13 @@ def render(doc: Document, *, fmt: str = "png", **_options) -> bytes:
             label=key,
         )
     xs = sorted(ideal)
-    ax.plot(xs, [ideal[x] for x in xs], "k--", linewidth=1, label="ideal: min(C x workers, tasks, CPUs)")
+    ax.plot(
+        xs,
+        [ideal[x] for x in xs],
+        "k--",
+        linewidth=1,
+        label="ideal: min(C x workers, tasks, CPUs / CPU share)",
+    )
     ax.axhline(1.0, color="grey", linewidth=0.8)
     ax.set_xscale("log", base=2)
     ax.set_xticks(xs, [str(x) for x in xs])

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from producer.report.declared import is_baseline
-from producer.report.document import Document, Result
+from producer.report.document import Document, Result, severity_of, speedup_value
 
 
 def ms(seconds: float) -> str:
@@ -50,24 +50,24 @@ def _speedup(r: Result) -> str:
         return "1.00x (baseline)"
     if c:
         return f"{c['mid']:.2f}x [{c['low']:.2f}-{c['high']:.2f}]"
-    return f"{sp['median']:.2f}x ({sp['paired']['min']:.2f}-{sp['paired']['max']:.2f})"
+    return f"{speedup_value(r):.2f}x ({sp['paired']['min']:.2f}-{sp['paired']['max']:.2f})"
 
 
 def _round_range(r: Result) -> str:
     sp = r["speedup"]
     if not sp or not sp["paired"] or _is_baseline(r):
         return "-"
-    return f"{sp['median']:.2f}x ({sp['paired']['min']:.2f}-{sp['paired']['max']:.2f})"
+    return f"{speedup_value(r):.2f}x ({sp['paired']['min']:.2f}-{sp['paired']['max']:.2f})"
 
 
 def _efficiency(r: Result) -> str:
     eff, sp = r["efficiency"], r["speedup"]
     if not eff:
         return "-"
-    n = eff["parallelism"]
+    n = eff["parallelism"]  # the ideal speedup (measure.ideal)
     if sp["paired"] and not _is_baseline(r):
-        return f"{eff['value']:.0%} ({sp['paired']['min'] / n:.0%}-{sp['paired']['max'] / n:.0%}) of {n}"
-    return f"{eff['value']:.0%} of {n}"
+        return f"{eff['value']:.0%} ({sp['paired']['min'] / n:.0%}-{sp['paired']['max'] / n:.0%}) of {n:.3g}"
+    return f"{eff['value']:.0%} of {n:.3g}"
 
 
 def _util(r: Result) -> str:
@@ -176,6 +176,7 @@ NUMBERS: tuple[tuple[str, Callable[[Result], object]], ...] = (
     ("wall_mean_s", _stat("wall_s", "mean")),
     ("wall_stdev_s", _stat("wall_s", "stdev")),
     ("speedup_median", _stat("speedup", "median")),
+    ("speedup", speedup_value),
     ("speedup_min", _paired("min")),
     ("speedup_max", _paired("max")),
     ("efficiency", _stat("efficiency", "value")),
@@ -187,7 +188,7 @@ NUMBERS: tuple[tuple[str, Callable[[Result], object]], ...] = (
     ("queue_wait_median_s", _stat("queue_wait_s", "median")),
     ("task_run_median_s", _stat("task_run_s", "median")),
     ("verified", lambda r: bool(r["ok"] and r.get("wall_s"))),
-    ("unstable", lambda r: bool(r.get("warnings"))),
+    ("unstable", lambda r: any(severity_of(w) == "warn" for w in r.get("warnings") or [])),
 )
 """Raw numbers per result, in seconds and ratios, for formats read by programs (CSV)."""
 

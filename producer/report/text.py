@@ -151,7 +151,7 @@ def sweep_lines(doc: Document) -> list[str]:
     for name, stop in sweep["stops"].items():
         points = sweep["series"][name]
         shown = ", ".join(
-            f"{p['label'].split(' ', 1)[1]} {p['speedup']:.2f}x (ideal {p['ideal']})"
+            f"{p['label'].split(' ', 1)[1]} {p['speedup']:.2f}x (ideal {p['ideal']:.3g})"
             for p in points
             if p["speedup"] is not None
         )
@@ -160,7 +160,9 @@ def sweep_lines(doc: Document) -> list[str]:
         lines.append(
             f"{name}: {shown or 'no point measured'}; {where}" + (f": {stop['reason']}" if stop["at"] else "")
         )
-    lines.append(f"ideal = min(concurrency x workers, tasks, the {cpus} usable CPUs), for computing work")
+    lines.append(
+        f"ideal = min(concurrency x workers, tasks, the {cpus} usable CPUs / the baseline's CPU share)"
+    )
     return lines
 
 
@@ -184,12 +186,12 @@ def _said(v: Verdict | None) -> list[str]:
     else:
         sure = "" if v["confidence"] == "high" else f" (confidence {v['confidence']}: see below)"
         out.append(f"This work is {v['kind']}{sure}: {v['reason']}.")
-    local, celery = v["recommend"]["local"], v["recommend"]["celery"]
-    if local:
-        out.append(f"Locally, use {local}.")
-    if celery:
-        out.append(f"In Celery, pick the {celery} pool.")
-    out += [messages.render(n) for n in v.get("notes", [])]
+    for family, pick in v["recommend"].items():
+        if pick and family == "local":
+            out.append(f"Locally, use {pick}.")
+        elif pick:
+            out.append(f"In {family.capitalize()}, pick the {pick} pool.")
+    out += [messages.render(note) for note in v.get("notes", [])]
     return out
 
 

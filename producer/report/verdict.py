@@ -1,55 +1,60 @@
 """The verdict, as data: what kind of work this is, what to pick, and how sure it is.
 
-It judges from measured behaviour, never from the workload's name, and it decides only on
-statistically separated evidence (:mod:`producer.measure.decide`): when it cannot, it says
-``undecided``, why, and what to run next. A wrong answer is worse than none.
+It judges from measured behaviour and from what each backend declares (its ``model``,
+``via`` and ``shares_gil``), never from a workload's or a backend's name, and it decides
+only on statistically separated evidence (:mod:`producer.measure.decide`): when it
+cannot, it says ``undecided``, why, and how many more rounds would tell.
 
 - How the baseline spends its time (on a CPU, waiting in the run queue, or waiting for
   I/O or a lock) says whether the work computes or waits. Run-queue time is a busy
   machine starving the work, not waiting: it is never read as I/O.
-- How threads and processes (or their Celery twins) compare with the baseline says
-  whether computing work holds the GIL.
-- It recommends only backends that ran and beat the baseline, and the Celery pool it
-  names is the twin of the local backend it names, so the two never contradict.
+- Its question is :func:`decide.question`: does a model that shares one GIL (threads)
+  gain, against one that does not (processes, subinterpreters)? The local pair are the
+  best rows of each kind run in the producer's machine, else through a broker.
+- It recommends only backends that ran and beat the baseline; per broker family
+  (``recommend[family]``) it names the pool of the local pick's model, so the two never
+  contradict.
 """
 
 from __future__ import annotations
 
-from producer.measure.decide import MIN_ROUNDS, SCALES
-from producer.report.document import Document, Result, Verdict
-from producer.report.verdict_notes import gil_back_on, notes_of_interpreters
+from producer.measure import decide
+from producer.report.document import Document, Result, Verdict, finding
+from producer.report.verdict_notes import (
+    busy_machine,
+    few_rounds,
+    gil_back_on,
+    notes_of_interpreters,
+    work_notes,
+)
+from producer.report.verdict_undecided import comparison_of, cores_of, next_steps
 
 WAITS = 0.6
 """Baseline tasks spending this share of their time waiting (not on a CPU, not queued for one)."""
 MIXED = 0.2
-BUSY_CORES = 0.5
-"""Other programs keeping this many cores busy make the machine 'busy'."""
-STARVED = 0.1
-"""Baseline tasks spending this share of their time in the run queue were starved of a CPU."""
-TWINS = {"threads": "threads", "processes": "prefork"}
-"""Local backend -> the Celery pool that runs tasks the same way (subinterpreters have none)."""
+PREFERENCE = ("threads", "greenlets", "processes", "interpreters")
+"""When intervals overlap, the cheaper model first."""
 
 
 def _usable(r: Result | None) -> bool:
     return bool(r and r["ok"] and not r["too_short"] and r["comparison"] and not r["caveats"])
 
 
-def _find(results: list[Result], local: str) -> Result | None:
-    """The local backend by name, else its Celery twin; only rows with a comparison."""
-    for r in results:
-        if r["family"] == "local" and r["backend"] == local and _usable(r):
-            return r
-    for r in results:
-        if r["family"] == "celery" and r["pool"] == TWINS.get(local) and _usable(r):
-            return r
+def _best_of(results: list[Result], keep) -> Result | None:
+    """The usable row with the highest low end among those ``keep`` accepts, locally first."""
+    for via in ("local", "broker"):
+        rows = [r for r in results[1:] if r.get("via", "local") == via and keep(r) and _usable(r)]
+        if rows:
+            return max(rows, key=lambda r: r["comparison"]["low"])
     return None
 
 
-def _parallel(results: list[Result], base: Result) -> Result | None:
-    """Processes (or prefork), else subinterpreters where they scaled: a GIL for each worker."""
-    procs = _find(results, "processes")
-    subs = _find(results, "interpreters")
-    return subs if subs is not None and not _scales(procs, base) and _scales(subs, base) else procs
+def _threads(results: list[Result]) -> Result | None:
+    return _best_of(results, lambda r: r.get("model") == "threads")
+
+
+def _parallel(results: list[Result]) -> Result | None:
+    return _best_of(results, lambda r: r.get("shares_gil") is False)
 
 
 def _cls(r: Result | None) -> str | None:
@@ -63,16 +68,13 @@ def _scales(r: Result | None, base: Result | None = None) -> bool:
     larger share of the CPU than the lone, starved baseline thread and look faster without
     running anything in parallel; its CPU/wall then stays at one core or below.
     """
-    if not (r and _cls(r) == "faster" and r["comparison"]["low"] >= SCALES):
+    if not (r and comparison_of(r) and comparison_of(r).scales):
         return False
-    mine, theirs = (r.get("cpu_util") or {}).get("median"), ((base or {}).get("cpu_util") or {}).get("median")
-    if base is None or mine is None:
-        return True
-    return mine >= SCALES and (theirs is None or mine >= theirs * SCALES)
+    return base is None or cores_of(r, base)
 
 
 def _kinds(r: Result) -> str:
-    return "subinterpreters" if r["backend"] == "interpreters" else "processes"
+    return "subinterpreters" if r.get("model") == "interpreters" else "processes"
 
 
 def _x(r: Result) -> str:
@@ -89,14 +91,15 @@ def judge(doc: Document, cost: dict | None = None) -> Verdict:
     others = (doc.get("load") or {}).get("others_during_cores") or {}
     split = base.get("time_split")
     evidence: dict = {"usable_cpus": cpus, "others_cores": others.get("median"), "baseline_time": split}
-    notes = gil_back_on(results) + _notes(doc, split, others.get("median"), cpus)
+    families = sorted({r["family"] for r in results if r.get("via") == "broker"})
+    busy = busy_machine(doc, split, others.get("median"), cpus)
+    notes = gil_back_on(results) + ([busy] if busy else []) + work_notes(doc, split, cpus)
     if not base["ok"] or not base["wall_s"]:
-        return _verdict("undecided", "the sequential baseline did not complete", evidence, notes)
+        return _verdict("undecided", "the sequential baseline did not complete", evidence, notes, families)
     if base["too_short"]:
-        return _verdict(
-            "undecided", "the batches were too short to measure; raise --size or --tasks", evidence, notes
-        )
-    threads, procs = _find(results, "threads"), _parallel(results, base)
+        why = "the batches were too short to measure; raise --size or --tasks"
+        return _verdict("undecided", why, evidence, notes, families)
+    threads, procs = _threads(results), _parallel(results)
     gil = (threads or base)["python"].get("gil_enabled", True) is not False
     evidence.update(
         threads=threads and threads["comparison"] | {"backend": threads["backend"]},
@@ -106,17 +109,24 @@ def judge(doc: Document, cost: dict | None = None) -> Verdict:
     waiting = split["waiting"] if split else max(0.0, 1.0 - (base["cpu_util"] or {}).get("median", 1.0))
     kind, reason = _kind(waiting, threads, procs, gil, base)
     if kind == "undecided":
-        return _verdict(kind, reason, evidence, notes + _next_steps(results))
+        return _verdict(kind, reason, evidence, notes + next_steps(doc, threads, procs), families)
     local = _local_pick(kind, gil, results)
-    celery, why = _celery_pick(kind, gil, local, results)
-    if why:
-        notes.append(why)
+    picks: dict[str, str | None] = {"local": local["backend"] if local else None}
+    for family in families:
+        picks[family], why = _broker_pick(kind, gil, local, family, results)
+        if why:
+            notes.append(why)
+    if local is None and (few := few_rounds(results)):
+        notes.append(few)
     notes += notes_of_interpreters(kind, gil, local, results, cost)
-    busy = bool(others.get("median") and others["median"] >= BUSY_CORES)
-    shaky = any(r["warnings"] for r in (threads, procs) if r)
-    verdict = _verdict(kind, reason, evidence, notes, "medium" if busy or shaky else "high")
-    verdict["recommend"] = {"local": local, "celery": celery}
+    shaky = any(r["warnings"] and any(_warns(w) for w in r["warnings"]) for r in (threads, procs) if r)
+    verdict = _verdict(kind, reason, evidence, notes, families, "medium" if busy or shaky else "high")
+    verdict["recommend"] = picks
     return verdict
+
+
+def _warns(w) -> bool:
+    return not isinstance(w, dict) or w.get("severity") == "warn"
 
 
 def _kind(
@@ -136,30 +146,43 @@ def _kind(
             "the interpreter has no GIL" if not gil else "its computing runs in C code that releases the GIL"
         )
         return ("cpu-bound" if not gil else "gil-releasing"), f"threads scaled ({_x(threads)}): {why}"
-    if threads and gil and _cls(threads) == "faster" and _one_core(threads) and _scales(procs, base):
-        return "cpu-bound", (
-            f"threads ran no work in parallel ({_x(threads)}, keeping "
-            f"{threads['cpu_util']['median']:.2f} cores busy): the GIL lets one thread run Python at a "
-            f"time, while {_kinds(procs)}, each with its own GIL, ran it in parallel ({_x(procs)})"
-        )
-    if threads and _cls(threads) in ("same", "slower"):
-        if _scales(procs, base):
+    own_gil = f"while {_kinds(procs)}, each with its own GIL, ran it in parallel" if procs else ""
+    answer = decide.question(
+        comparison_of(threads), comparison_of(procs), (cores_of(threads, base), cores_of(procs, base))
+    )
+    if answer == decide.PARALLEL_WINS and _scales(procs, base) and threads is not None:
+        if _cls(threads) == "faster" and not cores_of(threads, base):
+            return "cpu-bound", (
+                f"threads ran no work in parallel ({_x(threads)}, keeping "
+                f"{threads['cpu_util']['median']:.2f} cores busy): the GIL lets one thread run Python "
+                f"at a time, {own_gil} ({_x(procs)})"
+            )
+        if _cls(threads) in ("same", "slower"):
             return "cpu-bound", (
                 f"threads gained nothing ({_x(threads)}): the GIL lets one thread run Python at a time, "
-                f"while {_kinds(procs)}, each with its own GIL, ran it in parallel ({_x(procs)})"
+                f"{own_gil} ({_x(procs)})"
             )
+        return "cpu-bound", (
+            f"{_kinds(procs)}, each with its own GIL, ran it faster than threads can: the interval of "
+            f"{_x(procs)} lies wholly above that of {_x(threads)}"
+        )
+    if threads and _cls(threads) in ("same", "slower"):
         if procs is None:
             return (
                 "undecided",
-                f"threads gained nothing ({_x(threads)}), and no process backend ran to compare",
+                f"threads gained nothing ({_x(threads)}), and no backend with a GIL per worker ran "
+                "to compare",
             )
         if _cls(procs) in ("same", "slower"):
-            return "undecided", f"neither threads ({_x(threads)}) nor processes ({_x(procs)}) ran it faster"
-        return (
-            "undecided",
-            f"threads gained nothing ({_x(threads)}); processes' gain is not yet clear ({_x(procs)})",
-        )
+            return "undecided", f"neither threads ({_x(threads)}) nor {_x(procs)} ran it faster"
+        return "undecided", f"threads gained nothing ({_x(threads)}); {_x(procs)}'s gain is not yet clear"
     if threads is None:
+        if _scales(procs, base):
+            return (
+                "undecided",
+                f"{_x(procs)} scaled, but no thread backend ran, so whether the work holds the GIL "
+                "is unknown",
+            )
         return "undecided", "no thread backend ran, so whether the work holds the GIL is unknown"
     if _scales(threads):
         return "undecided", (
@@ -169,17 +192,11 @@ def _kind(
     return "undecided", f"threads' gain is not clear from noise yet ({_x(threads)})"
 
 
-def _one_core(r: Result) -> bool:
-    """It kept no more than about one core busy (CPU/wall below the scaling bound)."""
-    util = (r.get("cpu_util") or {}).get("median")
-    return util is not None and util < SCALES
-
-
 def _eligible(r: Result | None) -> bool:
     return bool(_usable(r) and _cls(r) == "faster")
 
 
-def _best(candidates: list[Result | None]) -> Result | None:
+def _best(candidates: list[Result]) -> Result | None:
     """The fastest eligible candidate; the cheaper (first) one when their intervals overlap."""
     eligible = [r for r in candidates if _eligible(r)]
     if not eligible:
@@ -191,89 +208,50 @@ def _best(candidates: list[Result | None]) -> Result | None:
     return best
 
 
-def _local_pick(kind: str, gil: bool, results: list[Result]) -> str | None:
-    local = {r["backend"]: r for r in results if r["family"] == "local"}
+def _candidates(kind: str, gil: bool, rows: list[Result]) -> list[Result]:
+    """Rows in the order of preference for this kind of work: only a GIL per worker for
+    GIL-bound computing; else the cheaper model first."""
+    rank = {m: i for i, m in enumerate(PREFERENCE)}
+    keep = [r for r in rows if r.get("model") in rank]
     if kind == "cpu-bound" and gil:
-        order = [local.get("processes"), local.get("interpreters")]
-    else:
-        order = [local.get("threads"), local.get("processes"), local.get("interpreters")]
-    best = _best(order)
-    return best["backend"] if best else None
+        keep = [r for r in keep if r.get("shares_gil") is False]
+    return sorted(keep, key=lambda r: rank[r["model"]])
 
 
-def _celery_pick(kind: str, gil: bool, local: str | None, results: list[Result]) -> tuple[str | None, str]:
-    pools = {r["pool"]: r for r in results if r["family"] == "celery"}
-    if not pools:
-        return None, ""
-    if local is not None and local in TWINS:
-        twin = pools.get(TWINS[local])
-        if twin is None:
-            return None, f"The Celery twin of {local}, the {TWINS[local]} pool, did not run."
-        if not _eligible(twin):
-            return None, (
-                f"Through Celery the {TWINS[local]} pool did not beat the baseline clearly: "
-                "each task also pays a "
-                "broker round trip, which short tasks do not earn back; try a larger --size."
+def _local_pick(kind: str, gil: bool, results: list[Result]) -> Result | None:
+    local = [r for r in results[1:] if r.get("via", "local") == "local"]
+    return _best(_candidates(kind, gil, local))
+
+
+def _broker_pick(
+    kind: str, gil: bool, local: Result | None, family: str, results: list[Result]
+) -> tuple[str | None, dict | None]:
+    rows = [r for r in results[1:] if r["family"] == family and r.get("via") == "broker"]
+    if local is not None:
+        twins = [r for r in rows if r.get("model") == local.get("model")] or [
+            r for r in rows if r.get("shares_gil") is local.get("shares_gil") and r.get("model") in PREFERENCE
+        ]  # the same model, else (no such pool, e.g. subinterpreters) one as GIL-free as it
+        if not twins:
+            return None, finding(
+                "broker-twin-missing", "info", family=family, model=local["model"], local=local["backend"]
             )
-        return TWINS[local], ""
-    order = (
-        [pools.get("prefork")]
-        if kind == "cpu-bound" and gil
-        else [pools.get("threads"), pools.get("prefork")]
-    )
-    best = _best(order)
-    return (best["pool"], "") if best else (None, "No Celery pool beat the baseline clearly.")
+        twin = _best(twins)
+        if twin is None:
+            pool = twins[0]["pool"] or twins[0]["backend"]
+            return None, finding("broker-twin-not-faster", "info", family=family, pool=pool)
+        return twin["pool"] or twin["backend"], None
+    best = _best(_candidates(kind, gil, rows))
+    if best is None:
+        return None, finding("no-broker-pick", "info", family=family)
+    return best["pool"] or best["backend"], None
 
 
-def _notes(doc: Document, split: dict | None, others: float | None, cpus: int) -> list[str]:
-    notes = []
-    if others is not None and others >= BUSY_CORES:
-        notes.append(
-            f"The machine was busy: other programs kept about {others:.1f} of its {cpus} CPUs "
-            "busy during the run, "
-            "so every backend had less to work with; measure on a quieter machine to be sure."
-        )
-    if split and split["runq"] >= STARVED:
-        notes.append(
-            f"Run alone, the baseline spent {split['runq']:.0%} of its time waiting for a CPU "
-            "(starved, not waiting "
-            "for I/O): that time is not read as waiting."
-        )
-    pools = [t for t in (doc.get("preflight") or {}).get("native_threads", []) if (t.get("threads") or 1) > 1]
-    if pools:
-        names = ", ".join(f"{t['api']} ({t['threads']} threads)" for t in pools)
-        notes.append(
-            f"This work runs threads of its own: {names}. Each task already uses several cores, so pools "
-            "oversubscribe them; set OPENBLAS_NUM_THREADS=1, OMP_NUM_THREADS=1 or MKL_NUM_THREADS=1 "
-            "(or threadpoolctl) to compare pools fairly."
-        )
-    concurrency = doc["settings"]["concurrency"]
-    computes = split is None or split["waiting"] < MIXED
-    if concurrency > cpus and computes:
-        notes.append(
-            f"With --concurrency {concurrency} on {cpus} CPUs, processes take turns on the cores and hold "
-            f"{concurrency} tasks' memory at once; --concurrency {cpus} shows the ceiling for this machine."
-        )
-    return notes
-
-
-def _next_steps(results: list[Result]) -> list[str]:
-    ran = {r["backend"] for r in results} | {r["pool"] for r in results if r["pool"]}
-    steps = []
-    if not ran & {"threads"}:
-        steps.append("add --backends threads")
-    if not ran & {"processes", "prefork"}:
-        steps.append("add --backends processes")
-    if any(r["ok"] and r["comparison"] is None and not r["too_short"] for r in results[1:]):
-        steps.append(f"measure at least {MIN_ROUNDS} rounds (--repeat auto does)")
-    steps.append("raise --max-time or --repeat, --size or --tasks, or measure on a quieter machine")
-    return [f"To decide: {'; '.join(steps)}."]
-
-
-def _verdict(kind: str, reason: str, evidence: dict, notes: list[str], confidence: str = "none") -> Verdict:
+def _verdict(
+    kind: str, reason: str, evidence: dict, notes: list, families: list[str], confidence: str = "none"
+) -> Verdict:
     return Verdict(
         kind=kind,
-        recommend={"local": None, "celery": None},
+        recommend={"local": None, **dict.fromkeys(families)},
         confidence=confidence if kind != "undecided" else "none",
         reason=reason,
         evidence=evidence,

@@ -19,6 +19,7 @@ import contextlib
 import time
 
 from producer.backends.base import Backend
+from producer.backends.celery import overhead
 from producer.backends.celery.app import APPS, BROKER_ERRORS, broker_errors
 from producer.backends.celery.batch import CeleryBatch
 from producer.backends.celery.footprint import worker_scope
@@ -108,6 +109,9 @@ class CeleryBackend(Backend):
                 self._nodes = self._wait_for_workers()
                 self.lease.begin()
                 self._round_trip()
+                # outside the batches; not on a pool that stalls when its slots are all busy
+                self.message_cost = None if self.pool in CAVEATS else overhead.measure(self, CeleryBatch)
+                self._round_trip_done()
         except BaseException:  # a failed __enter__ gets no __exit__
             self.close()
             raise
@@ -163,6 +167,10 @@ class CeleryBackend(Backend):
                 f"the workers on queue '{self.queue}' failed a no-op task: "
                 f"{failure['type']}: {failure['message']}"
             )
+        self._round_trip_done()
+
+    def _round_trip_done(self) -> None:
+        """What start-up met is not the measurement's: no incident carries over."""
         self.incidents.clear()
         self.incident_count = 0
         self._batch_incidents = []
@@ -273,6 +281,7 @@ class CeleryBackend(Backend):
             "workers": len(self._nodes),
             "nodes": {node: self._node_info.get(node, {}) for node in sorted(self._nodes)},
             "result_backend": "redis",
+            "message_cost": getattr(self, "message_cost", None),
             **agreed,
             "faults": {
                 "visibility_timeout_s": protocol.VISIBILITY_TIMEOUT_S,
