@@ -30,14 +30,17 @@ def test_the_answer_fits_on_one_screen_with_the_verdict_and_the_warnings():
     by_name(d, "processes")["warnings"].append(
         "unstable: standard deviation is 15% of the mean; use more --repeat or --warmup, or a quieter machine"
     )
-    by_name(d, "threads")["warnings"].append({"code": "outliers", "severity": "warn", "text": "1 outlier"})
+    by_name(d, "threads")["warnings"].append(
+        {"code": "cpu-too-short", "severity": "warn", "median_s": 0.05, "min_s": 0.1, "tick_s": 0.01}
+    )
     by_name(d, "threads")["caveats"].append({"code": "aside", "severity": "note", "text": "an aside"})
     lines = text.render(d, width=80).splitlines()
     assert len(lines) <= 24 and max(map(len, lines)) <= 80
     assert any(line.startswith("This work is cpu-bound") for line in lines)
     assert "Locally, use processes. In Celery, pick the prefork pool." in lines
     assert any(line.startswith("processes: unstable: standard deviation is 15%") for line in lines)
-    assert "threads: 1 outlier" in lines  # a coded record, rendered by messages.render
+    said = [line for line in lines if line.startswith("threads: no CPU/wall: its batch took 50")]
+    assert said, lines  # a coded record, rendered by messages.render
     assert "an aside" not in "\n".join(lines)  # a note waits for -v
     assert "an aside" in text.render(d, width=80, verbose=1)
     assert "prefetch multiplier" not in "\n".join(lines) and lines[-1].startswith("more: -v")
