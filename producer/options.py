@@ -11,6 +11,7 @@ from producer import __version__, exports
 from producer import settings as defaults
 from producer.convoy import flags as convoy_flags
 from producer.errors import UsageError
+from producer.traffic import flags as traffic_flags
 
 
 class Parser(argparse.ArgumentParser):
@@ -22,7 +23,7 @@ def parser(prog: str) -> argparse.ArgumentParser:
     p = Parser(prog=prog, description="Threads, processes, or which Celery pool? Measure it.")
     p.add_argument("--version", action="version", version=f"poolbench {__version__}")
     sub = p.add_subparsers(
-        dest="command", metavar="{compare,sweep,report,diff,list,convoy}", parser_class=Parser
+        dest="command", metavar="{compare,sweep,report,diff,list,convoy,load}", parser_class=Parser
     )
     sub.required = True
     _run_options(sub.add_parser("compare", help="time one workload through several backends"))
@@ -30,6 +31,7 @@ def parser(prog: str) -> argparse.ArgumentParser:
     _saved_run_parsers(sub)
     sub.add_parser("list", help="list workloads and backends")
     convoy_flags.add_parser(sub)
+    traffic_flags.add_parser(sub)
     return p
 
 
