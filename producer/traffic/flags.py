@@ -127,7 +127,8 @@ def from_args(args, environ, *, interactive: bool) -> tuple[LoadSettings, LoadOu
         raise UsageError(f"--duration must be above 0 and at most {MAX_DURATION:g} s, not {args.duration:g}")
     if rates and min(rates) * args.duration < MIN_TASKS:
         raise UsageError(
-            f"--duration {args.duration:g} s gives {min(rates) * args.duration:.0f} tasks at {min(rates):g}/s; "
+            f"--duration {args.duration:g} s gives {min(rates) * args.duration:.0f} tasks "
+            f"at {min(rates):g}/s; "
             f"a step needs {MIN_TASKS}: use --duration {math.ceil(MIN_TASKS / min(rates))} or more"
         )
     if rates:

@@ -89,13 +89,24 @@ def ceiling(send: Callable[[int, float], None], count: int = CEILING_SENDS, cloc
     return count / elapsed if elapsed > 0 else float("inf")
 
 
-def own_ceiling() -> float:
-    """The generator's loop alone (a send that does nothing), on this machine now."""
-    report_lags: list[float] = []
+def own_ceiling(count: int = CEILING_SENDS) -> float:
+    """The generator with the local pools' send (a message over a Unix socket, drained by a
+    thread), all due at once: the most it can offer on this machine now."""
+    import threading
+    from multiprocessing import Pipe
 
-    def nothing(index: int, intended: float) -> None:
-        report_lags.append(intended)
+    reader, writer = Pipe(duplex=False)
 
-    began = time.perf_counter()
-    OpenLoop([0.0] * CEILING_SENDS * 5, nothing).run(time.monotonic(), time.time())
-    return CEILING_SENDS * 5 / max(1e-9, time.perf_counter() - began)
+    def drain() -> None:
+        for _ in range(count):
+            reader.recv()
+
+    thread = threading.Thread(target=drain, daemon=True)
+    thread.start()
+    try:
+        rate = ceiling(lambda index, intended: writer.send(("task", index, intended)), count)
+        thread.join(timeout=10)
+    finally:
+        writer.close()
+        reader.close()
+    return rate

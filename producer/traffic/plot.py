@@ -76,7 +76,9 @@ def figure(doc: dict):
     curve.legend(fontsize=7)
     depth.set_xlabel("seconds into the step")
     depth.set_ylabel("tasks")
-    depth.set_title("queue depth over one step (each backend's first saturated step)", fontsize=9)
+    depth.set_title(  # refused steps are never shown here
+        "queue depth over one step: each backend's first saturated step, else its highest", fontsize=9
+    )
     depth.grid(True, alpha=0.3)
     depth.legend(fontsize=7)
     fig.tight_layout()
