@@ -3,7 +3,8 @@
 A *target* is what the generator feeds: the local pools' child (:mod:`.local`) or a
 Celery pool (:mod:`producer.backends.celery.traffic`). Its contract:
 
-- ``begin()`` before a step; ``send(index, intended)`` must not wait for the task;
+- ``begin()`` before a step, then ``prepare(count)`` if it has one (work done before the
+  clock starts); ``send(index, intended)`` must not wait for the task;
 - ``done_count()`` results collected so far; ``collected()`` every ``(index, record,
   result_at)`` (duplicates included, for the check);
 - ``abandon()`` removes what is still queued and returns those indices: after it, and
@@ -33,6 +34,8 @@ POLL_S = 0.02
 def run_step(target, rate: float, duration: float, kind: str, seed: int, expected, stopped=lambda: False):
     offsets = arrivals.schedule(rate, duration, kind, seed)
     target.begin()
+    if hasattr(target, "prepare"):
+        target.prepare(len(offsets))
     start = time.monotonic() + LEAD_S
     wall_start = time.time() + LEAD_S
     intended = [wall_start + off for off in offsets]

@@ -127,7 +127,7 @@ def render(doc: dict, width: int = 80) -> str:
         ok = all(s["verified"]["ok"] for s in result["steps"])
         verified = "all equal to the baseline's, none lost or doubled" if ok else "NOT verified (see above)"
         lines.append(f"  {checked:,} results {verified}; {purged:,} purged unrun after their step")
-    lines += [""] + verdict_lines(doc["verdict"])
+    lines += [""] + verdict_lines(doc["verdict"], s.get("kind"))
     return "\n".join(fold(line, width) for part in lines for line in part.split("\n")) + "\n"
 
 
@@ -139,7 +139,7 @@ def fold(line: str, width: int) -> str:
     return textwrap.fill(line, width, subsequent_indent=indent, break_on_hyphens=False)
 
 
-def verdict_lines(verdict: dict) -> list[str]:
+def verdict_lines(verdict: dict, kind: str | None = None) -> list[str]:
     lines = ["verdict (lowest p99 at each rate, by model; intervals are 95%):"]
     for entry in verdict["at_rate"]:
         parts = []
@@ -158,7 +158,7 @@ def verdict_lines(verdict: dict) -> list[str]:
     for item in verdict["saturates"]:
         lines.append(f"  {item['backend']} ({item['model']}, {item['via']}): {cap_text(item['capacity'])}")
     gil = verdict.get("gil")
-    if gil:
+    if gil and kind in ("cpu", "mixed"):  # on waits and GIL-free C code the GIL is not the question
         lines.append(
             f"  models with a GIL of their own reach {gil['ratio']:.2f}x the capacity of models sharing one "
             f"({rate(gil['own_gil'])}/s against {rate(gil['shares_gil'])}/s)"

@@ -6,7 +6,8 @@ the open-loop generator says, with the run's header, and reads results as Redis
 publishes them on one pattern subscription made before the first send (so no result
 lands unheard, and the reading thread never subscribes while it reads).
 
-Task ids are ``<target>-<step>-<index>``. ``abandon`` collects the ids of the step's
+Each step's messages are built before it starts (:meth:`prepare`); a send only
+publishes one. Task ids are ``<target>-<step>-<index>``. ``abandon`` collects the ids of the step's
 messages still queued or held, then ends the run: its messages leave the queue and
 ``unacked``, the workers drop what they prefetched, and a task already running stores
 nothing (:mod:`worker.guard`); a new run begins for the next step. Every result key
@@ -48,6 +49,7 @@ class CeleryTarget:
         self._pubsub = None
         self._producer_cm = None
         self._producer = None
+        self._messages: list[tuple] = []
 
     @property
     def concurrency(self) -> int:
@@ -108,15 +110,28 @@ class CeleryTarget:
         self._producer_cm = self.backend.app.producer_or_acquire()
         self._producer = self._producer_cm.__enter__()
 
+    def prepare(self, count: int) -> None:
+        """Build the step's messages before it starts (Celery's own ``as_task_v2``, as
+        ``send_task`` does), so that a send is only kombu's publish: about 2.4x less CPU."""
+        amqp, run = self.backend.app.amqp, self.backend.lease.headers
+        self._messages = []
+        for index in range(count):
+            task_id = f"{self.token}-{self.step}-{index}"
+            message = amqp.as_task_v2(task_id, protocol.TASK_NAME, args=[self.spec, self.size, index])
+            self._messages.append((message.body, {**message.headers, **run}, dict(message.properties)))
+
     def send(self, index: int, intended: float) -> None:
+        body, headers, properties = self._messages[index]
         with broker_errors(self.backend.url, "send a task to"):
-            self.backend.app.send_task(
-                protocol.TASK_NAME,
-                args=[self.spec, self.size, index],
-                queue=self.backend.queue,
-                task_id=f"{self.token}-{self.step}-{index}",
-                headers=self.backend.lease.headers,
-                producer=self._producer,
+            self._producer.publish(
+                body,
+                exchange="",
+                routing_key=self.backend.queue,
+                serializer=protocol.SERIALIZER,
+                delivery_mode=2,
+                headers=headers,
+                retry=False,
+                **properties,
             )
 
     def done_count(self) -> int:
@@ -151,6 +166,7 @@ class CeleryTarget:
         return {"pool": self.pool, "nodes": self.backend.nodes, "concurrency": self.concurrency}
 
     def _release_producer(self) -> None:
+        self._messages = []
         cm, self._producer_cm, self._producer = self._producer_cm, None, None
         if cm is not None:
             with contextlib.suppress(*BROKER_ERRORS):
