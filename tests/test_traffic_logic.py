@@ -131,17 +131,37 @@ def test_a_growing_queue_is_saturated():
     assert max(step["timeline"]["outstanding"]) > 10
 
 
-def test_capacity_interval_from_saturated_steps():
+def test_capacity_is_the_highest_rate_sustained_with_its_bracket():
     steps = [
         {"offered": 100, "achieved": 100, "sustained": True},
+        {"offered": 150, "achieved": 148, "sustained": True},
         {"offered": 200, "achieved": 180, "sustained": False},
-        {"offered": 300, "achieved": 190, "sustained": False},
-        {"offered": 400, "achieved": 185, "sustained": False, "refused": "generator behind"},
+        {"offered": 300, "achieved": 120, "sustained": False},
+        {"offered": 400, "achieved": 400, "sustained": True, "refused": "generator behind"},
     ]
     c = capacity.capacity(steps)
-    assert (c["value"], c["low"], c["high"], c["sustained"], c["measures"]) == (185, 180, 190, 100, 2)
-    never = capacity.capacity(steps[:1])
-    assert never["value"] is None and never["low"] == 100 and never["high"] is None
+    assert (c["value"], c["low"], c["high"], c["interval"]) == (150, 150, 200, "bracket")
+    assert c["peak"] == 180 and c["saturated"]
+    never = capacity.capacity(steps[:2])
+    assert never["value"] == 150 and not never["saturated"] and never["high"] is None
+    none = capacity.capacity(steps[2:4])
+    assert none["value"] is None and none["high"] == 200
+
+
+def test_capacity_interval_from_repetitions():
+    steps = [
+        {"offered": r, "achieved": r, "sustained": r <= top, "repetition": k}
+        for k, top in enumerate((100, 150, 120))
+        for r in (100, 120, 150, 200)
+    ]
+    c = capacity.capacity(steps)
+    assert (c["value"], c["low"], c["high"], c["interval"], c["repetitions"]) == (
+        120,
+        100,
+        150,
+        "repetitions",
+        3,
+    )
 
 
 def test_quantile_interval_brackets_the_quantile():
@@ -164,7 +184,7 @@ def _result(name, model, via, p99, interval, shares_gil=False, cap=None):
         "via": via,
         "shares_gil": shares_gil,
         "steps": [step],
-        "capacity": cap or {"value": None, "low": 50, "high": None, "sustained": 50, "measures": 0},
+        "capacity": cap or {"value": 50, "low": 50, "high": None, "saturated": False},
     }
 
 

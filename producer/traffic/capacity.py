@@ -2,11 +2,9 @@
 
 A step is *sustained* when its achieved rate is at least 95% of what was sent and its
 p99 did not grow from the first half of the step to the second (:mod:`.figures`).
-Past its capacity a pool's queue grows without bound, and what it then completes per
-second *is* its capacity: so each saturated step measures it once, and repeated
-saturated steps give its interval. ``capacity``: ``value`` the median of those
-measures, ``low``/``high`` their extremes, ``sustained`` the highest offered rate it
-kept up with. The verdict reads each backend's declared ``model`` and ``via``.
+A backend's capacity is the highest offered rate it sustained; repeated steps give its
+interval (:func:`capacity`). The verdict reads each backend's declared ``model`` and
+``via``, never its name.
 """
 
 from __future__ import annotations
@@ -23,14 +21,40 @@ def counted(steps: list[dict]) -> list[dict]:
 
 
 def capacity(steps: list[dict]) -> dict:
+    """The highest offered rate sustained, and its interval.
+
+    Steps carry ``repetition`` (0 when rates were not repeated). Each repetition gives its
+    own highest sustained rate; with two or more, ``low``/``high`` are their extremes and
+    ``value`` their median. With one, the interval is the bracket its steps leave: from
+    the highest rate sustained to the lowest rate above it that was not.
+    """
     steps = counted(steps)
-    sustained = [s["offered"] for s in steps if s["sustained"]]
-    measures = sorted(s["achieved"] for s in steps if not s["sustained"])
-    out = {"sustained": max(sustained) if sustained else None, "measures": len(measures)}
-    if measures:
-        return {**out, "value": statistics.median(measures), "low": measures[0], "high": measures[-1]}
-    # never saturated: capacity is at least the highest rate sustained, its top unknown
-    return {**out, "value": None, "low": out["sustained"], "high": None}
+    by_repetition: dict[int, list[dict]] = {}
+    for step in steps:
+        by_repetition.setdefault(step.get("repetition", 0), []).append(step)
+    highest = [
+        max((s["offered"] for s in group if s["sustained"]), default=None) for group in by_repetition.values()
+    ]
+    found = sorted(h for h in highest if h is not None)
+    saturated = [s for s in steps if not s["sustained"]]
+    out = {
+        "repetitions": len(by_repetition),
+        "saturated": bool(saturated),
+        "peak": max((s["achieved"] for s in steps), default=None),
+        "rule": "highest offered rate sustained",
+    }
+    if not found:
+        return {
+            **out,
+            "value": None,
+            "low": None,
+            "high": min((s["offered"] for s in saturated), default=None),
+        }
+    value = statistics.median(found)
+    if len(found) > 1:
+        return {**out, "value": value, "low": found[0], "high": found[-1], "interval": "repetitions"}
+    above = [s["offered"] for s in saturated if s["offered"] > value]
+    return {**out, "value": value, "low": value, "high": min(above) if above else None, "interval": "bracket"}
 
 
 def quantile_interval(latencies: list[float], q: float = 0.99) -> list[float] | None:

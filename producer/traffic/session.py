@@ -1,8 +1,9 @@
 """``poolbench load``'s session: the baseline, every target, its steps -> the document.
 
-Rates are the user's list, or ``auto``: one ladder for every backend, from a low rate up
-by STEP_FACTOR, each backend climbing until it has saturated SATURATED_STEPS times (so
-that its capacity has an interval), or its generator cannot send faster.
+Rates are the user's list (``--repeat`` times over), or ``auto``: one ladder for every
+backend, from a low rate up by STEP_FACTOR until the backend saturates (or its
+generator cannot send faster), then BISECTIONS steps between its highest sustained and
+lowest saturated rates, so that its capacity is bracketed within about 5%.
 Prints nothing; ``progress(text)`` is told what runs.
 """
 
@@ -22,7 +23,8 @@ from producer.traffic.steps import run_step, step_seed
 from workloads import resolve, run_task
 
 STEP_FACTOR = 1.5
-SATURATED_STEPS = 2
+BISECTIONS = 3
+"""After the ladder, steps between the highest sustained and lowest saturated rates: 1.5 -> ~1.05."""
 MOST_STEPS = 14
 BASELINE_CALLS = 3
 MIN_TASKS = 100
@@ -72,27 +74,43 @@ def targets(load: LoadSettings, spec: str, size: int, run_s: float):
 
 
 def ladder(start: float) -> list[float]:
-    return [round(start * STEP_FACTOR**k, 2) for k in range(MOST_STEPS)]
+    """Rates rising by STEP_FACTOR, to 3 significant digits (the same for every backend)."""
+    return [float(f"{start * STEP_FACTOR**k:.3g}") for k in range(MOST_STEPS)]
 
 
 def _steps_for(
     target, load: LoadSettings, backend_index: int, expected, start_rate: float, ceiling: float, say
 ):
     steps: list[dict] = []
-    rates = [r for r in load.rates for _ in range(load.repeat)] if load.rates else ladder(start_rate)
-    for number, rate in enumerate(rates):
-        if not load.rates and rate > ceiling * generator.CEILING_USE:
+
+    def step(rate: float, repetition: int = 0) -> dict:
+        say(f"{target.name}: {rate:g}/s for {load.duration:g} s (step {len(steps) + 1})")
+        seed = step_seed(load.seed, backend_index, len(steps))
+        result = run_step(target, rate, load.duration, load.arrivals, seed, expected)
+        result["repetition"] = repetition
+        steps.append(result)
+        return result
+
+    if load.rates:
+        for repetition in range(load.repeat):
+            for rate in load.rates:
+                step(rate, repetition)
+        return steps
+    for rate in ladder(start_rate):  # up until it saturates, or the generator cannot send faster
+        if rate > ceiling * generator.CEILING_USE:
             break
-        say(f"{target.name}: {rate:g}/s for {load.duration:g} s (step {number + 1})")
-        seed = step_seed(load.seed, backend_index, number)
-        steps.append(run_step(target, rate, load.duration, load.arrivals, seed, expected))
-        sender = steps[-1]["generator_lag"].get("ceiling")
+        done = step(rate)
+        sender = done["generator_lag"].get("ceiling")
         ceiling = min(ceiling, sender) if sender else ceiling
-        if not load.rates:
-            if steps[-1].get("refused"):
-                break
-            if sum(1 for s in capacity.counted(steps) if not s["sustained"]) >= SATURATED_STEPS:
-                break
+        if done.get("refused") or not done["sustained"]:
+            break
+    for _ in range(BISECTIONS):  # then between the highest sustained and the lowest saturated
+        counted = capacity.counted(steps)
+        low = max((s["offered"] for s in counted if s["sustained"]), default=None)
+        high = min((s["offered"] for s in counted if not s["sustained"]), default=None)
+        if low is None or high is None or high / low < 1.1:
+            break
+        step(float(f"{(low * high) ** 0.5:.3g}"))
     return steps
 
 

@@ -65,19 +65,13 @@ def step_line(step: dict) -> str:
 
 def capacity_line(result: dict) -> str:
     c, model = result["capacity"], result.get("model_capacity")
-    if c["value"] is None and c["sustained"] is None:
-        text = "capacity: not measured (no step counted)"
-    elif c["value"] is None:
-        text = f"capacity: not reached; sustained up to {rate(c['sustained'])}/s"
-    else:
-        text = (
-            f"capacity: {rate(c['value'])}/s [{rate(c['low'])}-{rate(c['high'])}] from "
-            f"{c['measures']} saturated step{'s' if c['measures'] != 1 else ''}"
-        )
-        if c["measures"] < 2:
-            text += " (no interval: repeat a saturated rate)"
-        if c["sustained"] is not None:
-            text += f";\n  sustained up to {rate(c['sustained'])}/s"
+    text = "capacity: " + cap_text(c)
+    if c.get("interval") == "bracket":
+        text += " (the bracket its steps left; repeat rates for an interval)"
+    elif c.get("interval") == "repetitions":
+        text += f" (over {c['repetitions']} repetitions)"
+    if c.get("peak"):
+        text += f"; peak achieved {rate(c['peak'])}/s"
     if model and c["value"]:
         off = c["value"] / model["value"] - 1
         text += f"\n  model {model['formula']} = {rate(model['value'])}/s; measured {off:+.0%}"
@@ -156,7 +150,9 @@ def verdict_lines(verdict: dict, kind: str | None = None) -> list[str]:
             parts.append(f"{via} {said}")
         lines.append(f"  at {rate(entry['rate'])}/s: " + "; ".join(parts))
     for item in verdict["saturates"]:
-        lines.append(f"  {item['backend']} ({item['model']}, {item['via']}): {cap_text(item['capacity'])}")
+        lines.append(
+            f"  {item['backend']} ({item['model']}, {item['via']}) sustains {cap_text(item['capacity'])}"
+        )
     gil = verdict.get("gil")
     if gil and kind in ("cpu", "mixed"):  # on waits and GIL-free C code the GIL is not the question
         lines.append(
@@ -167,11 +163,13 @@ def verdict_lines(verdict: dict, kind: str | None = None) -> list[str]:
 
 
 def cap_text(c: dict) -> str:
-    if c["value"] is None and c["sustained"] is None:
-        return "not measured (no step counted)"
+    """'150/s [150-169]', or what is known when no step was sustained or none saturated."""
     if c["value"] is None:
-        return f"did not saturate up to {rate(c['sustained'])}/s"
-    return f"saturates at {rate(c['value'])}/s [{rate(c['low'])}-{rate(c['high'])}]"
+        high = f" (saturated at {rate(c['high'])}/s)" if c.get("high") else ""
+        return f"not measured: no step sustained{high}"
+    high = rate(c["high"]) if c.get("high") else "?"
+    said = f"{rate(c['value'])}/s [{rate(c['low'])}-{high}]"
+    return said if c.get("saturated") else f"at least {rate(c['value'])}/s (never saturated)"
 
 
 __all__ = ["render", "cap"]
