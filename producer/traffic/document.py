@@ -46,6 +46,7 @@ def build(load, work, size: int, base: dict, ceiling: float, machine: dict, resu
             "rates": list(load.rates) if load.rates else "auto",
             "repeat": load.repeat,
             "duration": load.duration,
+            "auto_min_tasks": 100,
             "arrivals": load.arrivals,
             "seed": load.seed,
             "broker": broker,

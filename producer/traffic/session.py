@@ -26,7 +26,11 @@ STEP_FACTOR = 1.5
 BISECTIONS = 3
 """After the ladder, steps between the highest sustained and lowest saturated rates: 1.5 -> ~1.05."""
 MOST_STEPS = 14
-BASELINE_CALLS = 3
+BASELINE_CALLS = 5
+"""Timed sequential calls, after one untimed (imports, first allocations)."""
+START_SHARE = 0.5
+"""``auto`` starts at this share of one slot's rate (1/t), and steps down if that saturates."""
+MOST_DOWN = 4
 MIN_TASKS = 100
 """A step must be given at least this many tasks (rate x duration)."""
 SWITCH_INTERVAL_S = 0.0005
@@ -50,6 +54,7 @@ class LoadSettings:
 
 def baseline(spec: str, size: int) -> dict:
     """The sequential baseline: the answer every task must give, and one call's time."""
+    run_task(spec, size, None)
     records = [run_task(spec, size, i) for i in range(BASELINE_CALLS)]
     failed = next((r for r in records if "error" in r), None)
     if failed:
@@ -84,9 +89,10 @@ def _steps_for(
     steps: list[dict] = []
 
     def step(rate: float, repetition: int = 0) -> dict:
-        say(f"{target.name}: {rate:g}/s for {load.duration:g} s (step {len(steps) + 1})")
+        duration = max(load.duration, MIN_TASKS / rate)  # auto's low rates: steps of 100 tasks
+        say(f"{target.name}: {rate:g}/s for {duration:g} s (step {len(steps) + 1})")
         seed = step_seed(load.seed, backend_index, len(steps))
-        result = run_step(target, rate, load.duration, load.arrivals, seed, expected)
+        result = run_step(target, rate, duration, load.arrivals, seed, expected)
         result["repetition"] = repetition
         steps.append(result)
         return result
@@ -104,6 +110,13 @@ def _steps_for(
         ceiling = min(ceiling, sender) if sender else ceiling
         if done.get("refused") or not done["sustained"]:
             break
+    lowest = start_rate
+    for _ in range(MOST_DOWN):  # the first step saturated: down until one is sustained
+        counted = capacity.counted(steps)
+        if not counted or any(s["sustained"] for s in counted):
+            break
+        lowest = float(f"{lowest / STEP_FACTOR:.3g}")
+        step(lowest)
     for _ in range(BISECTIONS):  # then between the highest sustained and the lowest saturated
         counted = capacity.counted(steps)
         low = max((s["offered"] for s in counted if s["sustained"]), default=None)
@@ -128,7 +141,7 @@ def run(load: LoadSettings, progress=None) -> dict:
             f"--rate {top:g}: this generator sends at most about {ceiling:,.0f} tasks/s here, "
             f"and rates above {generator.CEILING_USE:.0%} of that are refused"
         )
-    start_rate = max(MIN_TASKS / load.duration, 0.25 / base["run_s"] if base["run_s"] > 0 else 1.0)
+    start_rate = float(f"{START_SHARE / base['run_s']:.3g}") if base["run_s"] > 0 else 10.0
     machine = host.describe()
     results = []
     began = time.time()

@@ -55,6 +55,7 @@ def run_step(target, rate: float, duration: float, kind: str, seed: int, expecte
     step = figures.figures(items, wall_start, duration, rate)
     step.update(
         seed=seed,
+        duration=duration,
         sent=report.sent,
         generator_lag=report.summary(step["latency"]["p99"]),
         verified=checked,

@@ -87,7 +87,8 @@ def render(doc: dict, width: int = 80) -> str:
     lines = [
         f"poolbench load: {s['workload']} (size {s['size']:,}, {s['kind']}), concurrency {s['concurrency']}, "
         f"{s['arrivals']} arrivals, seed {s['seed']}",
-        f"steps of {s['duration']:g} s at rates {rates}{repeat}; broker: {s['broker'] or 'none'}",
+        f"steps of {s['duration']:g} s{' (longer where 100 tasks need it)' if s['rates'] == 'auto' else ''} "
+        f"at rates {rates}{repeat}; broker: {s['broker'] or 'none'}",
         f"baseline: one call {ms(base['run_s'])} ms (median of {len(base['runs_s'])}: "
         f"{ms(min(base['runs_s']))}-{ms(max(base['runs_s']))} ms)\ngenerator loop alone: "
         f"{doc['generator']['ceiling']:,.0f} sends/s here",
