@@ -221,7 +221,7 @@ def test_document_kind_is_checked():
         document.check({"kind": "load", "schema": 99})
 
 
-def test_report_fits_80_columns_and_states_its_settings():
+def _doc():
     items = _items(200, 0.01, lambda i: 0.02)
     step = figures.figures(items, 1000.0, 2.0, offered=100)
     step.update(
@@ -254,7 +254,22 @@ def test_report_fits_80_columns_and_states_its_settings():
         "results": [result],
         "verdict": capacity.verdict([result]),
     }
+    return doc
+
+
+def test_report_fits_80_columns_and_states_its_settings():
+    doc = _doc()
     report = text.render(doc)
     assert all(len(line) <= 80 for line in report.splitlines()), report
     assert "poisson arrivals, seed 3" in report and "3 significant digits" in report
     assert "machine load" in report and "none lost or doubled" in report
+
+
+def test_pictures_and_html_render():
+    pytest.importorskip("matplotlib")
+    from producer.traffic import html, plot
+
+    doc = _doc()
+    assert plot.render(doc, "png").startswith(b"\x89PNG")
+    page = html.render(doc)
+    assert page.count("<svg") == 1 and "<script" not in page and "none lost or doubled" in page

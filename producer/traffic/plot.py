@@ -54,9 +54,10 @@ def figure(doc: dict):
             label=f"{result['name']} p50",
         )
         c = result["capacity"]
-        if c["value"]:
+        if c["value"] and c.get("saturated"):  # never saturated: no capacity to mark
             curve.axvline(c["value"], color=colour, lw=1, ls=":")
-            curve.axvspan(c["low"], c["high"], color=colour, alpha=0.12)
+            if c.get("low") is not None and c.get("high") is not None:
+                curve.axvspan(c["low"], c["high"], color=colour, alpha=0.12)
         step = timeline_step(result)
         if step:
             t = step["timeline"]

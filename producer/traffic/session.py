@@ -90,7 +90,7 @@ def _steps_for(
 
     def step(rate: float, repetition: int = 0) -> dict:
         duration = max(load.duration, MIN_TASKS / rate)  # auto's low rates: steps of 100 tasks
-        say(f"{target.name}: {rate:g}/s for {duration:g} s (step {len(steps) + 1})")
+        say(f"{target.name}: {rate:g}/s for {duration:.3g} s (step {len(steps) + 1})")
         seed = step_seed(load.seed, backend_index, len(steps))
         result = run_step(target, rate, duration, load.arrivals, seed, expected)
         result["repetition"] = repetition
