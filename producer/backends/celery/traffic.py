@@ -31,6 +31,9 @@ from worker import protocol
 
 READ_S = 0.1
 """The reading thread's longest wait for a message; it checks for its stop between waits."""
+LATE_STORE_S = protocol.RUN_CHECK_S + 0.25
+"""After a run ends, a worker that checked it alive within RUN_CHECK_S may still store a
+result: results of this target's ids are swept once this has passed."""
 
 
 class CeleryTarget:
@@ -50,6 +53,8 @@ class CeleryTarget:
         self._producer_cm = None
         self._producer = None
         self._messages: list[tuple] = []
+        self._ended_at: float | None = None
+        """When the last run ended (monotonic): late results are swept LATE_STORE_S after."""
 
     @property
     def concurrency(self) -> int:
@@ -149,18 +154,29 @@ class CeleryTarget:
         with broker_errors(self.backend.url, "purge the step's tasks from"):
             ids = lease.queued_ids() | lease.unacked_ids()
             lease.end()
+            self._ended_at = time.monotonic()
         prefix = f"{self.token}-{self.step}-"
         return {
             int(i[len(prefix) :]) for i in ids if i and i.startswith(prefix) and i[len(prefix) :].isdigit()
         }
 
     def forget(self) -> None:
-        """Delete the result keys read so far."""
+        """Delete the result keys read so far, and any of this target's stored since."""
         with self._lock:
             keys, self._read_keys = self._read_keys, []
         with contextlib.suppress(*BROKER_ERRORS):
             for start in range(0, len(keys), 1000):
                 self._client.delete(*keys[start : start + 1000])
+            self._sweep()
+
+    def _sweep(self) -> None:
+        """A task that ended just before its run did stored a result nobody reads: delete
+        every result of this target's ids (``<token>-*``, ours alone), once none can come."""
+        if self._ended_at is not None:
+            time.sleep(max(0.0, self._ended_at + LATE_STORE_S - time.monotonic()))
+        found = list(self._client.scan_iter(result_key(f"{self.token}-*"), count=1000))
+        for start in range(0, len(found), 1000):
+            self._client.delete(*found[start : start + 1000])
 
     def describe(self) -> dict:
         return {"pool": self.pool, "nodes": self.backend.nodes, "concurrency": self.concurrency}
@@ -179,7 +195,10 @@ class CeleryTarget:
         if self._reader is not None:
             self._reader.join(timeout=protocol.SOCKET_TIMEOUT_S)
             self._reader = None
-        self.backend.close()
+        ending = self.backend.lease is not None and self.backend.lease.run_id is not None
+        self.backend.close()  # the run ends: after LATE_STORE_S no task of ours stores a result
+        if ending:
+            self._ended_at = time.monotonic()
         if self._client is not None:
             self.forget()
             with contextlib.suppress(*BROKER_ERRORS):
