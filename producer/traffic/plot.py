@@ -48,9 +48,11 @@ def figure(doc: dict):
         curve.plot(
             x,
             [s["latency"]["p50"] for s in steps],
-            "--",
+            "--s",
             color=colour,
             alpha=0.7,
+            ms=3,
+            mfc="none",
             label=f"{result['name']} p50",
         )
         c = result["capacity"]
