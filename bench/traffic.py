@@ -11,11 +11,13 @@
    average before and after (the machine is shared: say so beside the numbers).
 
     python bench/traffic.py [--duration 3] [--concurrency 2] [--backends threads,processes,...]
+                            [--cases sleep,cpu] [--save DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -52,6 +54,10 @@ def run_case(case: str, args) -> list[str]:
     before = os.getloadavg()[0]
     doc = session.run(load, progress=lambda line: print("  ..." + line, file=sys.stderr))
     after = os.getloadavg()[0]
+    if args.save:
+        path = Path(args.save) / f"load-{case}.json"
+        path.write_text(json.dumps(doc, indent=1))
+        print(f"  (document: {path})", file=sys.stderr)
     t = doc["baseline"]["run_s"]
     lines = [
         f"{workload} size {size:,}: t = {t * 1000:.1f} ms, C = {args.concurrency}, "
@@ -79,6 +85,7 @@ def main() -> None:
     parser.add_argument("--backends", default="threads,processes,celery-threads,celery-prefork")
     parser.add_argument("--cases", default="sleep,cpu")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--save", metavar="DIR", help="write each case's load document there")
     args = parser.parse_args()
     print(ceiling_line())
     for case in args.cases.split(","):

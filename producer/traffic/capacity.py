@@ -20,8 +20,13 @@ def counted(steps: list[dict]) -> list[dict]:
     return [s for s in steps if not s.get("refused") and not s.get("interrupted")]
 
 
+def sent(step: dict) -> float:
+    """The rate a step really offered: Poisson arrivals send a few % more or less than asked."""
+    return step.get("sent_rate") or step["offered"]
+
+
 def capacity(steps: list[dict]) -> dict:
-    """The highest offered rate sustained, and its interval.
+    """The highest rate sustained (as sent), and its interval.
 
     Steps carry ``repetition`` (0 when rates were not repeated). Each repetition gives its
     own highest sustained rate; with two or more, ``low``/``high`` are their extremes and
@@ -33,7 +38,7 @@ def capacity(steps: list[dict]) -> dict:
     for step in steps:
         by_repetition.setdefault(step.get("repetition", 0), []).append(step)
     highest = [
-        max((s["offered"] for s in group if s["sustained"]), default=None) for group in by_repetition.values()
+        max((sent(s) for s in group if s["sustained"]), default=None) for group in by_repetition.values()
     ]
     found = sorted(h for h in highest if h is not None)
     saturated = [s for s in steps if not s["sustained"]]
@@ -41,7 +46,7 @@ def capacity(steps: list[dict]) -> dict:
         "repetitions": len(by_repetition),
         "saturated": bool(saturated),
         "peak": max((s["achieved"] for s in steps), default=None),
-        "rule": "highest offered rate sustained",
+        "rule": "highest rate sustained, as sent",
     }
     if not found:
         return {
@@ -53,7 +58,7 @@ def capacity(steps: list[dict]) -> dict:
     value = statistics.median(found)
     if len(found) > 1:
         return {**out, "value": value, "low": found[0], "high": found[-1], "interval": "repetitions"}
-    above = [s["offered"] for s in saturated if s["offered"] > value]
+    above = [sent(s) for s in saturated if sent(s) > value]
     return {**out, "value": value, "low": value, "high": min(above) if above else None, "interval": "bracket"}
 
 

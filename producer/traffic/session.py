@@ -119,8 +119,8 @@ def _steps_for(
         step(lowest)
     for _ in range(BISECTIONS):  # then between the highest sustained and the lowest saturated
         counted = capacity.counted(steps)
-        low = max((s["offered"] for s in counted if s["sustained"]), default=None)
-        high = min((s["offered"] for s in counted if not s["sustained"]), default=None)
+        low = max((capacity.sent(s) for s in counted if s["sustained"]), default=None)
+        high = min((capacity.sent(s) for s in counted if not s["sustained"]), default=None)
         if low is None or high is None or high / low < 1.1:
             break
         step(float(f"{(low * high) ** 0.5:.3g}"))
