@@ -66,7 +66,11 @@ def run_case(case: str, args) -> list[str]:
     for result in doc["results"]:
         c, model = result["capacity"], result["model_capacity"]
         if not c["value"] or not model:
-            lines.append(f"  {result['name']:<15} capacity not measured ({c})")
+            refused = sum(1 for step in result["steps"] if step.get("refused"))
+            lines.append(
+                f"  {result['name']:<15} capacity not measured: {len(result['steps'])} steps, "
+                f"{refused} refused (generator behind), saturated: {c['saturated']}"
+            )
             continue
         ratio = c["value"] / model["value"]
         verdict = "within 15%" if abs(ratio - 1) <= TOLERANCE else "OUTSIDE 15%"
