@@ -18,6 +18,7 @@ from producer.errors import EXIT_PIPE_CLOSED, Interrupted, PoolbenchError, Usage
 from producer.services.environ import Interpreter, inherited
 from producer.settings import Output, Settings
 from producer.sitepath import user_folder_last
+from producer.traffic import command as traffic_command
 
 LIMITS = defaults.LIMITS
 MAX_SECONDS = defaults.MAX_SECONDS
@@ -129,6 +130,8 @@ def main(argv: list[str] | None = None, prog: str = "poolbench") -> int:
                 return convoy_command.run(
                     *convoy_flags.from_args(args, os.environ, interactive=interactive, width=width)
                 )
+            if args.command == "load":  # issue 18: producer/traffic
+                return traffic_command.main(args, os.environ, interactive=sys.stderr.isatty())
             if args.command == "report":
                 return commands.report_saved(args.run, output_from_args(args, os.environ))
             if args.command == "diff":

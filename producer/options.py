@@ -15,6 +15,7 @@ from producer import settings as defaults
 from producer.convoy import flags as convoy_flags
 from producer.errors import UsageError
 from producer.help_text import DESCRIPTIONS, EXAMPLES, EXIT_CODES
+from producer.traffic import flags as traffic_flags
 from producer.version import __version__
 
 
@@ -42,7 +43,7 @@ def parser(prog: str) -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"poolbench {__version__}")
     sub = p.add_subparsers(
-        dest="command", metavar="{compare,sweep,report,diff,list,convoy}", parser_class=Parser
+        dest="command", metavar="{compare,sweep,report,diff,list,convoy,load}", parser_class=Parser
     )
     sub.required = True
     _run_options(_command(sub, "compare", "time one workload through several backends"))
@@ -51,6 +52,7 @@ def parser(prog: str) -> argparse.ArgumentParser:
     _command(sub, "list", "list workloads and backends")
     convoy_flags.add_parser(sub)
     _finish_convoy(sub.choices["convoy"])
+    traffic_flags.add_parser(sub)
     return p
 
 

@@ -1,0 +1,84 @@
+"""The ``load`` document: a kind of its own (``kind: "load"``), its schema version and history.
+
+Schema history (kept beside the version, as pyperf does):
+    1  (2026-12-05) first version: settings, baseline, generator ceiling, histogram
+       precision, results[].steps[] (offered, sent_rate, achieved, latency {p50, p90,
+       p99, p999, max, p99_interval}, queue_wait, run_time, outstanding, generator_lag,
+       verified, timeline), results[].capacity {value, low, high, sustained, measures},
+       results[].model_capacity, verdict {at_rate, saturates, gil}.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from producer.services.redis import mask_url
+from producer.traffic import capacity, histogram
+from producer.traffic.figures import GROWTH_RATIO, SUSTAINED_SHARE
+from producer.version import __version__
+
+KIND = "load"
+SCHEMA = 1
+HISTORY = {1: "first version (issue 18)"}
+
+
+def build(load, work, size: int, base: dict, ceiling: float, machine: dict, results, began, embedded) -> dict:
+    settings = load.base
+    broker = (
+        "embedded"
+        if embedded is not None
+        else (mask_url(settings.broker_url) if settings.broker_url else None)
+    )
+    return {
+        "kind": KIND,
+        "schema": SCHEMA,
+        "schema_history": {str(k): v for k, v in HISTORY.items()},
+        "poolbench": __version__,
+        "created": datetime.datetime.fromtimestamp(began, datetime.timezone.utc).isoformat(
+            timespec="seconds"
+        ),
+        "settings": {
+            "workload": work.spec,
+            "kind": work.kind,
+            "size": size,
+            "concurrency": settings.concurrency,
+            "backends": list(settings.backends),
+            "rates": list(load.rates) if load.rates else "auto",
+            "repeat": load.repeat,
+            "duration": load.duration,
+            "auto_min_tasks": 100,
+            "arrivals": load.arrivals,
+            "seed": load.seed,
+            "broker": broker,
+            "workers": dict(settings.workers),
+        },
+        "rules": {
+            "sustained": f"achieved >= {SUSTAINED_SHARE:.0%} of the rate sent, and p99 of the step's "
+            f"second half <= {GROWTH_RATIO:g} x its first half's + 5 ms + 2 run times",
+            "capacity": "median of the achieved rates of the saturated steps; low/high their extremes",
+            "latency": "result time minus intended send time (open loop)",
+        },
+        "histogram": histogram.PRECISION,
+        "machine": machine,
+        "stack": embedded.describe() if embedded is not None else None,
+        "generator": {"ceiling": ceiling, "lag_limit_s": capacity_limit()},
+        "baseline": base,
+        "results": results,
+        "verdict": capacity.verdict(results),
+    }
+
+
+def capacity_limit() -> float:
+    from producer.traffic.generator import LAG_LIMIT_S
+
+    return LAG_LIMIT_S
+
+
+def check(doc: dict) -> None:
+    """A document of this kind and a schema this version reads, else ValueError."""
+    if not isinstance(doc, dict) or doc.get("kind") != KIND:
+        raise ValueError("not a load document (kind is not 'load')")
+    if doc.get("schema") not in HISTORY:
+        raise ValueError(
+            f"load document schema {doc.get('schema')!r}; this poolbench reads {sorted(HISTORY)}"
+        )
