@@ -39,8 +39,11 @@ NO_WAIT = 0.06
 
 
 def _shared_a_gil(row: dict) -> bool:
-    """One core at most between them, and a share of their time asleep on the lock."""
-    return row["time_split"]["waiting"] >= GIL_WAIT and row["cpu_util"]["median"] <= 1.2
+    """One core at most between them, and a share of their time asleep on the lock. Time queued
+    for a CPU (a busy machine) is left out of the share: starved is not waiting for the GIL."""
+    split = row["time_split"]
+    running = split["waiting"] + split["cpu"]
+    return running > 0 and split["waiting"] / running >= GIL_WAIT and row["cpu_util"]["median"] <= 1.2
 
 
 def _waited_for_nothing(row: dict) -> bool:
