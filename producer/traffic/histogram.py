@@ -7,8 +7,6 @@ are clamped to the top and counted in ``clamped``.
 
 from __future__ import annotations
 
-from hdrh.histogram import HdrHistogram
-
 UNIT_S = 1e-6
 LOWEST_US = 1
 HIGHEST_US = 3600 * 1_000_000
@@ -26,6 +24,10 @@ PERCENTILES = {"p50": 50.0, "p90": 90.0, "p99": 99.0, "p999": 99.9}
 
 class Latencies:
     def __init__(self) -> None:
+        # Imported here, when `load` measures: its C extension (pyhdrh) turns a free-threaded
+        # build's GIL back on, so the CLI and the worker must not load it just to start.
+        from hdrh.histogram import HdrHistogram
+
         self._h = HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS)
         self.clamped = 0
 
