@@ -83,7 +83,7 @@ def test_memory_of_each_backend_is_of_its_own_processes(embedded_run):
         if m["peak_uss_bytes"] is not None:
             assert 0 < m["peak_uss_bytes"] <= m["peak_rss_bytes"]
         assert all(r_["memory"]["peak_rss_bytes"] for r_ in r["rounds"])
-    text = doc.report(wide=True, width=200)
+    text = doc.report(wide=True, width=200, verbose=2)
     assert "peak RSS" in text and "memory at concurrency 2" in text
 
 
@@ -93,7 +93,7 @@ def test_prefetch_is_the_value_the_workers_report(embedded_run):
         settings = embedded_run.result(name)["settings"]
         assert settings["prefetch_multiplier"] == 3
         assert settings["prefetch_count"] == 3 * 2  # multiplier x concurrency, live from the consumer
-    assert "prefetch multiplier 3 (prefetch count 6)" in embedded_run.report(width=200)
+    assert "prefetch multiplier 3 (prefetch count 6)" in embedded_run.report(width=200, verbose=1)
 
 
 def test_chunks_verify_every_index_once():
@@ -132,7 +132,7 @@ def test_embedded_no_result_with_chunks_completes_and_verifies():
     assert run.ok and run["settings"]["no_result"] is True
     b = run.result("celery-threads")["breakdown"]
     assert "result_back_s" not in b and b["messages"] == 3
-    assert "result back: none (--no-result)" in run.report(width=300)
+    assert "result back: none (--no-result)" in run.report(width=300, verbose=2)
 
 
 def _no_result_backend(redis_url: str, pool: str, **changes):
