@@ -178,11 +178,12 @@ def _check(send, spec: str, size: int | None, call_s: float, budget: int) -> dic
     import workloads
 
     try:
+        loaded_before = _native_threads()  # inherited by fork: the parent's, not the work's
         func = workloads.resolve(spec).func
     except workloads.WorkloadError as exc:
         raise PreflightFailed(str(exc)) from None
     watch = _MemoryWatch(budget, send)
-    return _calls(func, size, call_s, watch)
+    return _calls(func, size, call_s, watch, loaded_before)
 
 
 def _timed(func, size: int, watch: _MemoryWatch) -> tuple[dict, float]:
@@ -197,7 +198,7 @@ def _timed(func, size: int, watch: _MemoryWatch) -> tuple[dict, float]:
     return summary, elapsed
 
 
-def _calls(func, size: int | None, call_s: float, watch: _MemoryWatch) -> dict:
+def _calls(func, size: int | None, call_s: float, watch: _MemoryWatch, loaded_before: list) -> dict:
     steps: list[tuple[int, float]] = []
     calibrated = size is None
     if calibrated:
@@ -216,7 +217,7 @@ def _calls(func, size: int | None, call_s: float, watch: _MemoryWatch) -> dict:
         "calibrated": calibrated,
         "steps": steps,
         "rss_growth_bytes": max(0, watch.peak - watch.start),
-        "native_threads": _native_threads(),
+        "native_threads": [t for t in _native_threads() if t not in loaded_before],
     }
 
 
@@ -246,6 +247,7 @@ def _native_threads() -> list[dict]:
             "library": info.get("prefix"),
             "api": info.get("internal_api") or info.get("user_api"),
             "threads": info.get("num_threads"),
+            "filepath": info.get("filepath"),
         }
         for info in threadpool_info()
     ]

@@ -1,0 +1,26 @@
+"""The preflight names the native thread pools the *workload* loads, not those its parent had
+loaded before forking it (a pytest process or a notebook that imported NumPy)."""
+
+from __future__ import annotations
+
+import pytest
+
+from producer.measure import preflight
+
+BLAS = "import numpy\n\ndef mat(size):\n    a = numpy.ones((size, size))\n    return float((a @ a).sum())\n"
+
+
+def _pools(spec: str, size: int) -> list[str]:
+    checked = preflight.run(spec, size, call_s=0.1, timeout=60, concurrency=2, memory_limit_mib=None)
+    return [t["api"] for t in checked.as_dict()["native_threads"]]
+
+
+def test_pools_loaded_by_the_parent_are_not_the_workloads():
+    pytest.importorskip("numpy")  # loads BLAS here, in the parent the preflight forks from
+    assert _pools("squares", 1000) == []
+
+
+def test_pools_the_workload_loads_are_named(tmp_path):
+    pytest.importorskip("numpy")
+    (tmp_path / "blas.py").write_text(BLAS)
+    assert "openblas" in _pools(f"{tmp_path / 'blas.py'}:mat", 100)
