@@ -37,6 +37,7 @@ def test_embedded_compare_verifies_every_backend_and_stops_its_stack(tmp_path):
     out = tmp_path / "out.json"
     proc = run_cli(
         "compare",
+        "-v",  # the stack's line (embedded Redis, its workers) is a detail of -v
         "--workload",
         "squares",
         *SMALL,
@@ -172,6 +173,7 @@ def test_ctrl_c_during_an_embedded_run_leaves_no_process_behind():
 def test_running_workers_via_broker_are_counted_and_measured_by_their_tasks(redis_url, workers):
     proc = run_cli(
         "compare",
+        "-v",  # the running workers' line is a detail of -v
         "--broker",
         redis_url,
         "--workload",

@@ -48,7 +48,14 @@ def short_header(doc: Document) -> list[str]:
     auto = " auto" if s["repeat"] == "auto" else ""  # "17 auto rounds": --repeat auto chose 17
     others = ((doc.get("load") or {}).get("others_during_cores") or {}).get("median")
     load = f"; others {others:.1f} CPU" if others is not None else ""
-    return [
+    stack = doc.get("stack")
+    first = []
+    if stack and not stack.get("embedded") and s.get("broker_source") == "REDIS_URL":
+        first.append(  # the environment chose these workers, not a flag: said before anything else
+            f"using running workers via $REDIS_URL ({stack['broker']}); unset it to start a private "
+            "Redis and workers"
+        )
+    return first + [
         f"{w['name']} size {w['size']:,}{chosen}{call}; {s['tasks']} tasks, concurrency {s['concurrency']}; "
         f"{measured}{auto} rounds",
         f"{m.get('cpus_usable')} CPUs, {python_label(m)}{load}; poolbench {doc['tool']['version']}",
