@@ -42,11 +42,11 @@ def _is_baseline(r: Result) -> bool:
 def _speedup(r: Result) -> str:
     """The per-round speedups' geometric mean and 95% interval; the median and range without one."""
     sp, c = r["speedup"], r.get("comparison")
-    if r["too_short"]:
+    if r.get("too_short"):
         return "too short"
     if not sp:
         return "-"
-    if _is_baseline(r) or not sp["paired"]:
+    if _is_baseline(r) or not sp.get("paired"):
         return "1.00x (baseline)"
     if c:
         return f"{c['mid']:.2f}x [{c['low']:.2f}-{c['high']:.2f}]"
@@ -55,7 +55,7 @@ def _speedup(r: Result) -> str:
 
 def _round_range(r: Result) -> str:
     sp = r["speedup"]
-    if not sp or not sp["paired"] or _is_baseline(r):
+    if not sp or not sp.get("paired") or _is_baseline(r):
         return "-"
     return f"{speedup_value(r):.2f}x ({sp['paired']['min']:.2f}-{sp['paired']['max']:.2f})"
 
