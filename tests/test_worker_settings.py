@@ -35,7 +35,7 @@ def test_a_stock_celery_worker_is_reported_with_its_real_mingle_and_prefetch(red
     node = f"stock-{os.getpid()}@localhost"
     proc = _start_stock_worker(redis_url, tmp_path, node)
     try:
-        args = ["compare", "--workload", "sleep", "--size", "1", "--tasks", "2", "--concurrency", "2"]
+        args = ["compare", "-v", "--workload", "sleep", "--size", "1", "--tasks", "2", "--concurrency", "2"]
         args += ["--repeat", "1", "--warmup", "0", "--backends", "celery-threads", "--json", "-"]
         deadline = time.monotonic() + 60
         while True:  # the worker takes a moment (mingle waits for replies) before it consumes
