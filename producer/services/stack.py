@@ -19,6 +19,7 @@ from typing import Protocol
 
 from producer.services import folders
 from producer.services.environ import Interpreter
+from producer.services.lifecycle import Started
 from producer.services.redis import RedisServer, mask_url
 
 FOLDER_PREFIX = folders.STACK_PREFIX
@@ -34,7 +35,7 @@ class Fleet(Protocol):
     def kill(self) -> None: ...
 
 
-class PrivateStack:
+class PrivateStack(Started):
     """A private Redis on a free 127.0.0.1 port, then ``fleet(folder)``'s workers, if any.
 
     Redis gets a random password, so that other users of the machine cannot reach it.
@@ -54,17 +55,6 @@ class PrivateStack:
         self.folder: str | None = None
         self._redis: RedisServer | None = None
         self._fleet: Fleet | None = None
-
-    def __enter__(self) -> PrivateStack:
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def start(self) -> None:
         folders.remove_abandoned(FOLDER_PREFIX)

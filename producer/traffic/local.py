@@ -20,13 +20,14 @@ from multiprocessing.connection import Connection
 from producer.errors import PoolbenchError
 from producer.services import folders
 from producer.services.environ import child_environ
+from producer.services.lifecycle import Started
 from producer.services.process import Child
 
 FOLDER_PREFIX = "poolbench-load-"
 STOP_S = 5.0
 
 
-class LocalTarget:
+class LocalTarget(Started):
     def __init__(self, name: str, model: str, kind: str, settings, spec: str, size: int, run_s: float):
         self.name, self.model, self.via, self.kind = name, model, "local", kind
         self.settings, self.spec, self.size, self.run_s = settings, spec, size, run_s
@@ -39,17 +40,6 @@ class LocalTarget:
         self._conn = None
         self._reader: threading.Thread | None = None
         self.info: dict = {}
-
-    def __enter__(self) -> LocalTarget:
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def start(self) -> None:
         folders.remove_abandoned(FOLDER_PREFIX)

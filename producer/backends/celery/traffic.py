@@ -26,6 +26,7 @@ import redis
 from producer.backends.celery import CeleryBackend
 from producer.backends.celery.app import BROKER_ERRORS, broker_errors, failure_of
 from producer.backends.celery.results import READY, decode, result_key
+from producer.services.lifecycle import Started
 from producer.services.redis import CONNECT_TIMEOUT
 from worker import protocol
 
@@ -36,7 +37,7 @@ LATE_STORE_S = protocol.RUN_CHECK_S + 0.25
 result: results of this target's ids are swept once this has passed."""
 
 
-class CeleryTarget:
+class CeleryTarget(Started):
     def __init__(self, name: str, model: str, pool: str, settings, spec: str, size: int, run_s: float):
         self.name, self.model, self.via, self.pool = name, model, "broker", pool
         self.settings, self.spec, self.size, self.run_s = settings, spec, size, run_s
@@ -59,17 +60,6 @@ class CeleryTarget:
     @property
     def concurrency(self) -> int:
         return self.backend.concurrency
-
-    def __enter__(self) -> CeleryTarget:
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def start(self) -> None:
         self.backend.start()
