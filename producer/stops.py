@@ -24,7 +24,18 @@ from producer.errors import Interrupted
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
+_stopping = threading.Event()
+
+
 def _raise_interrupted(signum, frame) -> None:
+    """Raise once; a stop signal that comes while the run unwinds is let go.
+
+    A second Ctrl-C raised inside a ``finally`` would cut the stopping short, or come
+    out as a traceback in the moment before :func:`ignored` takes over.
+    """
+    if _stopping.is_set():
+        return
+    _stopping.set()
     raise Interrupted(signum)
 
 
@@ -37,6 +48,7 @@ def handled() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    _stopping.clear()
     previous = {sig: signal.signal(sig, _raise_interrupted) for sig in SIGNALS}
     try:
         yield

@@ -267,6 +267,32 @@ def test_the_guard_counts_retries_and_redeliveries_together_and_drops_a_dead_run
         client.close()
 
 
+@pytest.mark.redis
+def test_a_retry_and_a_restored_copy_of_one_delivery_each_take_their_own_number(redis_url):
+    """The retried message (retries=1) and kombu's copy of the first delivery (retries=0,
+    redelivered) both come back: the second must not run as delivery 2 again."""
+    import redis
+
+    from worker.guard import Guard
+
+    run_id, task_id = f"guard-race-{os.getpid()}", "t-1"
+    client = redis.Redis.from_url(redis_url)
+    client.set(protocol.run_key(run_id), "1", ex=60)
+    guard = Guard(lambda: redis_url)
+    try:
+        numbers = [
+            guard.admit(Delivery(task_id, run_id), lambda r: False)[0],
+            guard.admit(Delivery(task_id, run_id, retries=1), lambda r: False)[0],
+            guard.admit(Delivery(task_id, run_id, redelivered=True), lambda r: False)[0],
+        ]
+        assert numbers == [1, 2, 3]
+        delivery, action = guard.admit(Delivery(task_id, run_id, retries=2), lambda r: False)
+        assert delivery == 4 and action is not None  # a fourth run never happens
+    finally:
+        client.delete(protocol.run_key(run_id), protocol.deliveries_key(run_id))
+        client.close()
+
+
 class SealedBackend:
     """A backend whose fields a batch may read and never set (recovery returns what it found)."""
 

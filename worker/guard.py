@@ -77,13 +77,10 @@ class Guard:
             self._alive_until.pop(run_id, None)
         return alive
 
-    def count_delivery(self, run_id: str | None, task_id: str, again: bool) -> int:
-        """How many times this task came back from kombu so far, this time included if ``again``
-        (0 if Redis cannot say)."""
+    def count_delivery(self, run_id: str | None, task_id: str) -> int:
+        """Count one more later delivery of this task; how many so far (0 if Redis cannot say)."""
         key = protocol.deliveries_key(run_id)
         try:
-            if not again:
-                return int(self.client.hget(key, task_id) or 0)
             pipe = self.client.pipeline(transaction=False)
             pipe.hincrby(key, task_id, 1)
             pipe.expire(key, protocol.RESULT_EXPIRES_S)
@@ -102,8 +99,10 @@ class Guard:
         if redelivered and holds_another(request):
             return 0, drop("this worker holds another delivery of it")
         delivery = 1 + retries
-        if redelivered or retries:  # both kinds count, whichever order they came in
-            delivery += self.count_delivery(run_id, request.id, again=redelivered)
+        if redelivered or retries:  # every later delivery counts once, of whichever kind
+            # A retry and a restored copy of one earlier delivery can both arrive: each takes
+            # its own number, so that no task runs more than MAX_DELIVERIES times.
+            delivery = 1 + max(retries, self.count_delivery(run_id, request.id))
         if delivery > protocol.MAX_DELIVERIES:
             return delivery, fail(
                 f"its worker vanished while it ran, on each of its {delivery - 1} deliveries; "

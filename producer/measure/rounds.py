@@ -16,6 +16,7 @@ knows no backend module and no registry.
 from __future__ import annotations
 
 import contextlib
+import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -170,6 +171,8 @@ class _Rounds:
             self.measuring_since = time.perf_counter()
         if time.perf_counter() - self.measuring_since >= s.max_time or r - s.warmup >= MAX_AUTO_ROUNDS:
             return True
+        if r > s.warmup and all(_too_short(base) for base in self.baseline_of.values()):
+            return True  # known after one round: no number of rounds gives these batches a speedup
         if r - s.warmup < decide.MIN_ROUNDS:
             return False
         groups = [  # the verdict's own question (decide.enough), asked of each group's rows
@@ -225,6 +228,11 @@ class _Rounds:
             _run_batch(run, backend, self.settings, self.spec, self.size, r, self.pairs[0][0].summaries)
         finally:
             backend.on_task = None
+
+
+def _too_short(base: BackendRun) -> bool:
+    walls = [b.wall_s for b in base.measured]
+    return bool(walls) and statistics.median(walls) < decide.TOO_SHORT_S
 
 
 def _skip(run: BackendRun, reason: str) -> None:

@@ -57,7 +57,7 @@ def short_header(doc: Document) -> list[str]:
         )
     return first + [
         f"{w['name']} size {w['size']:,}{chosen}{call}; {s['tasks']} tasks, concurrency {s['concurrency']}; "
-        f"{measured}{auto} rounds",
+        f"{measured}{auto} round{'' if measured == 1 else 's'}",
         f"{m.get('cpus_usable')} CPUs, {python_label(m)}{load}; poolbench {doc['tool']['version']}",
     ]
 
