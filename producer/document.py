@@ -29,6 +29,9 @@ away; new fields may appear without a bump):
   :mod:`producer.measure.ideal`) and ``efficiency`` against it; ``too_short`` now means
   only "the baseline's batch is too short for any speedup", never one backend set aside;
   ``cpu_util`` is None for a batch too short for CPU ticks (finding ``cpu-too-short``).
+  ``verdict.reason`` is data as well (``{"code", ...its numbers}``, sentences by
+  :mod:`producer.report.reasons`); version 3 documents written before that keep a sentence,
+  which the report shows as it is.
 
 The document is built by :mod:`producer.measure.results`.
 """
@@ -192,7 +195,8 @@ class Verdict(TypedDict):
     """Keyed by family, from the results' ``family``: ``{"local": backend or None, "celery": pool
     or None, ...}``; only backends that ran. Older documents have exactly ``local`` and ``celery``."""
     confidence: str
-    reason: str
+    reason: dict | str
+    """``{"code", ...its numbers}`` (:mod:`producer.report.reasons`); a sentence in older documents."""
     evidence: dict[str, Any]
     notes: list
     """Findings as in ``Result.warnings`` (strings in version 2; a sweep may add strings)."""

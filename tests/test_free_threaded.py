@@ -97,7 +97,7 @@ def test_the_verdict_for_a_function_never_seen_before_on_the_free_threaded_pytho
     threads = _row(doc, "threads [3.13.5t]")
     assert _waited_for_nothing(threads) and threads["ok"]
     if verdict["kind"] != "undecided":  # decided: then by threads' parallel run, and with its cost
-        assert verdict["kind"] == "cpu-bound" and "no GIL" in verdict["reason"]
+        assert verdict["kind"] == "cpu-bound" and "no GIL" in render(verdict["reason"])
         assert any("single-thread cost" in render(note) for note in verdict["notes"])
     assert "On 3.13.5t (CPython 3.13.5, free-threaded, GIL disabled): " in doc["text"]
 

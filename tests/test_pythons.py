@@ -137,7 +137,9 @@ def test_each_group_is_judged_against_its_own_baseline_with_the_single_thread_co
     assert cost["class"] == "slower" and cost["low"] <= 2.0 <= cost["high"]
     assert gil["verdict"]["evidence"]["gil"] is True and free["verdict"]["evidence"]["gil"] is False
     v = free["verdict"]
-    assert v["kind"] == "cpu-bound" and v["recommend"]["local"] == "threads" and "no GIL" in v["reason"]
+    assert (
+        v["kind"] == "cpu-bound" and v["recommend"]["local"] == "threads" and "no GIL" in render(v["reason"])
+    )
     said = render_all(v["notes"])
     assert "single-thread cost: one call took 2.00x" in said and "the time it took on 3.11.7" in said
     assert "valid answer for pure-Python work" in said
@@ -168,7 +170,7 @@ def test_subinterpreters_that_win_are_recommended_with_what_they_cost():
     rows = [fake_run("sequential", SEQ, concurrency=1), fake_run("threads", SEQ)]
     doc = make_doc(*rows, fake_run("interpreters", [w / 2 for w in SEQ]))
     v = doc["verdict"]
-    assert v["kind"] == "cpu-bound" and "while subinterpreters, each with its own GIL" in v["reason"]
+    assert v["kind"] == "cpu-bound" and "while subinterpreters, each with its own GIL" in render(v["reason"])
     assert v["recommend"] == {"local": "interpreters"}
     notes = render_all(v["notes"])
     assert "They are the pick" in notes and "pickled" in notes and "importable" in notes

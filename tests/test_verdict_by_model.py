@@ -6,6 +6,7 @@ from __future__ import annotations
 from producer import session
 from producer.backends.scripted import Script, installed
 from producer.measure.results import build
+from producer.report.messages import render
 from producer.report.verdict import judge
 from producer.settings import Settings
 from tests.fakes import codes_of, fake_run, make_doc
@@ -22,7 +23,7 @@ def test_an_unknown_name_with_a_declared_model_is_judged_and_picked():
         )
     v = doc["verdict"]
     assert v["kind"] == "cpu-bound" and v["recommend"] == {"local": "mystery"}
-    assert v["evidence"]["processes"]["backend"] == "mystery" and "mystery" in v["reason"]
+    assert v["evidence"]["processes"]["backend"] == "mystery" and "mystery" in render(v["reason"])
 
 
 def test_a_model_that_shares_the_gil_is_never_the_pick_for_gil_bound_work():
@@ -48,7 +49,7 @@ def test_a_separation_decides_though_threads_own_class_is_unclear():
     threads = next(r for r in doc["results"] if r["backend"] == "threads")
     assert threads["comparison"]["class"] == "unclear"
     v = doc["verdict"]
-    assert v["kind"] == "cpu-bound" and "lies wholly above" in v["reason"]
+    assert v["kind"] == "cpu-bound" and "lies wholly above" in render(v["reason"])
     assert v["recommend"] == {"local": "processes", "celery": "prefork"}
 
 
@@ -115,5 +116,5 @@ def test_an_answered_question_is_never_blamed_on_the_budget():
         fake_run("processes", [1.01, 1.0, 0.99, 1.0, 1.0]),
     )
     v = doc["verdict"]
-    assert v["kind"] == "undecided" and "neither" in v["reason"]
+    assert v["kind"] == "undecided" and "neither" in render(v["reason"])
     assert "undecided-budget" not in codes_of(v["notes"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from producer.report.reasons import REASONS
 from producer.report.table import ms
 
 
@@ -259,13 +260,14 @@ RENDER: dict[str, Callable[[dict], str]] = {
     "chunking-marginal": _chunking,
     "gil-starved-consumer": _gil_starved,
 }
+"""Warnings and notes; the verdict's reasons are in :data:`producer.report.reasons.REASONS`."""
 
 
 def render(item) -> str:
     """The sentence for one finding; a version 2 sentence (a string) as it is."""
     if isinstance(item, str):
         return item
-    make = RENDER.get(item.get("code", ""))
+    make = RENDER.get(item.get("code", "")) or REASONS.get(item.get("code", ""))
     if make is not None:
         try:
             return make(item)

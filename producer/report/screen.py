@@ -99,11 +99,11 @@ def short_verdict(doc: Document) -> list[str]:
             continue
         on = f"On {g['label']}: " if g["label"] else ""
         if v["kind"] == "undecided":
-            out.append(f"{on}Undecided: {v['reason']}.")
+            out.append(f"{on}Undecided: {messages.render(v['reason'])}.")
             out += [messages.render(n) for n in v.get("notes", []) if _is_next_step(n)][:1]
             continue
         sure = "" if v["confidence"] == "high" else f" (confidence {v['confidence']}, -v says why)"
-        out.append(f"{on}This work is {v['kind']}{sure}: {v['reason']}.")
+        out.append(f"{on}This work is {v['kind']}{sure}: {messages.render(v['reason'])}.")
         local = v["recommend"].get("local")
         picks = [f"Locally, use {local}."] if local else []
         picks += [

@@ -182,10 +182,10 @@ def _said(v: Verdict | None) -> list[str]:
     if not v:
         return out
     if v["kind"] == "undecided":
-        out.append(f"Undecided: {v['reason']}.")
+        out.append(f"Undecided: {messages.render(v['reason'])}.")
     else:
         sure = "" if v["confidence"] == "high" else f" (confidence {v['confidence']}: see below)"
-        out.append(f"This work is {v['kind']}{sure}: {v['reason']}.")
+        out.append(f"This work is {v['kind']}{sure}: {messages.render(v['reason'])}.")
     for family, pick in v["recommend"].items():
         if pick and family == "local":
             out.append(f"Locally, use {pick}.")

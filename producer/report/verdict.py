@@ -73,13 +73,12 @@ def _scales(r: Result | None, base: Result | None = None) -> bool:
     return base is None or cores_of(r, base)
 
 
-def _kinds(r: Result) -> str:
-    return "subinterpreters" if r.get("model") == "interpreters" else "processes"
-
-
-def _x(r: Result) -> str:
+def _x(r: Result | None) -> dict | None:
+    """A row's speedup as the reason keeps it: ``{backend, mid, low, high}``."""
+    if r is None or not r.get("comparison"):
+        return None
     c = r["comparison"]
-    return f"{r['backend']} {c['mid']:.2f}x [{c['low']:.2f}-{c['high']:.2f}]"
+    return {"backend": r["backend"], "mid": c["mid"], "low": c["low"], "high": c["high"]}
 
 
 def judge(doc: Document, cost: dict | None = None) -> Verdict:
@@ -95,10 +94,9 @@ def judge(doc: Document, cost: dict | None = None) -> Verdict:
     busy = busy_machine(doc, split, others.get("median"), cpus)
     notes = gil_back_on(results) + ([busy] if busy else []) + work_notes(doc, split, cpus)
     if not base["ok"] or not base["wall_s"]:
-        return _verdict("undecided", "the sequential baseline did not complete", evidence, notes, families)
+        return _verdict("undecided", _reason("baseline-failed"), evidence, notes, families)
     if base["too_short"]:
-        why = "the batches were too short to measure; raise --size or --tasks"
-        return _verdict("undecided", why, evidence, notes, families)
+        return _verdict("undecided", _reason("batches-too-short"), evidence, notes, families)
     threads, procs = _threads(results), _parallel(results)
     gil = (threads or base)["python"].get("gil_enabled", True) is not False
     evidence.update(
@@ -131,65 +129,46 @@ def _warns(w) -> bool:
 
 def _kind(
     waiting: float, threads: Result | None, procs: Result | None, gil: bool, base: Result
-) -> tuple[str, str]:
+) -> tuple[str, dict]:
+    """The kind of work, and its reason as data (sentences: :mod:`producer.report.reasons`)."""
+    pair = {"threads": _x(threads), "parallel": _x(procs), "parallel_model": procs and procs.get("model")}
     if waiting >= WAITS:
         if threads and _cls(threads) in ("same", "slower"):
-            return "undecided", (
-                f"run alone the work waited {waiting:.0%} of the time, yet threads gained nothing "
-                f"({_x(threads)}): something serialises the waits"
-            )
-        return "io-bound", f"run alone, the work spent {waiting:.0%} of its time waiting, not computing"
+            return "undecided", _reason("waits-serialised", waiting=waiting, threads=_x(threads))
+        return "io-bound", _reason("waits", waiting=waiting)
     if waiting >= MIXED:
-        return "mixed", f"run alone, the work spent {waiting:.0%} of its time waiting and the rest computing"
+        return "mixed", _reason("waits-and-computes", waiting=waiting)
     if _scales(threads, base):
-        why = (
-            "the interpreter has no GIL" if not gil else "its computing runs in C code that releases the GIL"
+        return ("cpu-bound" if not gil else "gil-releasing"), _reason(
+            "threads-scaled", threads=_x(threads), gil=gil
         )
-        return ("cpu-bound" if not gil else "gil-releasing"), f"threads scaled ({_x(threads)}): {why}"
-    own_gil = f"while {_kinds(procs)}, each with its own GIL, ran it in parallel" if procs else ""
     answer = decide.question(
         comparison_of(threads), comparison_of(procs), (cores_of(threads, base), cores_of(procs, base))
     )
     if answer == decide.PARALLEL_WINS and _scales(procs, base) and threads is not None:
         if _cls(threads) == "faster" and not cores_of(threads, base):
-            return "cpu-bound", (
-                f"threads ran no work in parallel ({_x(threads)}, keeping "
-                f"{threads['cpu_util']['median']:.2f} cores busy): the GIL lets one thread run Python "
-                f"at a time, {own_gil} ({_x(procs)})"
-            )
+            cores = threads["cpu_util"]["median"]
+            return "cpu-bound", _reason("threads-not-parallel", threads_cores=cores, **pair)
         if _cls(threads) in ("same", "slower"):
-            return "cpu-bound", (
-                f"threads gained nothing ({_x(threads)}): the GIL lets one thread run Python at a time, "
-                f"{own_gil} ({_x(procs)})"
-            )
-        return "cpu-bound", (
-            f"{_kinds(procs)}, each with its own GIL, ran it faster than threads can: the interval of "
-            f"{_x(procs)} lies wholly above that of {_x(threads)}"
-        )
+            return "cpu-bound", _reason("threads-gained-nothing", **pair)
+        return "cpu-bound", _reason("parallel-above-threads", **pair)
     if threads and _cls(threads) in ("same", "slower"):
         if procs is None:
-            return (
-                "undecided",
-                f"threads gained nothing ({_x(threads)}), and no backend with a GIL per worker ran "
-                "to compare",
-            )
+            return "undecided", _reason("threads-gained-nothing-alone", threads=_x(threads))
         if _cls(procs) in ("same", "slower"):
-            return "undecided", f"neither threads ({_x(threads)}) nor {_x(procs)} ran it faster"
-        return "undecided", f"threads gained nothing ({_x(threads)}); {_x(procs)}'s gain is not yet clear"
+            return "undecided", _reason("neither-faster", **pair)
+        return "undecided", _reason("parallel-unclear", **pair)
     if threads is None:
         if _scales(procs, base):
-            return (
-                "undecided",
-                f"{_x(procs)} scaled, but no thread backend ran, so whether the work holds the GIL "
-                "is unknown",
-            )
-        return "undecided", "no thread backend ran, so whether the work holds the GIL is unknown"
+            return "undecided", _reason("no-threads-parallel-scaled", **pair)
+        return "undecided", _reason("no-threads")
     if _scales(threads):
-        return "undecided", (
-            f"threads ran faster ({_x(threads)}) without keeping more cores busy than the baseline: "
-            "a busy machine's scheduling, not parallel work"
-        )
-    return "undecided", f"threads' gain is not clear from noise yet ({_x(threads)})"
+        return "undecided", _reason("threads-busy-machine", threads=_x(threads))
+    return "undecided", _reason("threads-unclear", threads=_x(threads))
+
+
+def _reason(code: str, **numbers) -> dict:
+    return {"code": code, **numbers}
 
 
 def _eligible(r: Result | None) -> bool:
@@ -247,7 +226,7 @@ def _broker_pick(
 
 
 def _verdict(
-    kind: str, reason: str, evidence: dict, notes: list, families: list[str], confidence: str = "none"
+    kind: str, reason: dict, evidence: dict, notes: list, families: list[str], confidence: str = "none"
 ) -> Verdict:
     return Verdict(
         kind=kind,

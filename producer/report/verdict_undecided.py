@@ -23,8 +23,17 @@ def cores_of(r: Result | None, base: Result) -> bool:
     process tree's count with every other pool's idle workers, or are not in it at all."""
     if r is None or r.get("via") == "broker":
         return True
-    mine, theirs = (r.get("cpu_util") or {}).get("median"), (base.get("cpu_util") or {}).get("median")
-    return decide.keeps_cores(mine, theirs)
+    return decide.keeps_cores(_busy_cores(r), _busy_cores(base))
+
+
+def _busy_cores(r: Result) -> float | None:
+    """CPU/wall; for a batch too short for clock ticks, its tasks' own CPU time (thread clocks,
+    precise) over its wall time: a busy machine's starved baseline must not make a GIL-bound
+    pool look parallel only because its batch was short."""
+    if util := (r.get("cpu_util") or {}).get("median"):
+        return util
+    task_cpu, wall = (r.get("task_cpu_s") or {}).get("median"), (r.get("wall_s") or {}).get("median")
+    return task_cpu / wall if task_cpu and wall else None
 
 
 def next_steps(doc: Document, threads: Result | None, procs: Result | None) -> list[dict]:
