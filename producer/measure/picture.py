@@ -10,9 +10,9 @@ task by index, at most :data:`SAMPLE_SIZE`, all fields but the verified summary.
 
 from __future__ import annotations
 
-BOXES_PER_LANE = 300
+BOXES_PER_LANE = 200
 """More tasks than this on one lane are drawn as occupancy, not boxes."""
-BOXES = 1000
+BOXES = 300
 """More tasks than this in a round are drawn as occupancy: each box costs the picture."""
 BINS = 240
 SAMPLE_SIZE = 50
