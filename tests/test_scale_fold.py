@@ -129,3 +129,17 @@ def test_the_binned_timeline_reads_back_as_lanes_with_their_occupancy():
     assert line.end == pytest.approx(doc["results"][1]["timeline"]["end_s"])
     few = lanes.timeline(_doc(40)["results"][1])
     assert not few.binned and sum(len(lane.bars) for lane in few.lanes) == 40
+
+
+def test_a_binned_panel_says_so_and_draws():
+    pytest.importorskip("matplotlib")
+    from producer.report import plot, timeline_chart
+
+    doc = _doc(5_000)
+    line = lanes.timeline(doc["results"][1])
+    left, right = timeline_chart._panel_titles(line, doc["results"][1])
+    assert "5,000 tasks binned by" in left and "on a CPU 50%" in right
+    small = _doc(40)
+    left, _ = timeline_chart._panel_titles(lanes.timeline(small["results"][1]), small["results"][1])
+    assert "binned" not in left
+    assert plot.render(doc, image_format="svg", chart="timeline").lstrip().startswith(b"<?xml")
