@@ -31,6 +31,9 @@ BACKENDS = "sequential,threads,processes,celery-threads"
 MAX_DOC = 2_000_000
 MAX_HTML_S = 5.0
 MAX_RSS_GROWTH = 1.5
+BEFORE = {1000: (7_382_489, 8.25), 5000: (36_812_371, 41.2)}
+"""Schema 3 (main at 53da09c), the same command: document bytes and report --html seconds,
+drawn beside the new figures (docs/BENCHMARKS.md)."""
 
 
 def measure(tasks: int, folder: Path, backends: str, repeat: int) -> dict:
@@ -77,13 +80,17 @@ def draw(rows: list[dict], path: str) -> None:
 
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     x = [r["tasks"] for r in rows]
+    rss_limit = MAX_RSS_GROWTH * rows[0]["producer_rss_bytes"] / 1e6
     panels = [
-        ("producer peak RSS (MB)", [r["producer_rss_bytes"] / 1e6 for r in rows], None),
-        ("JSON document (MB)", [r["document_bytes"] / 1e6 for r in rows], MAX_DOC / 1e6),
-        ("report --html time (s)", [r["html_s"] for r in rows], MAX_HTML_S),
+        ("producer peak RSS (MB)", [r["producer_rss_bytes"] / 1e6 for r in rows], rss_limit, None),
+        ("JSON document (MB)", [r["document_bytes"] / 1e6 for r in rows], MAX_DOC / 1e6, 0),
+        ("report --html time (s)", [r["html_s"] for r in rows], MAX_HTML_S, 1),
     ]
-    for ax, (title, y, limit) in zip(axes, panels, strict=True):
-        ax.plot(x, y, "o-")
+    for ax, (title, y, limit, before) in zip(axes, panels, strict=True):
+        ax.plot(x, y, "o-", label="schema 4")
+        if before is not None:
+            old = [BEFORE[n][before] / (1e6 if before == 0 else 1) for n in BEFORE]
+            ax.plot(list(BEFORE), old, "s--", color="#888888", label="schema 3 (before)")
         if limit:
             ax.axhline(limit, color="#b00020", ls="--", lw=1, label="target")
             ax.legend(fontsize=8)
