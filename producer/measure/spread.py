@@ -7,7 +7,8 @@ producer and the document with every task. A :class:`Spread` grows with nothing:
 quantiles are read from an ``hdrhistogram`` histogram of 0.1 µs units up to one hour,
 3 significant digits (any quantile within 0.1% of a recorded value). The package is
 imported on first use: its C extension turns a free-threaded build's GIL back on, so
-nothing imports it just to start.
+nothing imports it just to start, and a figure of at most :data:`EXACT` values never
+needs it.
 
 Up to :data:`EXACT` values the quantiles are exact (interpolated as
 :func:`statistics.quantiles` does, the way the per-round statistics are); past that the
@@ -61,19 +62,22 @@ class Spread:
         self._m2 += delta * (value - self._mean)
         self.min = min(self.min, value)
         self.max = max(self.max, value)
-        if self._exact is not None:
-            self._exact.append(value)
-            if len(self._exact) > EXACT:
-                self._exact = None
-        if self._h is None:
-            from hdrh.histogram import HdrHistogram
-
-            self._h = HdrHistogram(1, HIGHEST, SIGNIFICANT_DIGITS)
         units = round(value / UNIT_S)
         if units < 0:
             self.below_zero += 1
         if units > HIGHEST:
             self.clamped += 1
+        if self._exact is not None:
+            self._exact.append(value)
+            if len(self._exact) <= EXACT:
+                return  # no histogram yet: its C extension is loaded only when needed
+            from hdrh.histogram import HdrHistogram
+
+            self._h = HdrHistogram(1, HIGHEST, SIGNIFICANT_DIGITS)
+            kept, self._exact = self._exact, None
+            for v in kept:
+                self._h.record_value(min(HIGHEST, max(0, round(v / UNIT_S))))
+            return
         self._h.record_value(min(HIGHEST, max(0, units)))
 
     def extend(self, values) -> Spread:
@@ -82,7 +86,7 @@ class Spread:
         return self
 
     def quantile(self, percent: float) -> float:
-        if self._h is None:
+        if not self.n:
             raise ValueError("no values")
         if self._exact is not None:
             if len(self._exact) == 1:
