@@ -29,9 +29,16 @@ away; new fields may appear without a bump):
   :mod:`producer.measure.ideal`) and ``efficiency`` against it; ``too_short`` now means
   only "the baseline's batch is too short for any speedup", never one backend set aside;
   ``cpu_util`` is None for a batch too short for CPU ticks (finding ``cpu-too-short``).
-  ``verdict.reason`` is data as well (``{"code", ...its numbers}``, sentences by
-  :mod:`producer.report.reasons`); version 3 documents written before that keep a sentence,
-  which the report shows as it is.
+- 4: a run's size no longer grows with its tasks (issue 20): ``rounds[].tasks`` is gone;
+  each round has ``task_count`` and ``task_cpu_s`` (the sum of its tasks' CPU time). Each
+  result has ``tasks`` (``verified``: every record checked, warm-up included; ``measured``;
+  ``method``: how the per-task statistics were made; ``sample``: a stated, bounded sample
+  of the typical round's tasks) and ``timeline`` (the typical round: its tasks, ``kind:
+  tasks``, or above a few hundred tasks per lane its lanes' ``occupancy`` in time bins).
+  The per-task statistics (``task_run_s``, ``queue_wait_s``, ``breakdown``'s parts) come
+  from histograms: no ``values``, and ``p90``, ``p99`` beside the quartiles.
+  ``verdict.reason`` is data (``{"code", ...its numbers}``, sentences by
+  :mod:`producer.report.reasons`); older documents keep a sentence, shown as it is.
 
 The document is built by :mod:`producer.measure.results`.
 """
@@ -40,8 +47,8 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-SCHEMA_VERSION = 3
-READABLE_VERSIONS = (2, 3)
+SCHEMA_VERSION = 4
+READABLE_VERSIONS = (2, 3, 4)
 """Versions ``report`` and ``diff`` read: version 2's findings are sentences, rendered as they are."""
 
 SEVERITIES = ("info", "warn")
@@ -111,12 +118,17 @@ class TaskRecord(TypedDict, total=False):
     """``interpreters`` only: the id of the subinterpreter that ran it (its thread is ``tid``)."""
 
 
-class Round(TypedDict):
+class Round(TypedDict, total=False):
     round: int
     warmup: bool
     wall_s: float
     cpu_s: float
     tasks: list[TaskRecord]
+    """Versions 2 and 3 only: every task record of the round."""
+    task_count: int
+    """Version 4: the records the round returned (each verified)."""
+    task_cpu_s: float
+    """Version 4: the sum of its tasks' own CPU time."""
     disturbed: list[str]
     """What disturbed this batch (a task delivered again, a process that died); empty if nothing."""
     others_cores: float | None
@@ -186,6 +198,15 @@ class Result(TypedDict, total=False):
     """Peak RSS and USS of the backend's processes (:mod:`producer.measure.memory`);
     ``peak_rss_bytes`` None with ``unknown`` saying why (workers reached via --broker)."""
     rounds: list[Round]
+    tasks: dict[str, Any]
+    """Version 4: ``verified`` (records checked, warm-up included), ``measured``, ``method`` (how
+    the per-task statistics were made: :data:`producer.measure.spread.METHOD`) and ``sample``
+    ``{rule, round, of, tasks[]}`` or None."""
+    timeline: dict[str, Any] | None
+    """Version 4: the typical round's ``round``, ``rounds``, ``wall_s`` and ``kind``: ``tasks``
+    (``tasks[]``, their timing fields) or ``occupancy`` (``bins``, ``bin_s``, ``end_s``,
+    ``tasks``, ``most_per_lane``, ``lanes[] {key, tasks, failed, busy[], cpu[]}``, and
+    ``queued[]`` through a broker) (:mod:`producer.measure.picture`)."""
 
 
 class Verdict(TypedDict):

@@ -74,7 +74,7 @@ def test_compare_local_writes_verified_json(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     doc = load_json(out)
-    assert doc["schema_version"] == 3 and doc["ok"] is True
+    assert doc["schema_version"] == 4 and doc["ok"] is True
     assert [r["backend"] for r in doc["results"]] == ["sequential", "threads", "processes"]
     assert len({r["checksum"] for r in doc["results"]}) == 1
     machine = doc["machine"]

@@ -56,7 +56,8 @@ def stats_p90(values: list[float]) -> dict:
     return {**describe(values).as_dict(), "p90": p90(values)}
 
 
-def _messages(records: list[dict]) -> list[list[dict]]:
+def messages(records: list[dict]) -> list[list[dict]]:
+    """A batch's records grouped by the message that carried them (one each without chunks)."""
     groups: dict = {}
     for record in records:
         key = record.get("message", ("task", record.get("index")))
@@ -89,7 +90,7 @@ def collect(batches: list[list[dict]]) -> dict[str, list[float]]:
     """Every part's values over the batches (each a list of task records)."""
     parts: dict[str, list[float]] = {part: [] for part in PARTS}
     for records in batches:
-        for message in _messages(records):
+        for message in messages(records):
             first = message[0]
             if _has(first, "publish_s"):
                 parts["publish_s"].append(first["publish_s"])
@@ -119,7 +120,7 @@ def breakdown(batches: list[list[dict]], producer_host: str | None) -> dict | No
     out.update(
         hosts=hosts,
         clock="one host" if set(hosts) <= {producer_host} else "across hosts",
-        messages=sum(len(_messages(records)) for records in batches),
+        messages=sum(len(messages(records)) for records in batches),
         calls=sum(len(records) for records in batches),
     )
     return out

@@ -8,12 +8,11 @@ from __future__ import annotations
 import datetime
 import statistics
 
-from producer.document import SCHEMA_VERSION, Document, Result, Round, finding
+from producer.document import SCHEMA_VERSION, Document, Result, finding
 from producer.measure import decide
-from producer.measure.breakdown import breakdown
 from producer.measure.host import usable_cpus
 from producer.measure.ideal import ideal
-from producer.measure.memory import summarise
+from producer.measure.result_tasks import add_tasks, beyond_ideal, round_of
 from producer.measure.rounds import BackendRun
 from producer.measure.stats import describe, outliers, welch_p
 from producer.version import __version__
@@ -45,6 +44,8 @@ def build(
     preflight: dict | None = None,
     load: dict | None = None,
 ) -> Document:
+    for run in runs:  # batches built by hand (tests) still hold their records
+        run.fold_pending()
     baselines: dict[str, BackendRun] = {}
     for run in runs:  # each group's first row is its baseline (one group without --python)
         baselines.setdefault(run.group, run)
@@ -53,7 +54,7 @@ def build(
     here = {k: machine.get(k) for k in PYTHON_KEYS}
     results = [_result(run, baselines[run.group], settings["tasks"], cpus, embedded, here) for run in runs]
     for result, run in zip(results, runs, strict=True):
-        _add_costs(result, run, machine.get("hostname"))
+        add_tasks(result, run, machine.get("hostname"))
     return Document(
         schema_version=SCHEMA_VERSION,
         tool={"name": "poolbench", "version": __version__},
@@ -70,28 +71,9 @@ def build(
     )
 
 
-def _add_costs(out: Result, run: BackendRun, producer_host: str | None) -> None:
-    """What each task cost (Celery) and the memory the backend held (issue 12)."""
-    costs = breakdown([b.tasks for b in run.measured], producer_host)
-    if costs:
-        out["breakdown"] = costs
-    out["memory"] = summarise([b.memory for b in run.measured])
-
-
 def _load(load: dict, runs: list[BackendRun]) -> dict:
     during = [b.others_cores for run in runs for b in run.measured if b.others_cores is not None]
     return {**load, "others_during_cores": describe(during).as_dict() if during else None}
-
-
-def _time_split(batches) -> dict | None:
-    """Shares of the tasks' wall time: on a CPU, waiting for one (run queue), or waiting."""
-    tasks = [t for b in batches for t in b.tasks if "started" in t and "ended" in t and "cpu_s" in t]
-    wall = sum(t["ended"] - t["started"] for t in tasks)
-    if not tasks or wall <= 0 or any("runq_s" not in t for t in tasks):
-        return None
-    cpu = min(1.0, sum(t["cpu_s"] for t in tasks) / wall)
-    runq = min(1.0 - cpu, sum(t["runq_s"] for t in tasks) / wall)
-    return {"cpu": cpu, "runq": runq, "waiting": max(0.0, 1.0 - cpu - runq)}
 
 
 PYTHON_KEYS = (
@@ -126,7 +108,6 @@ def _result(
         _speedup(out, run, baseline, tasks, cpus)
     if out["too_short"]:  # no speedup at all: the batch's CPU ticks are beside the point
         out["warnings"] = [w for w in out["warnings"] if w["code"] != "cpu-too-short"]
-    _task_times(out, run)
     return out
 
 
@@ -163,22 +144,9 @@ def _identity(run: BackendRun, baseline: BackendRun, here: dict) -> Result:
         comparison=None,
         too_short=False,
         outliers=[],
-        time_split=_time_split(run.measured),
+        time_split=run.fold.time_split(),
         warnings=[],
-        rounds=[_round(b) for b in run.batches],
-    )
-
-
-def _round(b) -> Round:
-    return Round(
-        round=b.round,
-        warmup=b.warmup,
-        wall_s=b.wall_s,
-        cpu_s=b.cpu_s,
-        tasks=b.tasks,
-        disturbed=b.disturbed,
-        others_cores=b.others_cores,
-        memory={k: v for k, v in (b.memory or {}).items() if k != "per_process"} or None,
+        rounds=[round_of(b) for b in run.batches],
     )
 
 
@@ -216,7 +184,7 @@ def _wall(out: Result, run: BackendRun) -> None:
 def _cpu(out: Result, run: BackendRun, embedded: bool, cpus: int) -> None:
     """CPU time, and CPU/wall only where the batch spans enough clock ticks (its own rule)."""
     measured = run.measured
-    task_cpu = [sum(t.get("cpu_s") or 0.0 for t in b.tasks) for b in measured]
+    task_cpu = [b.task_cpu_s for b in measured]
     out["cpu_s"] = describe([b.cpu_s for b in measured]).as_dict()
     out["task_cpu_s"] = describe(task_cpu).as_dict()
     # Workers reached through --broker run outside this process tree: only their tasks'
@@ -258,54 +226,11 @@ def _speedup(out: Result, run: BackendRun, baseline: BackendRun, tasks: int, cpu
         "median": statistics.median(paired),
         "paired": describe(paired).as_dict(),
     }
-    out["ideal"] = ideal(out["concurrency"] or 1, tasks, cpus, _cpu_share(baseline))
+    out["ideal"] = ideal(out["concurrency"] or 1, tasks, cpus, baseline.fold.cpu_share())
     out["efficiency"] = {"value": value / out["ideal"]["value"], "parallelism": out["ideal"]["value"]}
     walls = [b.wall_s for b in run.measured]
     out["p_value_vs_baseline"] = welch_p(base_walls, walls) if run is not baseline else None
     if run is not baseline and (comparison := decide.compare(paired)) is not None:
         out["comparison"] = comparison.as_dict()
         if comparison.low > out["ideal"]["value"] * decide.SCALES:
-            out["warnings"].append(_beyond_ideal(comparison.low, out["ideal"], run, baseline))
-
-
-def _cpu_share(baseline: BackendRun) -> float | None:
-    """The share of the baseline's task time spent on a CPU (its tasks' own clocks), leaving
-    out time queued for a CPU: a busy machine's starvation, not what the work does."""
-    tasks = [
-        t for b in baseline.measured for t in b.tasks if "started" in t and "ended" in t and "cpu_s" in t
-    ]
-    wall = sum(t["ended"] - t["started"] - (t.get("runq_s") or 0.0) for t in tasks)
-    if not tasks or wall <= 0:
-        return None
-    return min(1.0, sum(t["cpu_s"] for t in tasks) / wall)
-
-
-def _beyond_ideal(low: float, bound: dict, run: BackendRun, baseline: BackendRun) -> dict:
-    """A gain no parallelism explains, with its measured cause, or called unexplained."""
-
-    def per_task(batches) -> float:
-        costs = [t.get("cpu_s") or 0.0 for b in batches for t in b.tasks]
-        return statistics.median(costs) if costs else 0.0
-
-    mine, theirs = per_task(run.measured), per_task(baseline.measured)
-    cheaper = theirs > 0 and mine < theirs / decide.SCALES
-    return finding(
-        "beyond-ideal",
-        "warn",
-        low=low,
-        ideal=bound["value"],
-        limit=bound["limit"],
-        task_cpu_s=mine,
-        baseline_task_cpu_s=theirs,
-        cause="cheaper-tasks" if cheaper else "unexplained",
-    )
-
-
-def _task_times(out: Result, run: BackendRun) -> None:
-    measured = run.measured
-    queue = [t["started"] - t["sent"] for b in measured for t in b.tasks if "sent" in t and "started" in t]
-    if queue:
-        out["queue_wait_s"] = describe(queue).as_dict()
-    runs_s = [t["ended"] - t["started"] for b in measured for t in b.tasks if "ended" in t and "started" in t]
-    if runs_s:
-        out["task_run_s"] = describe(runs_s).as_dict()
+            out["warnings"].append(beyond_ideal(comparison.low, out["ideal"], run, baseline))

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from producer.errors import BatchTimeout
 from producer.measure import decide
 from producer.measure.cputime import tree_cpu_s
+from producer.measure.fold import Fold
 from producer.measure.host import OtherLoad
 from producer.measure.memory import Sampler
 from producer.measure.verify import check_batch, checksum
@@ -65,6 +66,15 @@ class Batch:
     """Cores other programs kept busy during the batch."""
     memory: dict | None = None
     """Peak memory of the backend's processes during the batch (:mod:`producer.measure.memory`)."""
+    task_count: int = 0
+    task_cpu_s: float = 0.0
+    """The sum of its tasks' own CPU time."""
+    picture: dict | None = None
+    """Its timeline, bounded (:mod:`producer.measure.picture`); measured rounds only."""
+    sample: list[dict] = field(default_factory=list)
+    folded: bool = False
+    """Its records are folded into its run's aggregates; ``tasks`` keeps them only for a
+    small batch (:data:`producer.measure.picture.WHOLE`)."""
 
 
 @dataclass
@@ -79,6 +89,16 @@ class BackendRun:
     group: str = ""
     exit_code: int | None = None
     """The exit code of the error that stopped its batches (BatchTimeout 5, BrokerLost 3)."""
+    fold: Fold = field(default_factory=Fold)
+    """Its measured tasks' aggregates; a batch's ``tasks`` are folded in and let go."""
+
+    def fold_pending(self) -> None:
+        """Fold the records of every batch that still holds them, and let them go."""
+        for b in self.batches:
+            if not b.folded:
+                for key, value in self.fold.add(b.tasks, not b.warmup).items():
+                    setattr(b, key, value)
+                b.folded = True
 
     @property
     def measured(self) -> list[Batch]:
@@ -269,6 +289,7 @@ def _run_batch(run, backend, settings, spec, size, r, expected) -> None:
     disturbed = backend.disturbances(records)
     batch = Batch(r, r < settings.warmup, wall, cpu, records, disturbed, others.cores(), memory)
     run.batches.append(batch)
+    run.fold_pending()  # verified above: folded into aggregates, and the records let go
 
 
 def _util(run: BackendRun, via: str) -> float | None:

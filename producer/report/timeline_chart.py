@@ -80,6 +80,9 @@ def draw_timeline(fig, doc: Document) -> None:
     if any(t.via == "broker" for t in lines):
         queued = "queued at the broker (sent -> started)"
         handles.append(Patch(facecolor="white", edgecolor=QUEUE_COLOR, hatch="////", label=queued))
+    if any(t.binned for t in lines):
+        binned = "binned: share of each bin busy (outline), on a CPU (filled)"
+        handles.append(Patch(facecolor="#dddddd", edgecolor="#222222", label=binned))
     if any(b.failed for t in lines for lane in t.lanes for b in lane.bars):
         handles.append(Patch(facecolor="white", edgecolor=FAILED_COLOR, lw=1.4, label="task raised"))
     fig.legend(
@@ -97,17 +100,37 @@ def _panel_titles(line: Timeline, result: Result) -> tuple[str, str]:
     busy = f"; cores kept busy {util['median']:.2f}" if util else ""
     wall = f"batch wall time {ms(line.wall_s)} (dotted)"
     left = f"{line.backend}: round {line.round} of {line.rounds}, {wall}"
+    if line.binned:  # too many tasks for a box each: said in the panel's own title
+        left = f"{line.backend}: round {line.round} of {line.rounds}, {ms(line.wall_s)} (dotted); "
+        left += f"{line.tasks:,} tasks binned by {ms(line.bin_s)}"
+        return left, f"on a CPU {line.cpu_share:.0%} of running time{busy.replace(' kept', '')}"
     return left, f"tasks on a CPU {line.cpu_share:.0%} of their running time{busy}"
+
+
+def _draw_binned(ax, line: Timeline, scale: float, color: str) -> None:
+    """Each lane's occupancy: the light area is the share of a bin it ran a task, the solid area
+    the share it was on a CPU (too many tasks per lane for a box each)."""
+    n = len(line.lanes)
+    edges = [i * line.bin_s * scale for i in range(len(line.lanes[0].busy) + 1)] if line.lanes else []
+    for i, lane in enumerate(line.lanes):
+        base = n - 1 - i - 0.3
+        busy = [base + 0.7 * min(1.0, v) for v in lane.busy]
+        cpu = [base + 0.7 * min(1.0, v) for v in lane.cpu]
+        ax.stairs(busy, edges, baseline=base, fill=True, color=color, alpha=0.22, lw=0)
+        ax.stairs(cpu, edges, baseline=base, fill=True, color=color, lw=0)
+        ax.stairs(busy, edges, baseline=base, color="#222222", lw=0.5)
 
 
 def _draw_lanes(ax, line: Timeline, scale: float, span: float, color: str) -> None:
     n = len(line.lanes)
+    if line.binned:
+        _draw_binned(ax, line, scale, color)  # the lanes' stripes and axes below as for bars
     for i, lane in enumerate(line.lanes):
         y = n - 1 - i  # first lane on top
         ax.axhspan(
             y - 0.5, y + 0.5, color="#f4f4f4" if i % 2 else "white", zorder=0, gid=f"lane-{line.backend}-{i}"
         )
-        for bar in lane.bars:
+        for bar in () if line.binned else lane.bars:
             start, width = bar.start * scale, (bar.end - bar.start) * scale
             if bar.sent is not None and bar.start - bar.sent > 0:
                 q = bar.sent * scale
