@@ -22,13 +22,12 @@ SCHEMA = 1
 HISTORY = {1: "first version (issue 18)"}
 
 
-def build(load, work, size: int, base: dict, ceiling: float, machine: dict, results, began, embedded) -> dict:
+def build(load, work, size: int, base: dict, ceiling: float, machine: dict, results, began, stack) -> dict:
+    """``stack``: what the families said of their services (None: no broker row)."""
     settings = load.base
-    broker = (
-        "embedded"
-        if embedded is not None
-        else (mask_url(settings.broker_url) if settings.broker_url else None)
-    )
+    broker = None
+    if stack is not None:
+        broker = "embedded" if stack.get("embedded") else mask_url(settings.broker_url or "")
     return {
         "kind": KIND,
         "schema": SCHEMA,
@@ -60,7 +59,7 @@ def build(load, work, size: int, base: dict, ceiling: float, machine: dict, resu
         },
         "histogram": histogram.PRECISION,
         "machine": machine,
-        "stack": embedded.describe() if embedded is not None else None,
+        "stack": stack,
         "generator": {"ceiling": ceiling, "lag_limit_s": capacity_limit()},
         "baseline": base,
         "results": results,

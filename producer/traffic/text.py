@@ -75,6 +75,14 @@ def capacity_line(result: dict) -> str:
     if model and c["value"]:
         off = c["value"] / model["value"] - 1
         text += f"\n  model {model['formula']} = {rate(model['value'])}/s; measured {off:+.0%}"
+    left = result.get("model_cpu_left")
+    if left and c["value"]:
+        off = c["value"] / left["value"] - 1
+        text += (
+            f"\n  with the CPU left at {rate(left['at_rate'])}/s: {left['cores_left']:.2f} cores (poolbench "
+            f"{left['overhead']:.2f}, of which the producer {left['producer']:.2f}; other programs "
+            f"{left['others']:.2f}) -> {rate(left['value'])}/s; measured {off:+.0%}"
+        )
     return "  " + text
 
 
