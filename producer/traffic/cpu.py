@@ -22,6 +22,8 @@ import time
 
 from producer.measure import host
 from producer.measure.cputime import tree_cpu_s
+from producer.report.kinds import word
+from producer.traffic.capacity import counted as capacity_steps
 
 
 class StepCpu:
@@ -56,7 +58,7 @@ class StepCpu:
 def at_capacity(steps: list[dict], capacity: dict) -> dict | None:
     """The step whose CPU the left model reads: the lowest rate that saturated above the
     capacity (there the pool had all the CPU it could get), else the highest counted step."""
-    counted = [s for s in steps if not s.get("refused") and not s.get("interrupted") and s.get("cpu")]
+    counted = [s for s in capacity_steps(steps) if s.get("cpu") is not None]
     if not counted:
         return None
     value = capacity.get("value") or 0.0
@@ -66,7 +68,7 @@ def at_capacity(steps: list[dict], capacity: dict) -> dict | None:
 
 def left_model(kind: str, slots: int, run_s: float, cpus: int, step: dict | None) -> dict | None:
     """min(slots, CPUs - overhead - others)/t, read at ``step``: CPU-bound work only (waits use no CPU)."""
-    if kind != "cpu" or not step or not run_s or run_s <= 0:
+    if word(kind) != "cpu-bound" or not step or not run_s or run_s <= 0:
         return None
     cpu = step["cpu"]
     others = cpu.get("others") or 0.0

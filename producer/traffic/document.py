@@ -1,25 +1,14 @@
-"""The ``load`` document: a kind of its own (``kind: "load"``), its schema version and history.
-
-Schema history (kept beside the version, as pyperf does):
-    1  (2026-12-05) first version: settings, baseline, generator ceiling, histogram
-       precision, results[].steps[] (offered, sent_rate, achieved, latency {p50, p90,
-       p99, p999, max, p99_interval}, queue_wait, run_time, outstanding, generator_lag,
-       verified, timeline), results[].capacity {value, low, high, sustained, measures},
-       results[].model_capacity, verdict {at_rate, saturates, gil}.
-"""
+"""Build the ``load`` document (its kind, schema and history: :mod:`producer.report.load_document`)."""
 
 from __future__ import annotations
 
 import datetime
 
+from producer.report.load_document import HISTORY, KIND, SCHEMA, check
 from producer.services.redis import mask_url
 from producer.traffic import capacity, histogram
 from producer.traffic.figures import GROWTH_RATIO, SUSTAINED_SHARE
 from producer.version import __version__
-
-KIND = "load"
-SCHEMA = 1
-HISTORY = {1: "first version (issue 18)"}
 
 
 def build(load, work, size: int, base: dict, ceiling: float, machine: dict, results, began, stack) -> dict:
@@ -73,11 +62,4 @@ def capacity_limit() -> float:
     return LAG_LIMIT_S
 
 
-def check(doc: dict) -> None:
-    """A document of this kind and a schema this version reads, else ValueError."""
-    if not isinstance(doc, dict) or doc.get("kind") != KIND:
-        raise ValueError("not a load document (kind is not 'load')")
-    if doc.get("schema") not in HISTORY:
-        raise ValueError(
-            f"load document schema {doc.get('schema')!r}; this poolbench reads {sorted(HISTORY)}"
-        )
+__all__ = ["build", "check", "KIND", "SCHEMA"]

@@ -183,7 +183,7 @@ def from_args(args, environ, *, interactive: bool) -> tuple[LoadSettings, LoadOu
     ):
         _writable(flag, path, suffixes)
     if args.plot_path or args.html_path:
-        from producer.traffic import plot
+        from producer.report import load_plot as plot
 
         plot.require()
     _check_workload(args.workload)

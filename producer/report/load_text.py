@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from producer.traffic import capacity as cap
+from producer.report.kinds import word
 
 COLUMNS = "{:>7} {:>7} {:>5} {:>5} {:<11}{:>6} {:>6} {:>5} {:>5} {:>5} {:>4} {}"
 HEADER = (
@@ -163,7 +163,10 @@ def verdict_lines(verdict: dict, kind: str | None = None) -> list[str]:
             f"  {item['backend']} ({item['model']}, {item['via']}) sustains {cap_text(item['capacity'])}"
         )
     gil = verdict.get("gil")
-    if gil and kind in ("cpu", "mixed"):  # on waits and GIL-free C code the GIL is not the question
+    if gil and word(kind) in (
+        "cpu-bound",
+        "mixed",
+    ):  # on waits and GIL-free C code the GIL is not the question
         lines.append(
             f"  models with a GIL of their own reach {gil['ratio']:.2f}x the capacity of models sharing one "
             f"({rate(gil['own_gil'])}/s against {rate(gil['shares_gil'])}/s)"
@@ -181,4 +184,4 @@ def cap_text(c: dict) -> str:
     return said if c.get("saturated") else f"at least {rate(c['value'])}/s (never saturated)"
 
 
-__all__ = ["render", "cap"]
+__all__ = ["render"]
