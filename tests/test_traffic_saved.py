@@ -97,3 +97,12 @@ def test_a_broken_load_document_is_one_line(tmp_path, capsys):
     assert cli.main(["report", _write(tmp_path, "bad.json", doc)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "steps[0].latency" in err
+
+
+def test_a_capacity_never_saturated_is_not_compared_with_the_model():
+    doc = _load_doc(capacity={"value": 100.0, "low": 100.0, "high": None, "saturated": False})
+    doc["results"][0]["model_capacity"] = {"value": 200.0, "formula": "C/t = 4/0.0200 s"}
+    floor = load_text.render(doc)
+    assert "only a floor" in floor and "measured" not in floor
+    doc["results"][0]["capacity"] = {"value": 100.0, "low": 100.0, "high": 120.0, "saturated": True}
+    assert "= 200/s; measured -50%" in load_text.render(doc)

@@ -66,24 +66,31 @@ def step_line(step: dict) -> str:
 def capacity_line(result: dict) -> str:
     c, model = result["capacity"], result.get("model_capacity")
     text = "capacity: " + cap_text(c)
-    if c.get("interval") == "bracket":
+    if c.get("interval") == "bracket" and c.get("saturated"):
         text += " (the bracket its steps left; repeat rates for an interval)"
     elif c.get("interval") == "repetitions":
         text += f" (over {c['repetitions']} repetitions)"
     if c.get("peak"):
         text += f"; peak achieved {rate(c['peak'])}/s"
     if model and c["value"]:
-        off = c["value"] / model["value"] - 1
-        text += f"\n  model {model['formula']} = {rate(model['value'])}/s; measured {off:+.0%}"
+        text += f"\n  model {model['formula']} = {rate(model['value'])}/s; {_against(c, model['value'])}"
     left = result.get("model_cpu_left")
     if left and c["value"]:
-        off = c["value"] / left["value"] - 1
         text += (
             f"\n  with the CPU left at {rate(left['at_rate'])}/s: {left['cores_left']:.2f} cores (poolbench "
             f"{left['overhead']:.2f}, of which the producer {left['producer']:.2f}; other programs "
-            f"{left['others']:.2f}) -> {rate(left['value'])}/s; measured {off:+.0%}"
+            f"{left['others']:.2f}) -> {rate(left['value'])}/s; {_against(c, left['value'])}"
         )
     return "  " + text
+
+
+def _against(c: dict, model: float) -> str:
+    """The capacity against a model; a capacity never saturated is only a floor."""
+    if not model:
+        return "no model value"
+    if not c.get("saturated"):
+        return "not compared: no step saturated, so the capacity is only a floor"
+    return f"measured {c['value'] / model - 1:+.0%}"
 
 
 def render(doc: dict, width: int = 80) -> str:
