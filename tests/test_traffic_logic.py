@@ -126,6 +126,14 @@ def test_a_steady_step_is_sustained():
     assert step["queue_wait"]["p50"] == pytest.approx(0.01)
 
 
+def test_a_few_late_answers_are_not_growth():
+    late = {150, 190}  # two answers in the second half held up 100 ms (a busy machine), no queue
+    items = _items(200, 0.01, lambda i: 0.1 if i in late else 0.02)
+    step = figures.figures(items, 1000.0, 2.0, offered=100)
+    assert step["p99_halves"][1] > 1.5 * step["p99_halves"][0] + 0.005 + 0.02  # the ratio alone: growth
+    assert not step["growing"] and step["sustained"]
+
+
 def test_a_growing_queue_is_saturated():
     items = _items(200, 0.01, lambda i: 0.02 + i * 0.005)  # each waits 5 ms longer than the last
     step = figures.figures(items, 1000.0, 2.0, offered=100)

@@ -42,7 +42,8 @@ def build(load, work, size: int, base: dict, ceiling: float, machine: dict, resu
         },
         "rules": {
             "sustained": f"achieved >= {SUSTAINED_SHARE:.0%} of the rate sent, and p99 of the step's "
-            f"second half <= {GROWTH_RATIO:g} x its first half's + 5 ms + 2 run times",
+            f"second half <= {GROWTH_RATIO:g} x its first half's + 5 ms + 2 run times, or the halves' "
+            "p99 95% intervals meet",
             "capacity": "median of the achieved rates of the saturated steps; low/high their extremes",
             "latency": "result time minus intended send time (open loop)",
         },
