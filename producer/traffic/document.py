@@ -44,7 +44,8 @@ def build(load, work, size: int, base: dict, ceiling: float, machine: dict, resu
             "sustained": f"achieved >= {SUSTAINED_SHARE:.0%} of the rate sent, and p99 of the step's "
             f"second half <= {GROWTH_RATIO:g} x its first half's + 5 ms + 2 run times, or the halves' "
             "p99 95% intervals meet",
-            "capacity": "median of the achieved rates of the saturated steps; low/high their extremes",
+            "capacity": "the highest rate sustained, as sent; with --repeat, the median of each "
+            "repetition's, low/high their extremes; else low/high the bracket its steps left",
             "latency": "result time minus intended send time (open loop)",
         },
         "histogram": histogram.PRECISION,
