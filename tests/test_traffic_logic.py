@@ -238,6 +238,8 @@ def test_model_with_the_cpu_left_subtracts_what_was_measured():
     assert cpu.left_model("io-bound", 2, 0.02, 2, step) is None  # waits use no CPU
     quiet = {**step, "cpu": {"overhead": 0.0, "producer": 0.0, "others": None}}
     assert cpu.left_model("cpu-bound", 2, 0.02, 2, quiet)["value"] == pytest.approx(100)
+    measured = {**step, "cpu": {**step["cpu"], "call_cpu_p50": 0.025}}  # a call's own CPU time, when known
+    assert cpu.left_model("cpu-bound", 2, 0.02, 2, measured)["value"] == pytest.approx(40)
     steps = [
         {"offered": 20.0, "sustained": True, "cpu": {}},
         {"offered": 40.0, "sustained": False, "cpu": {}},

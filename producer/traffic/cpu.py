@@ -67,22 +67,27 @@ def at_capacity(steps: list[dict], capacity: dict) -> dict | None:
 
 
 def left_model(kind: str, slots: int, run_s: float, cpus: int, step: dict | None) -> dict | None:
-    """min(slots, CPUs - overhead - others)/t, read at ``step``: CPU-bound work only (waits use no CPU)."""
+    """min(slots, CPUs - overhead - others)/c, read at ``step``: CPU-bound work only (waits use no CPU).
+
+    c is a call's median CPU time in that step (``call_cpu_p50``), else the baseline's call
+    ``run_s``: on a busy machine the baseline's wall time counts its waits for a CPU too."""
     if word(kind) != "cpu-bound" or not step or not run_s or run_s <= 0:
         return None
     cpu = step["cpu"]
     others = cpu.get("others") or 0.0
     left = max(0.0, cpus - cpu["overhead"] - others)
     used = min(slots, left)
+    per_call = cpu.get("call_cpu_p50") or run_s
     return {
-        "value": used / run_s,
+        "value": used / per_call,
+        "call_cpu_s": per_call,
         "cores_left": left,
         "overhead": cpu["overhead"],
         "producer": cpu["producer"],
         "others": others,
         "at_rate": step["offered"],
         "formula": (
-            f"min({slots}, {cpus} CPUs - {cpu['overhead']:.2f} poolbench - {others:.2f} others)/t "
-            f"= {used:.2f}/{run_s:.4f} s"
+            f"min({slots}, {cpus} CPUs - {cpu['overhead']:.2f} poolbench - {others:.2f} others)/c "
+            f"= {used:.2f}/{per_call:.4f} s of CPU a call"
         ),
     }
