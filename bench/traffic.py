@@ -79,7 +79,32 @@ def run_case(case: str, args) -> list[str]:
             f"  {result['name']:<15} {c['value']:>6.0f}/s [{c['low']:.0f}-{high}]  "
             f"model {model['formula']} = {model['value']:.0f}/s  ratio {ratio:.2f}  {verdict}"
         )
+        left = result.get("model_cpu_left")
+        if left:
+            ratio = c["value"] / left["value"] if left["value"] else float("inf")
+            verdict = "within 15%" if abs(ratio - 1) <= TOLERANCE else "OUTSIDE 15%"
+            lines.append(
+                f"  {'':<15} with the CPU left at {left['at_rate']:.0f}/s ({left['cores_left']:.2f} cores: "
+                f"poolbench {left['overhead']:.2f}, producer {left['producer']:.3f}, others "
+                f"{left['others']:.2f}) = {left['value']:.0f}/s  ratio {ratio:.2f}  {verdict}"
+            )
+        lines.append(f"  {'':<15} {_cpu_steps(result)}")
     return lines
+
+
+def _cpu_steps(result: dict) -> str:
+    """Per step: offered rate, state, median call CPU and run-queue wait (ms), others' cores."""
+    parts = []
+    for step in result["steps"]:
+        cpu = step.get("cpu") or {}
+        state = "REF" if step.get("refused") else ("ok" if step["sustained"] else "SAT")
+        call, runq = cpu.get("call_cpu_p50"), cpu.get("runq_p50")
+        others = cpu.get("others")
+        parts.append(
+            f"{step['offered']:.0f}/s {state} cpu {call * 1000 if call else 0:.0f} ms runq "
+            f"{runq * 1000 if runq else 0:.0f} ms others {others or 0:.2f}"
+        )
+    return "; ".join(parts)
 
 
 def main() -> None:

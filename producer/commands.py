@@ -132,6 +132,10 @@ def report_saved(path: str, output: Output) -> int:
     from producer.report import saved
 
     doc = saved.load(path)
+    if doc.get("kind") == "load":  # issue 18: a load document (producer/traffic/saved.py)
+        from producer.traffic import saved as load_saved
+
+        return load_saved.report(doc, path, output)
     try:
         text = report.render(
             "text", doc, wide=output.wide, width=output.width, color=output.color, verbose=output.verbose
@@ -149,6 +153,10 @@ def diff(a_path: str, b_path: str, force: bool = False) -> int:
     from producer.report import saved
 
     a, b = saved.load(a_path), saved.load(b_path)
+    if "load" in (a.get("kind"), b.get("kind")):  # issue 18: load documents (producer/traffic/saved.py)
+        from producer.traffic import saved as load_saved
+
+        return load_saved.diff(a, b, a_path, b_path)
     try:
         text = diffing.render(diffing.compare(a, b, a_path, b_path, force=force))
     except RENDER_ERRORS as exc:

@@ -83,8 +83,6 @@ flags and help."""
 KNOWN_CELERY = {
     # the text report: celery_settings, the workers' settings of a Celery row (-v)
     "producer.report.text",
-    # `load` builds its Celery target itself; it moves behind the Family protocol next (issue 18)
-    "producer.traffic.session",
 }
 """Modules that name Celery in code today; each is cleared when its branch is merged."""
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from producer.traffic import arrivals, capacity, document, figures, histogram, text
+from producer.errors import UsageError
+from producer.report import load_text as text
+from producer.traffic import arrivals, capacity, cpu, document, figures, histogram
 from producer.traffic.generator import LAG_LIMIT_S, OpenLoop, ceiling
+from workloads import resolve
 
 
 class ScriptedClock:
@@ -123,6 +126,14 @@ def test_a_steady_step_is_sustained():
     assert step["queue_wait"]["p50"] == pytest.approx(0.01)
 
 
+def test_a_few_late_answers_are_not_growth():
+    late = {150, 190}  # two answers in the second half held up 100 ms (a busy machine), no queue
+    items = _items(200, 0.01, lambda i: 0.1 if i in late else 0.02)
+    step = figures.figures(items, 1000.0, 2.0, offered=100)
+    assert step["p99_halves"][1] > 1.5 * step["p99_halves"][0] + 0.005 + 0.02  # the ratio alone: growth
+    assert not step["growing"] and step["sustained"]
+
+
 def test_a_growing_queue_is_saturated():
     items = _items(200, 0.01, lambda i: 0.02 + i * 0.005)  # each waits 5 ms longer than the last
     step = figures.figures(items, 1000.0, 2.0, offered=100)
@@ -211,14 +222,46 @@ def test_model_capacity():
     assert capacity.model_capacity("cpu", 4, 0.1, True, 2)["value"] == pytest.approx(10)
     assert capacity.model_capacity("cpu", 4, 0.1, False, 2)["value"] == pytest.approx(20)
     assert capacity.model_capacity("mixed", 4, 0.1, False, 2) is None
+    # the workloads' own words (the old ones above are what documents before them said)
+    assert capacity.model_capacity("io-bound", 4, 0.02, True, 2)["value"] == pytest.approx(200)
+    assert capacity.model_capacity("cpu-bound", 4, 0.1, False, 2)["value"] == pytest.approx(20)
+    assert capacity.model_capacity("gil-releasing", 4, 0.1, False, 2) is None
+    assert capacity.model_capacity(resolve("squares").kind, 2, 0.1, False, 2)["value"] == pytest.approx(20)
+    assert capacity.model_capacity(resolve("sleep").kind, 2, 0.1, True, 2)["value"] == pytest.approx(20)
 
 
-def test_document_kind_is_checked():
-    document.check({"kind": "load", "schema": document.SCHEMA})
-    with pytest.raises(ValueError):
-        document.check({"kind": "compare", "schema": 1})
-    with pytest.raises(ValueError):
-        document.check({"kind": "load", "schema": 99})
+def test_model_with_the_cpu_left_subtracts_what_was_measured():
+    step = {"offered": 40.0, "sustained": False, "cpu": {"overhead": 0.25, "producer": 0.05, "others": 0.75}}
+    left = cpu.left_model("cpu-bound", 2, 0.02, 2, step)
+    assert left["cores_left"] == pytest.approx(1.0) and left["value"] == pytest.approx(50)
+    assert cpu.left_model("cpu-bound", 1, 0.02, 2, step)["value"] == pytest.approx(50)  # one GIL: 1 slot
+    assert cpu.left_model("io-bound", 2, 0.02, 2, step) is None  # waits use no CPU
+    quiet = {**step, "cpu": {"overhead": 0.0, "producer": 0.0, "others": None}}
+    assert cpu.left_model("cpu-bound", 2, 0.02, 2, quiet)["value"] == pytest.approx(100)
+    measured = {**step, "cpu": {**step["cpu"], "call_cpu_p50": 0.025}}  # a call's own CPU time, when known
+    assert cpu.left_model("cpu-bound", 2, 0.02, 2, measured)["value"] == pytest.approx(40)
+    steps = [
+        {"offered": 20.0, "sustained": True, "cpu": {}},
+        {"offered": 40.0, "sustained": False, "cpu": {}},
+        {"offered": 60.0, "sustained": False, "cpu": {}},
+        {"offered": 80.0, "sustained": False, "refused": "behind", "cpu": {}},
+    ]
+    assert cpu.at_capacity(steps, {"value": 20.0})["offered"] == 40.0
+    assert cpu.at_capacity(steps[:1], {"value": 20.0})["offered"] == 20.0
+
+
+def test_document_kind_and_schema_are_checked():
+    doc = {**_doc(), "kind": "load", "schema": document.SCHEMA}
+    document.check(doc)
+    document.check({**doc, "schema": 1})  # the first version still reads
+    for bad, says in (
+        ({**doc, "kind": "compare"}, "not a load document"),
+        ({**doc, "schema": 99}, "schema 99"),
+        ({**doc, "results": []}, "without settings or results"),
+        ({**doc, "results": [{"name": "x"}]}, "has no model, via, steps, capacity"),
+    ):
+        with pytest.raises(UsageError, match=says):
+            document.check(bad, "x.json")
 
 
 def _doc():
@@ -267,7 +310,8 @@ def test_report_fits_80_columns_and_states_its_settings():
 
 def test_pictures_and_html_render():
     pytest.importorskip("matplotlib")
-    from producer.traffic import html, plot
+    from producer.report import load_html as html
+    from producer.report import load_plot as plot
 
     doc = _doc()
     assert plot.render(doc, "png").startswith(b"\x89PNG")

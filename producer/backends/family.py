@@ -37,6 +37,9 @@ class FamilyEntry:
     probes: tuple[str, ...] = ()
     """Modules its workers may import: each interpreter of a run is asked which it lacks
     (``Interpreter.missing``), without importing the family."""
+    traffic: str = ""
+    """``module:Class`` of its ``poolbench load`` target (:mod:`producer.traffic.targets`),
+    imported on first use; empty: ``load`` cannot feed its backends."""
 
 
 FAMILIES: dict[str, FamilyEntry] = {
@@ -45,6 +48,7 @@ FAMILIES: dict[str, FamilyEntry] = {
         "producer.backends.celery.family:CeleryFamily",
         "broker",
         ("celery", "kombu", "redis", "billiard", "gevent"),
+        traffic="producer.backends.celery.traffic:CeleryTarget",
     ),
     "scripted-family": FamilyEntry("producer.backends.scripted_family:ScriptedFamily", "broker"),
 }

@@ -12,6 +12,7 @@ import json
 import os
 
 from producer.errors import UsageError
+from producer.report import load_document
 from producer.report.document import READABLE_VERSIONS, SCHEMA_VERSION, Document
 
 TOP = {"tool": dict, "machine": dict, "workload": dict, "settings": dict, "results": list}
@@ -48,6 +49,9 @@ def load(path: str) -> Document:
         raise _malformed(path, f"not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
     except OSError as exc:
         raise UsageError(f"cannot read '{path}': {exc.strerror or exc}") from None
+    if load_document.is_load(doc):  # issue 18: `load`'s document, a kind of its own
+        load_document.check(doc, path)
+        return doc
     check(doc, path)
     return doc
 

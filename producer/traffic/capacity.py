@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 import statistics
 
+from producer.report.kinds import word
+
 Z95 = 1.96
 
 
@@ -141,11 +143,12 @@ def _gil(results: list[dict]) -> dict | None:
 
 def model_capacity(kind: str, concurrency: int, run_s: float, shares_gil: bool, cpus: int) -> dict | None:
     """The capacity a simple model expects: waits overlap (C/t); CPU work overlaps only across GILs."""
+    kind = word(kind)  # documents and workloads before the kinds' vocabulary said "cpu", "io"
     if not run_s or run_s <= 0:
         return None
-    if kind == "io":
+    if kind == "io-bound":
         return {"value": concurrency / run_s, "formula": f"C/t = {concurrency}/{run_s:.4f} s"}
-    if kind == "cpu":
+    if kind == "cpu-bound":
         slots = 1 if shares_gil else min(concurrency, cpus)
         formula = "1/t (one GIL)" if shares_gil else f"min(C, CPUs)/t = {slots}/{run_s:.4f} s"
         return {"value": slots / run_s, "formula": formula}

@@ -6,7 +6,8 @@ import json
 import sys
 
 from producer.errors import EXIT_FAILED, EXIT_OK
-from producer.traffic import flags, session, text
+from producer.report import load_text as text
+from producer.traffic import flags, session
 
 
 def main(args, environ, *, interactive: bool) -> int:
@@ -32,11 +33,11 @@ def main(args, environ, *, interactive: bool) -> int:
         if output.json_path:
             files.append((output.json_path, document))
     if output.plot_path:
-        from producer.traffic import plot
+        from producer.report import load_plot as plot
 
         files.append((output.plot_path, plot.render(doc, output.plot_path.rsplit(".", 1)[-1].lower())))
     if output.html_path:
-        from producer.traffic import html
+        from producer.report import load_html as html
 
         files.append((output.html_path, html.render(doc)))
     for path, content in files:

@@ -1,34 +1,22 @@
-"""The ``load`` document: a kind of its own (``kind: "load"``), its schema version and history.
-
-Schema history (kept beside the version, as pyperf does):
-    1  (2026-12-05) first version: settings, baseline, generator ceiling, histogram
-       precision, results[].steps[] (offered, sent_rate, achieved, latency {p50, p90,
-       p99, p999, max, p99_interval}, queue_wait, run_time, outstanding, generator_lag,
-       verified, timeline), results[].capacity {value, low, high, sustained, measures},
-       results[].model_capacity, verdict {at_rate, saturates, gil}.
-"""
+"""Build the ``load`` document (its kind, schema and history: :mod:`producer.report.load_document`)."""
 
 from __future__ import annotations
 
 import datetime
 
+from producer.report.load_document import HISTORY, KIND, SCHEMA, check
 from producer.services.redis import mask_url
 from producer.traffic import capacity, histogram
 from producer.traffic.figures import GROWTH_RATIO, SUSTAINED_SHARE
 from producer.version import __version__
 
-KIND = "load"
-SCHEMA = 1
-HISTORY = {1: "first version (issue 18)"}
 
-
-def build(load, work, size: int, base: dict, ceiling: float, machine: dict, results, began, embedded) -> dict:
+def build(load, work, size: int, base: dict, ceiling: float, machine: dict, results, began, stack) -> dict:
+    """``stack``: what the families said of their services (None: no broker row)."""
     settings = load.base
-    broker = (
-        "embedded"
-        if embedded is not None
-        else (mask_url(settings.broker_url) if settings.broker_url else None)
-    )
+    broker = None
+    if stack is not None:
+        broker = "embedded" if stack.get("embedded") else mask_url(settings.broker_url or "")
     return {
         "kind": KIND,
         "schema": SCHEMA,
@@ -54,13 +42,15 @@ def build(load, work, size: int, base: dict, ceiling: float, machine: dict, resu
         },
         "rules": {
             "sustained": f"achieved >= {SUSTAINED_SHARE:.0%} of the rate sent, and p99 of the step's "
-            f"second half <= {GROWTH_RATIO:g} x its first half's + 5 ms + 2 run times",
-            "capacity": "median of the achieved rates of the saturated steps; low/high their extremes",
+            f"second half <= {GROWTH_RATIO:g} x its first half's + 5 ms + 2 run times, or the halves' "
+            "p99 95% intervals meet",
+            "capacity": "the highest rate sustained, as sent; with --repeat, the median of each "
+            "repetition's, low/high their extremes; else low/high the bracket its steps left",
             "latency": "result time minus intended send time (open loop)",
         },
         "histogram": histogram.PRECISION,
         "machine": machine,
-        "stack": embedded.describe() if embedded is not None else None,
+        "stack": stack,
         "generator": {"ceiling": ceiling, "lag_limit_s": capacity_limit()},
         "baseline": base,
         "results": results,
@@ -74,11 +64,4 @@ def capacity_limit() -> float:
     return LAG_LIMIT_S
 
 
-def check(doc: dict) -> None:
-    """A document of this kind and a schema this version reads, else ValueError."""
-    if not isinstance(doc, dict) or doc.get("kind") != KIND:
-        raise ValueError("not a load document (kind is not 'load')")
-    if doc.get("schema") not in HISTORY:
-        raise ValueError(
-            f"load document schema {doc.get('schema')!r}; this poolbench reads {sorted(HISTORY)}"
-        )
+__all__ = ["build", "check", "KIND", "SCHEMA"]

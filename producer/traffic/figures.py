@@ -18,7 +18,9 @@ SUSTAINED_SHARE = 0.95
 GROWTH_RATIO = 1.5
 """... and p99 of the step's second half is not above this times its first half's ..."""
 GROWTH_FLOOR_S = 0.005
-"""... plus this, and plus two median run times (so that jitter on tiny tasks is not growth)."""
+"""... plus this, and plus two median run times (so that jitter on tiny tasks is not growth),
+and the halves' p99 95% intervals do not meet (so that a few calls held up by other programs
+are not growth: on a busy machine a half-step's p99 is its one or two slowest answers)."""
 TIMELINE_POINTS = 60
 
 
@@ -90,14 +92,17 @@ def figures(items: list[Arrival], wall_start: float, duration: float, offered: f
     waits = [a.record["started"] - a.intended for a in done if "started" in a.record]
     runs = [a.record["ended"] - a.record["started"] for a in done if "ended" in a.record]
     half = wall_start + duration / 2
-    first = histogram.of(a.result_at - a.intended for a in done if a.intended < half)
-    second = histogram.of(a.result_at - a.intended for a in done if a.intended >= half)
+    first_values = [a.result_at - a.intended for a in done if a.intended < half]
+    second_values = [a.result_at - a.intended for a in done if a.intended >= half]
+    first, second = histogram.of(first_values), histogram.of(second_values)
     run_median = _median(runs) or 0.0
     p99_first, p99_second = first.percentile(99), second.percentile(99)
+    bands = [quantile_interval(first_values, 0.99), quantile_interval(second_values, 0.99)]
     growing = bool(
         p99_first is not None
         and p99_second is not None
         and p99_second > GROWTH_RATIO * p99_first + GROWTH_FLOOR_S + 2 * run_median
+        and _apart(*bands)
     )
     outstanding = sum(1 for a in items if a.result_at is None or a.result_at > end)
     achieved = len(in_step) / duration
@@ -110,6 +115,7 @@ def figures(items: list[Arrival], wall_start: float, duration: float, offered: f
             "p99_interval": _around(quantile_interval(values, 0.99), latencies.percentile(99)),
         },
         "p99_halves": [p99_first, p99_second],
+        "p99_halves_intervals": bands,
         "growing": growing,
         "queue_wait": {"p50": _median(waits), "p99": histogram.of(waits).percentile(99)},
         "run_time": {"p50": run_median or None, "p99": histogram.of(runs).percentile(99)},
@@ -117,6 +123,15 @@ def figures(items: list[Arrival], wall_start: float, duration: float, offered: f
         "sustained": achieved >= SUSTAINED_SHARE * (len(items) / duration) and not growing,
         "timeline": timeline(items, wall_start, duration),
     }
+
+
+def _apart(first: list[float] | None, second: list[float] | None) -> bool:
+    """The second half's p99 interval lies wholly above the first's: its p99 grew beyond what
+    two or three late answers make of a half-step's p99. Too few answers for an interval: True
+    (the ratio alone decides)."""
+    if first is None or second is None:
+        return True
+    return second[0] > first[1]
 
 
 def _around(interval: list[float] | None, point: float | None) -> list[float] | None:

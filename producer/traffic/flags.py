@@ -17,8 +17,8 @@ from producer.errors import UsageError
 from producer.services.environ import inherited
 from producer.settings import DEFAULT_BACKENDS as DEFAULT_COMPARED
 from producer.settings import Settings
-from producer.traffic import arrivals, generator
-from producer.traffic.session import MIN_TASKS, LoadSettings, check_backends
+from producer.traffic import arrivals, generator, targets
+from producer.traffic.session import MIN_TASKS, LoadSettings
 
 DEFAULT_BACKENDS = ",".join(name for name in DEFAULT_COMPARED if name != BASELINE)
 """compare's backends, less the baseline (which load runs on its own to verify)."""
@@ -77,6 +77,9 @@ def add_parser(sub) -> None:
     c.add_argument("--broker-file", metavar="PATH", help="read the broker's URL from the first line of PATH")
     c.add_argument("--workers", default="", help="embedded worker processes per pool, e.g. prefork=2")
     c.add_argument("--prefetch", type=int, help="Celery only: the embedded workers' prefetch multiplier")
+    c.add_argument("--chunks", type=int, help="not for load: each task is sent alone, when it arrives")
+    c.add_argument("--no-result", action="store_true", help="not for load: latency is read from results")
+    c.add_argument("--python", action="append", metavar="PATH", help="not for load yet (compare has it)")
     c.add_argument("--json", dest="json_path", metavar="FILE", help="write the document; '-' for stdout")
     c.add_argument(
         "--plot", dest="plot_path", metavar="FILE.png|.svg", help="latency-throughput and queue depth"
@@ -124,7 +127,24 @@ def _workers(text: str, pools: list[str]) -> dict[str, int]:
     return out
 
 
+def refuse_batch_flags(args) -> None:
+    """compare's flags that have no meaning at an arrival rate: one line each, exit 2."""
+    if args.chunks is not None:
+        raise UsageError(
+            "--chunks groups calls into one message, so a call would wait for the next ones to arrive; "
+            "load sends each task alone, at its arrival time"
+        )
+    if args.no_result:
+        raise UsageError("--no-result stores no results, and load reads each task's latency from its result")
+    if args.python:
+        raise UsageError(
+            "--python is not in load yet: run load under that interpreter instead "
+            f"(`{args.python[0]} -m producer load ...`), or use compare --python"
+        )
+
+
 def from_args(args, environ, *, interactive: bool) -> tuple[LoadSettings, LoadOutput]:
+    refuse_batch_flags(args)
     rates = parse_rates(args.rate)
     if not (math.isfinite(args.duration) and 0 < args.duration <= MAX_DURATION):
         raise UsageError(f"--duration must be above 0 and at most {MAX_DURATION:g} s, not {args.duration:g}")
@@ -150,7 +170,6 @@ def from_args(args, environ, *, interactive: bool) -> tuple[LoadSettings, LoadOu
     names = list(dict.fromkeys(backends.spec(n.strip()).name for n in args.backends.split(",") if n.strip()))
     if not names:
         raise UsageError("--backends names no backend")
-    check_backends(names)
     pools = [backends.spec(n).pool for n in names if backends.spec(n).needs_broker]
     url, source = broker_source.resolve(
         args.broker, args.broker_env, args.broker_file, environ, defaults.BROKER_ENV
@@ -164,7 +183,7 @@ def from_args(args, environ, *, interactive: bool) -> tuple[LoadSettings, LoadOu
     ):
         _writable(flag, path, suffixes)
     if args.plot_path or args.html_path:
-        from producer.traffic import plot
+        from producer.report import load_plot as plot
 
         plot.require()
     _check_workload(args.workload)
@@ -182,6 +201,8 @@ def from_args(args, environ, *, interactive: bool) -> tuple[LoadSettings, LoadOu
         prefetch=args.prefetch,
         environ=inherited(environ),
     )
+    targets.check(base)
+    base.check()  # what the registry and the families say (the same checks as compare's)
     load = LoadSettings(base, rates, args.duration, args.arrivals, args.seed, args.repeat)
     output = LoadOutput(args.json_path, args.plot_path, args.html_path, interactive and not args.no_progress)
     return load, output

@@ -10,17 +10,17 @@ Prints nothing; ``progress(text)`` is told what runs.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import statistics
 import sys
 import time
 from dataclasses import dataclass
 
-from producer import backends
 from producer.errors import PoolbenchError, PreflightFailed, UsageError
 from producer.measure import host
-from producer.traffic import capacity, document, generator
+from producer.traffic import capacity, cpu, document, generator, targets
 from producer.traffic.steps import run_step, step_seed
-from workloads import resolve, run_task
+from workloads import is_builtin, resolve, run_task
 
 STEP_FACTOR = 1.5
 BISECTIONS = 3
@@ -35,8 +35,6 @@ MIN_TASKS = 100
 """A step must be given at least this many tasks (rate x duration)."""
 SWITCH_INTERVAL_S = 0.0005
 """The producer's GIL switch interval during a load run (see _quick_switches)."""
-LOCAL_KINDS = {backends.THREADS: "threads", backends.PROCESSES: "processes", backends.SERIAL: "threads"}
-"""Local models a child pool can run; serial is one thread."""
 
 
 @dataclass(frozen=True)
@@ -62,20 +60,6 @@ def baseline(spec: str, size: int) -> dict:
         raise PreflightFailed(f"the workload raised {error['type']}: {error['message']}; fix it first")
     times = [r["ended"] - r["started"] for r in records]
     return {"summary": records[0]["summary"], "run_s": statistics.median(times), "runs_s": times}
-
-
-def targets(load: LoadSettings, spec: str, size: int, run_s: float):
-    for name in load.base.backends:
-        entry = backends.spec(name)
-        if entry.needs_broker:
-            from producer.backends.celery.traffic import CeleryTarget
-
-            yield entry, CeleryTarget(name, entry.model, entry.pool, load.base, spec, size, run_s)
-        else:
-            from producer.traffic.local import LocalTarget
-
-            base = load.base if entry.model != backends.SERIAL else load.base.replace(concurrency=1)
-            yield entry, LocalTarget(name, entry.model, LOCAL_KINDS[entry.model], base, spec, size, run_s)
 
 
 def ladder(start: float) -> list[float]:
@@ -147,20 +131,20 @@ def run(load: LoadSettings, progress=None) -> dict:
     machine = host.describe()
     results = []
     began = time.time()
+    allow = [] if is_builtin(work.spec) else [work.spec]
     with contextlib.ExitStack() as stack:
         stack.enter_context(_quick_switches())
-        embedded = _stack(settings, work.spec, stack, say)
-        if embedded is not None:
-            settings = settings.replace(broker_url=embedded.broker_url)
-        load = LoadSettings(settings, load.rates, load.duration, load.arrivals, load.seed, load.repeat)
-        for index, (entry, target) in enumerate(targets(load, work.spec, size, base["run_s"])):
-            say(f"{entry.name}: starting...")
+        served, services = stack.enter_context(targets.serve(targets.plan(settings), allow, say))
+        load = dataclasses.replace(load, base=served.settings)
+        for index, row in enumerate(served.rows):
+            target = targets.target(row, work.spec, size, base["run_s"])
+            say(f"{target.name}: starting...")
             with target:
                 steps = _steps_for(target, load, index, base["summary"], start_rate, ceiling, say)
                 described = target.describe()
                 concurrency = target.concurrency
-            results.append(_result(entry, concurrency, described, steps, work.kind, base, machine))
-    return document.build(load, work, size, base, ceiling, machine, results, began, embedded)
+            results.append(_result(row, concurrency, described, steps, work.kind, base, machine))
+    return document.build(load, work, size, base, ceiling, machine, results, began, services)
 
 
 @contextlib.contextmanager
@@ -175,29 +159,24 @@ def _quick_switches():
         sys.setswitchinterval(previous)
 
 
-def _stack(settings, spec: str, stack: contextlib.ExitStack, say):
-    pools = [backends.spec(n).pool for n in settings.backends if backends.spec(n).needs_broker]
-    if not pools or settings.broker_url:
-        return None
-    from producer.stack import EmbeddedStack
-
-    say("starting Redis and the Celery workers...")
-    return stack.enter_context(EmbeddedStack(settings, pools, [spec]))
-
-
-def _result(entry, concurrency: int, described: dict, steps, kind: str, base: dict, machine) -> dict:
+def _result(row, concurrency: int, described: dict, steps, kind: str, base: dict, machine) -> dict:
     cpus = int(host.usable_cpus(machine)) or 1
+    entry = row.spec
+    found = capacity.capacity(steps)
     return {
-        "name": entry.name,
+        "name": row.label,
         "model": entry.model,
         "via": entry.via,
         "shares_gil": entry.shares_gil,
         "concurrency": concurrency,
         "target": described,
         "steps": steps,
-        "capacity": capacity.capacity(steps),
+        "capacity": found,
         "send_ceiling": _send_ceiling(steps),
         "model_capacity": capacity.model_capacity(kind, concurrency, base["run_s"], entry.shares_gil, cpus),
+        "model_cpu_left": cpu.left_model(
+            kind, 1 if entry.shares_gil else concurrency, base["run_s"], cpus, cpu.at_capacity(steps, found)
+        ),
     }
 
 
@@ -205,17 +184,6 @@ def _send_ceiling(steps: list[dict]) -> float | None:
     """Sends per second this target's generator could make: the median over its steps."""
     found = [s["generator_lag"]["ceiling"] for s in steps if s["generator_lag"].get("ceiling")]
     return statistics.median(found) if found else None
-
-
-def check_backends(names) -> None:
-    for name in names:
-        entry = backends.spec(name)
-        if not entry.needs_broker and entry.model not in LOCAL_KINDS:
-            raise UsageError(
-                f"load runs local threads, processes and Celery pools; not '{name}' ({entry.model})"
-            )
-        if entry.for_tests:
-            raise UsageError(f"'{name}' is a test double; load measures real pools")
 
 
 __all__ = ["LoadSettings", "run", "PoolbenchError"]

@@ -20,6 +20,7 @@ import time
 
 from producer.measure import host
 from producer.traffic import arrivals, figures
+from producer.traffic.cpu import StepCpu
 from producer.traffic.generator import OpenLoop
 
 LEAD_S = 0.05
@@ -39,6 +40,7 @@ def run_step(target, rate: float, duration: float, kind: str, seed: int, expecte
     start = time.monotonic() + LEAD_S
     wall_start = time.time() + LEAD_S
     intended = [wall_start + off for off in offsets]
+    spent = StepCpu()
     report = OpenLoop(offsets, target.send, stopped=stopped).run(start, wall_start)
     _sleep_until(start + duration, stopped)
     drain_until = time.monotonic() + DRAIN_S + 2 * getattr(target, "run_s", 0.0)
@@ -48,7 +50,9 @@ def run_step(target, rate: float, duration: float, kind: str, seed: int, expecte
     settle_until = time.monotonic() + SETTLE_S
     while _unanswered(target, report.sent, abandoned) and time.monotonic() < settle_until:
         time.sleep(POLL_S)
-    checked = figures.verify(report.sent, target.collected(), abandoned, expected)
+    collected = target.collected()
+    used = spent.finish([record for _index, record, _at in collected])
+    checked = figures.verify(report.sent, collected, abandoned, expected)
     if hasattr(target, "forget"):
         target.forget()
     items = figures.arrivals(intended[: report.sent], checked.pop("_seen"))
@@ -61,6 +65,7 @@ def run_step(target, rate: float, duration: float, kind: str, seed: int, expecte
         verified=checked,
         interrupted=report.stopped,
         loadavg=host.loadavg(),
+        cpu=used,
     )
     if step["generator_lag"]["behind"]:
         lag = step["generator_lag"]

@@ -23,6 +23,7 @@ import time
 
 import redis
 
+from producer.backends import build
 from producer.backends.celery import CeleryBackend
 from producer.backends.celery.app import BROKER_ERRORS, broker_errors, failure_of
 from producer.backends.celery.results import READY, decode, result_key
@@ -38,10 +39,15 @@ result: results of this target's ids are swept once this has passed."""
 
 
 class CeleryTarget(Started):
-    def __init__(self, name: str, model: str, pool: str, settings, spec: str, size: int, run_s: float):
-        self.name, self.model, self.via, self.pool = name, model, "broker", pool
-        self.settings, self.spec, self.size, self.run_s = settings, spec, size, run_s
-        self.backend = CeleryBackend(settings, pool)
+    """The Celery family's traffic side (``FamilyEntry.traffic``): one plan row's pool."""
+
+    def __init__(self, row, spec: str, size: int, run_s: float):
+        entry = row.spec
+        self.name, self.model, self.via, self.pool = row.label, entry.model, entry.via, entry.pool
+        self.settings, self.spec, self.size, self.run_s = row.settings, spec, size, run_s
+        self.backend = build(row)
+        if not isinstance(self.backend, CeleryBackend):
+            raise TypeError(f"{row.label}: not a Celery backend")
         self.token = secrets.token_hex(6)
         self.step = 0
         self._lock = threading.Lock()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from producer.traffic import capacity as cap
+from producer.report.kinds import word
 
 COLUMNS = "{:>7} {:>7} {:>5} {:>5} {:<11}{:>6} {:>6} {:>5} {:>5} {:>5} {:>4} {}"
 HEADER = (
@@ -66,16 +66,31 @@ def step_line(step: dict) -> str:
 def capacity_line(result: dict) -> str:
     c, model = result["capacity"], result.get("model_capacity")
     text = "capacity: " + cap_text(c)
-    if c.get("interval") == "bracket":
+    if c.get("interval") == "bracket" and c.get("saturated"):
         text += " (the bracket its steps left; repeat rates for an interval)"
     elif c.get("interval") == "repetitions":
         text += f" (over {c['repetitions']} repetitions)"
     if c.get("peak"):
         text += f"; peak achieved {rate(c['peak'])}/s"
     if model and c["value"]:
-        off = c["value"] / model["value"] - 1
-        text += f"\n  model {model['formula']} = {rate(model['value'])}/s; measured {off:+.0%}"
+        text += f"\n  model {model['formula']} = {rate(model['value'])}/s; {_against(c, model['value'])}"
+    left = result.get("model_cpu_left")
+    if left and c["value"]:
+        text += (
+            f"\n  with the CPU left at {rate(left['at_rate'])}/s: {left['cores_left']:.2f} cores (poolbench "
+            f"{left['overhead']:.2f}, of which the producer {left['producer']:.2f}; other programs "
+            f"{left['others']:.2f}) -> {rate(left['value'])}/s; {_against(c, left['value'])}"
+        )
     return "  " + text
+
+
+def _against(c: dict, model: float) -> str:
+    """The capacity against a model; a capacity never saturated is only a floor."""
+    if not model:
+        return "no model value"
+    if not c.get("saturated"):
+        return "not compared: no step saturated, so the capacity is only a floor"
+    return f"measured {c['value'] / model - 1:+.0%}"
 
 
 def render(doc: dict, width: int = 80) -> str:
@@ -155,7 +170,10 @@ def verdict_lines(verdict: dict, kind: str | None = None) -> list[str]:
             f"  {item['backend']} ({item['model']}, {item['via']}) sustains {cap_text(item['capacity'])}"
         )
     gil = verdict.get("gil")
-    if gil and kind in ("cpu", "mixed"):  # on waits and GIL-free C code the GIL is not the question
+    if gil and word(kind) in (
+        "cpu-bound",
+        "mixed",
+    ):  # on waits and GIL-free C code the GIL is not the question
         lines.append(
             f"  models with a GIL of their own reach {gil['ratio']:.2f}x the capacity of models sharing one "
             f"({rate(gil['own_gil'])}/s against {rate(gil['shares_gil'])}/s)"
@@ -173,4 +191,4 @@ def cap_text(c: dict) -> str:
     return said if c.get("saturated") else f"at least {rate(c['value'])}/s (never saturated)"
 
 
-__all__ = ["render", "cap"]
+__all__ = ["render"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import html
 
-from producer.traffic import plot, text
+from producer.report import load_plot as plot
+from producer.report import load_text as text
 
 
 def render(doc: dict) -> str:
