@@ -74,6 +74,27 @@ def _check_costs(args, pools: list[str], broker_url: str | None) -> None:
         )
 
 
+def _check_hosts(args, pools: list[str], broker_url: str | None):
+    """--hosts and --link: the link's shape, or None; UsageError before any work."""
+    if args.link is not None and not args.hosts:
+        raise UsageError("--link shapes the links of --hosts; add --hosts")
+    if not args.hosts:
+        return None
+    if broker_url:
+        raise UsageError("--hosts starts Redis and workers in namespaces; drop --broker/REDIS_URL or --hosts")
+    if not pools:
+        raise UsageError("--hosts places Celery workers; add a celery-* backend to --backends")
+    from producer.services import netns
+    from producer.services.relay import LinkShape
+
+    try:
+        link = LinkShape.parse(args.link) if args.link else None
+    except ValueError as exc:
+        raise UsageError(f"--link: {exc}") from None
+    netns.check_available()
+    return link
+
+
 def _check_range(name: str, value) -> None:
     low, high = LIMITS[name]
     if value is not None and value != "auto" and not low <= value <= high:
@@ -124,7 +145,10 @@ def settings_from_args(args, environ) -> Settings:
             "with `python -m worker --pool POOL` instead"
         )
     _check_costs(args, pools, broker_url)
+    link = _check_hosts(args, pools, broker_url)
     settings = Settings(
+        hosts=args.hosts,
+        link=link,
         chunks=args.chunks,
         prefetch=args.prefetch,
         no_result=args.no_result,

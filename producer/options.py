@@ -110,6 +110,7 @@ def _run_options(c: argparse.ArgumentParser) -> None:
         "--workers", default="", help="embedded worker processes per pool, e.g. prefork=3,threads=2"
     )
     _cost_flags(c)
+    _host_flags(c)
     c.add_argument(
         "--json", dest="json_path", metavar="FILE", help="write the result document; '-' for stdout"
     )
@@ -142,6 +143,18 @@ def _cost_flags(c) -> None:
         "--no-result",
         action="store_true",
         help="Celery only: fire and forget; tasks report completion to Redis, not the result backend",
+    )
+
+
+def _host_flags(c) -> None:
+    """Hosts on one machine (issue 19): services/netns.py, services/relay.py."""
+    c.add_argument(
+        "--hosts",
+        action="store_true",
+        help="embedded only, root: Redis and each worker fleet in a network namespace of its own",
+    )
+    c.add_argument(
+        "--link", help="with --hosts: the links' shape, e.g. rtt=2ms,jitter=0.2ms (through a relay)"
     )
 
 

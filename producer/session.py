@@ -21,6 +21,7 @@ from producer.measure import host, preflight
 from producer.measure.cputime import tree_cpu_s
 from producer.measure.results import build
 from producer.measure.rounds import Progress, run_rounds
+from producer.report import network
 from producer.report.chunking import chunking_notes
 from producer.report.document import Document
 from producer.report.verdict import judge
@@ -115,6 +116,8 @@ def document(runs, settings: Settings, prepared: Prepared, stack: dict | None) -
     doc["verdict"] = judge(doc)
     doc["verdict"]["notes"] += chunking_notes(doc)  # apart from the verdict's own logic
     doc["producer"] = {"pid": os.getpid(), "peak_rss_bytes": peak_rss_bytes()}
+    if links := network.section(doc):
+        doc["network"] = links
     return doc
 
 

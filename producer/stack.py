@@ -50,6 +50,8 @@ class EmbeddedStack:
         self.folder: str | None = None
         self._redis: RedisServer | None = None
         self._fleet: WorkerFleet | None = None
+        self.hosts = None
+        """--hosts: the namespaces Redis and each fleet run in (:mod:`producer.services.netns`)."""
 
     def __enter__(self) -> EmbeddedStack:
         try:
@@ -67,9 +69,11 @@ class EmbeddedStack:
         self.folder = folders.make_owned(FOLDER_PREFIX)
         began = time.perf_counter()
         deadline = time.monotonic() + self.settings.startup_timeout
-        self._redis = RedisServer(self.folder, password=secrets.token_urlsafe(18))
+        hosts = self.hosts = self._start_hosts() if self.settings.hosts else None
+        where = hosts.redis_options() if hosts else {}
+        self._redis = RedisServer(self.folder, password=secrets.token_urlsafe(18), **where)
         self._redis.start(deadline)
-        self.broker_url = self._redis.url
+        self.broker_url = hosts.broker_url(self._redis.url, deadline) if hosts else self._redis.url
         if self.plans:
             self._fleet = WorkerFleet(
                 self.plans,
@@ -78,13 +82,22 @@ class EmbeddedStack:
                 environ=self.settings.environ,
                 folder=self.folder,
                 prefetch=self.settings.prefetch,
+                prefixes=hosts.prefixes() if hosts else None,
             )
             self._fleet.start(self.broker_url)
             self._fleet.wait_ready(self.broker_url, deadline, self.settings.startup_timeout)
         self.startup_s = time.perf_counter() - began
 
+    def _start_hosts(self):
+        from producer.services.netns import Hosts
+
+        self.hosts = Hosts(self.pools, self.settings.link, self.folder, self.settings.environ)
+        self.hosts.start()
+        return self.hosts
+
     def describe(self) -> dict:
         return {
+            **({"network": self.hosts.describe()} if self.hosts else {}),
             "broker": mask_url(self.broker_url) if self.broker_url else None,
             "redis": self._redis.describe() if self._redis else {},
             "workers": self._fleet.describe() if self._fleet else {},
@@ -105,5 +118,7 @@ class EmbeddedStack:
                     part.kill()
             raise
         finally:
+            if self.hosts is not None:
+                self.hosts.close()
             folder, self.folder = self.folder, None
             folders.remove(folder)

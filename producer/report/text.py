@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import textwrap
 
-from producer.report import costs, table
+from producer.report import costs, network, table
 from producer.report.document import Document, Result, Verdict
 from producer.report.table import ms
 
@@ -56,6 +56,8 @@ def header_lines(doc: Document) -> list[str]:
     if stack:
         lines.append("celery: " + _stack_line(doc, stack))
         lines.append("celery batches: " + costs.knobs(s))
+        if rtt := network.rtt_line(doc):
+            lines.append(rtt)
     return lines + python_lines(doc)
 
 

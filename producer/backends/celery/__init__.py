@@ -25,6 +25,7 @@ from producer.backends.celery.liveness import Liveness
 from producer.backends.celery.messages import MessageBatch
 from producer.backends.celery.recovery import BROKER_WAIT_S
 from producer.backends.celery.results import ResultWatcher
+from producer.backends.celery.rtt import RttSampler, measure_rtt
 from producer.backends.celery.run import RunLease
 from producer.errors import BrokerLost, BrokerUnavailable, NoWorker, TasksLost
 from producer.measure import memory
@@ -75,6 +76,9 @@ class CeleryBackend(Backend):
         """Ids of every task collected: a result stored again later is a duplicate run."""
         self._round = 0
         self._batch_incidents: list[str] = []
+        self.rtt_before: dict | None = None
+        self.rtt_during: RttSampler | None = None
+        """The producer's round trip to Redis: PINGs at start, and one every 0.1 s until closed."""
 
     @property
     def url(self) -> str:
@@ -101,6 +105,8 @@ class CeleryBackend(Backend):
         the producer and result connections, so that the first batch pays for neither.
         """
         self.redis_run_id = check_redis(self._url).get("run_id")
+        self.rtt_before = measure_rtt(self._url)
+        self.rtt_during = RttSampler(self._url).start()
         self._app = APPS.acquire(self._url)
         try:
             with broker_errors(self._url):
@@ -217,6 +223,8 @@ class CeleryBackend(Backend):
                 self.incident("duplicate", f"{len(again)} task(s) ran again after their result was collected")
 
     def close(self) -> None:
+        if self.rtt_during is not None:
+            self.rtt_during.stop()
         if self.lease is not None:
             self.lease.close()  # ends the run: its queued and held messages go
             self.lease = None
@@ -267,6 +275,10 @@ class CeleryBackend(Backend):
             "workers": len(self._nodes),
             "nodes": {node: self._node_info.get(node, {}) for node in sorted(self._nodes)},
             "result_backend": "redis",
+            "broker_rtt": {
+                "before": self.rtt_before,
+                "during": self.rtt_during.result() if self.rtt_during else None,
+            },
             **agreed,
             "faults": {
                 "visibility_timeout_s": protocol.VISIBILITY_TIMEOUT_S,

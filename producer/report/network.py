@@ -1,0 +1,92 @@
+"""The network between producer, broker and workers, read from a document.
+
+:func:`section` gathers what the Celery backends measured (the producer's PINGs to
+Redis before and during the run, each worker's own PINGs, reported through
+``poolbench_info``) and what the stack says of the links (``--hosts``, ``--link``)
+into the document's ``network`` section; :func:`rtt_line` renders it as one header
+line. Older documents have none of it: both then give None.
+"""
+
+from __future__ import annotations
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return "?"
+    return f"{value:.2f}" if value < 10 else f"{value:.0f}"
+
+
+def _pair(rtt: dict | None) -> str | None:
+    if not rtt or rtt.get("median_ms") is None:
+        return None
+    return f"{_ms(rtt['median_ms'])} ms (p99 {_ms(rtt.get('p99_ms'))}, n {rtt.get('n')})"
+
+
+def section(doc: dict) -> dict | None:
+    """``{"producer": {backend: {before, during}}, "workers": [...], "links": {...}}``, or None."""
+    producer, workers = {}, []
+    for result in doc.get("results", []):
+        settings = result.get("settings") or {}
+        if "broker_rtt" not in settings:
+            continue
+        producer[result["backend"]] = settings["broker_rtt"]
+        for node, info in (settings.get("nodes") or {}).items():
+            if any(w["node"] == node for w in workers):
+                continue
+            workers.append(
+                {
+                    "node": node,
+                    "host": (info or {}).get("host"),
+                    "backend": result["backend"],
+                    "broker_rtt": (info or {}).get("broker_rtt"),
+                }
+            )
+    links = (doc.get("stack") or {}).get("network")
+    if not producer and not links:
+        return None
+    return {"producer": producer, "workers": workers, "links": links}
+
+
+def rtt_line(doc: dict) -> str | None:
+    """``broker RTT: producer 0.05 ms (p99 0.09, n 30) before, ... during; workers ...; links ...``."""
+    network = doc.get("network")
+    if not network:
+        return None
+    parts = []
+    measured = list(network.get("producer", {}).values())
+    if measured:
+        before = _pair(measured[0].get("before"))
+        during = [d for m in measured if (d := m.get("during")) and d.get("median_ms") is not None]
+        text = f"producer {before or 'unmeasured'} before"
+        if during:
+            low = _ms(min(d["median_ms"] for d in during))
+            high = _ms(max(d["median_ms"] for d in during))
+            p99 = max(d["p99_ms"] for d in during)
+            spread = low if low == high else f"{low}-{high}"
+            text += f", {spread} ms during (p99 {_ms(p99)}, {sum(d['n'] for d in during)} PINGs)"
+        failed = sum((m.get("during") or {}).get("failed", 0) for m in measured)
+        if failed:
+            text += f", {failed} PING(s) failed"
+        parts.append(text)
+    workers = network.get("workers") or []
+    timed = [w for w in workers if (w.get("broker_rtt") or {}).get("median_ms") is not None]
+    if workers:
+        hosts = sorted({w.get("host") or "?" for w in workers})
+        if timed:
+            medians = [w["broker_rtt"]["median_ms"] for w in timed]
+            p99 = max(w["broker_rtt"]["p99_ms"] for w in timed)
+            spread = (
+                _ms(min(medians)) if len(set(medians)) == 1 else f"{_ms(min(medians))}-{_ms(max(medians))}"
+            )
+            text = f"workers {spread} ms (p99 {_ms(p99)})"
+        else:
+            text = "workers unmeasured"
+        parts.append(f"{text}; {len(workers)} worker(s) on {len(hosts)} host(s): {', '.join(hosts)}")
+    links = network.get("links")
+    if links:
+        shape = links.get("shape") or {}
+        added = f"rtt {shape.get('rtt_ms', 0):g} ms" + (
+            f", jitter {shape['jitter_ms']:g} ms" if shape.get("jitter_ms") else ""
+        )
+        parts.append(f"links: {links.get('method')} ({added}) in namespaces {links.get('range')}")
+    return "broker RTT: " + "; ".join(parts) if parts else None
