@@ -1,0 +1,83 @@
+"""Workers that joined from another host: the producer reports them with their hostnames
+and round trips to the broker.
+
+The other host is a network namespace (tests/test_partition.py's ``other_host``) with a
+UTS namespace of its own, so that its worker's hostname is its own; it reaches Redis over
+the veth link through a relay that gives the link a 2 ms round trip, while the producer
+reaches Redis on loopback. The rest is pure logic: the document's ``network`` section and
+its header line, from documents old and new.
+"""
+
+from __future__ import annotations
+
+from producer.report import network
+from producer.services.relay import LinkShape, Relay
+from tests.faults import make_backend, private_redis, running_workers
+from tests.test_partition import other_host
+
+EDGE = "edge-host-1"
+
+
+def test_a_worker_from_another_host_is_reported_with_its_hostname_and_rtt(tmp_path):
+    with other_host() as (namespace, _link, here), private_redis(tmp_path) as server:
+        shape = LinkShape.parse("rtt=2ms")
+        with Relay((here, 0), ("127.0.0.1", server.port), shape) as relay:
+            far_url = server.url.replace(f"127.0.0.1:{server.port}", f"{here}:{relay.address[1]}")
+            on_edge = ["ip", "netns", "exec", namespace, "unshare", "--uts", "--"]
+            on_edge += ["sh", "-c", 'hostname "$0" && exec "$@"', EDGE]
+            with running_workers(far_url, tmp_path, "threads", prefix=on_edge) as (worker,):
+                with make_backend(server.url, "threads") as backend:
+                    records = backend.run_batch("sleep", 0, 4)
+                    doc = {
+                        "results": [{"backend": backend.name, "settings": backend.settings_info()}],
+                        "stack": {"embedded": False},
+                    }
+    assert worker.node.endswith(f"@{EDGE}") and {r["host"] for r in records} == {EDGE}
+    section = network.section(doc)
+    (joined,) = section["workers"]
+    assert joined["host"] == EDGE and joined["node"] == worker.node
+    assert joined["broker_rtt"]["n"] == 10 and joined["broker_rtt"]["median_ms"] >= 2.0 - 0.1  # a floor
+    producer = section["producer"][backend.name]
+    assert (
+        producer["before"]["n"] == 30 and producer["before"]["median_ms"] < joined["broker_rtt"]["median_ms"]
+    )
+    line = network.rtt_line({**doc, "network": section})
+    assert line.startswith("broker RTT: producer ") and f"1 worker(s) on 1 host(s): {EDGE}" in line
+
+
+def _doc(rtts: list[float | None], links: dict | None = None) -> dict:
+    nodes = {
+        f"threads-{i}@h{i}": {
+            "host": f"h{i}",
+            "broker_rtt": None if r is None else {"n": 10, "median_ms": r, "p99_ms": r * 2},
+        }
+        for i, r in enumerate(rtts)
+    }
+    before = {"n": 30, "median_ms": 0.05, "p99_ms": 0.1, "max_ms": 0.1, "failed": 0}
+    during = {"n": 12, "median_ms": 0.2, "p99_ms": 1.5, "max_ms": 1.5, "failed": 1}
+    settings = {"broker_rtt": {"before": before, "during": during}, "nodes": nodes}
+    return {"results": [{"backend": "celery-threads", "settings": settings}], "stack": {"network": links}}
+
+
+def test_the_header_line_gives_each_figure_with_its_spread_and_count():
+    doc = _doc(
+        [2.1, 2.4], {"method": "relay", "shape": {"rtt_ms": 2.0, "jitter_ms": 0.2}, "range": "10.213.5.0/24"}
+    )
+    doc["network"] = network.section(doc)
+    line = network.rtt_line(doc)
+    assert line == (
+        "broker RTT: producer 0.05 ms (p99 0.10, n 30) before, 0.20 ms during (p99 1.50, 12 PINGs), "
+        "1 PING(s) failed; workers 2.10-2.40 ms (p99 4.80); 2 worker(s) on 2 host(s): h0, h1; "
+        "links: relay (rtt 2 ms, jitter 0.2 ms) in namespaces 10.213.5.0/24"
+    )
+
+
+def test_a_worker_that_could_not_say_is_unmeasured_not_zero():
+    doc = _doc([None])
+    doc["network"] = network.section(doc)
+    assert "workers unmeasured; 1 worker(s) on 1 host(s): h0" in network.rtt_line(doc)
+
+
+def test_documents_without_a_network_give_no_line():
+    old = {"results": [{"backend": "threads", "settings": {}}], "stack": None}
+    assert network.section(old) is None and network.rtt_line(old) is None
