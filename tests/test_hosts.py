@@ -81,3 +81,21 @@ def test_a_worker_that_could_not_say_is_unmeasured_not_zero():
 def test_documents_without_a_network_give_no_line():
     old = {"results": [{"backend": "threads", "settings": {}}], "stack": None}
     assert network.section(old) is None and network.rtt_line(old) is None
+
+
+def _result(worker_rtt_ms: float, slot_gap_ms: float) -> dict:
+    rtt = {"n": 10, "median_ms": worker_rtt_ms, "p99_ms": worker_rtt_ms}
+    return {
+        "settings": {"nodes": {"a@h": {"broker_rtt": rtt}}},
+        "breakdown": {"slot_gap_s": {"median": slot_gap_ms / 1e3}},
+    }
+
+
+def test_the_breakdown_names_the_network_share_only_where_it_counts():
+    far = network.share(_result(4.0, 28.0))
+    assert far.startswith(
+        "network: at 4.00 ms broker RTT (the workers' median), at least 8.00 ms of the 28 ms"
+    )
+    assert "publish 1, queue 1, result back 1, slot idle 2" in far
+    assert network.share(_result(0.05, 2.2)) is None  # loopback: 0.1 ms of 2.2 ms is not worth a line
+    assert network.share({"settings": {}, "breakdown": None}) is None

@@ -90,3 +90,41 @@ def rtt_line(doc: dict) -> str | None:
         )
         parts.append(f"links: {links.get('method')} ({added}) in namespaces {links.get('range')}")
     return "broker RTT: " + "; ".join(parts) if parts else None
+
+
+def worker_rtt_ms(result: dict) -> float | None:
+    """The median of its workers' own round trips to the broker (None: unmeasured)."""
+    medians = [
+        rtt["median_ms"]
+        for info in ((result.get("settings") or {}).get("nodes") or {}).values()
+        if (rtt := (info or {}).get("broker_rtt")) and rtt.get("median_ms") is not None
+    ]
+    return sorted(medians)[len(medians) // 2] if medians else None
+
+
+def share(result: dict, least: float = 0.1) -> str | None:
+    """``network: at 4.1 ms RTT ...``: the least of a slot's idle time between tasks that the
+    broker's round trips take (:data:`producer.measure.breakdown.ROUND_TRIPS`), said only when
+    it is at least ``least`` of that time (on loopback it is not worth a line)."""
+    from producer.measure.breakdown import ROUND_TRIPS
+
+    rtt = worker_rtt_ms(result)
+    gap = ((result.get("breakdown") or {}).get("slot_gap_s") or {}).get("median")
+    if rtt is None or not gap:
+        return None
+    floor_ms = ROUND_TRIPS["slot_gap_s"] * rtt
+    if floor_ms < least * gap * 1e3:
+        return None
+    counts = ", ".join(f"{name} {ROUND_TRIPS[key]}" for key, name in _NAMES.items())
+    return (
+        f"network: at {_ms(rtt)} ms broker RTT (the workers' median), at least {_ms(floor_ms)} ms of the "
+        f"{_ms(gap * 1e3)} ms a slot idles between tasks goes to round trips (fewest per task: {counts})"
+    )
+
+
+_NAMES = {
+    "publish_s": "publish",
+    "queue_wait_s": "queue",
+    "result_back_s": "result back",
+    "slot_gap_s": "slot idle",
+}
