@@ -10,6 +10,7 @@ under CI=true the tests fail without them, elsewhere they are skipped.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -21,7 +22,12 @@ import psutil
 import pytest
 
 from producer.services import netns
+from producer.services.relay import LinkShape
+from producer.settings import Settings
+from producer.stack import EmbeddedStack
+from tests.faults import BatchThread, held_by, make_backend, once_each, wait_until
 from tests.helpers import ROOT, assert_one_line_error, load_json, run_cli, unavailable
+from worker import protocol
 
 pytestmark = pytest.mark.redis
 SMALL = ["compare", "--backends", "celery-threads", "--workload", "sleep", "--size", "0", "--tasks", "20"]
@@ -157,3 +163,76 @@ def test_without_iproute2_the_run_stops_before_any_work_in_one_line(tmp_path):
 def test_bad_host_flags_are_one_line_exit_2(args, needle):
     proc = run_cli(*SMALL, *args)
     assert_one_line_error(proc, 2, needle)
+
+
+# Faults across the network: a run with --hosts, and one of its links cut or dropping.
+
+
+@contextlib.contextmanager
+def hosted(tmp_path, pools=("prefork",)):
+    """An embedded --hosts stack behind a 1 ms link, and a backend on its first pool."""
+    need_namespaces()
+    settings = Settings(hosts=True, link=LinkShape.parse("rtt=1ms"), concurrency=2, startup_timeout=60)
+    with EmbeddedStack(settings, list(pools), allow=[]) as stack:
+        with make_backend(stack.broker_url, pools[0]) as backend:
+            yield stack, backend
+
+
+def _ip_in(namespace: str, *args: str) -> None:
+    subprocess.run(["ip", "netns", "exec", namespace, *args], check=True, timeout=30, capture_output=True)
+
+
+@contextlib.contextmanager
+def dropping(namespace: str):
+    """Every packet in or out of the namespace dropped (no RST, no FIN), then let through again."""
+    for chain in ("INPUT", "OUTPUT"):
+        _ip_in(namespace, "iptables", "-A", chain, "-j", "DROP")
+    try:
+        yield
+    finally:
+        _ip_in(namespace, "iptables", "-F")
+
+
+def _down(link: str, seconds: float) -> None:
+    netns.ip("link", "set", link, "down")
+    try:
+        time.sleep(seconds)
+    finally:
+        netns.ip("link", "set", link, "up")
+
+
+def test_a_worker_hosts_link_down_mid_batch_loses_and_doubles_nothing(tmp_path):
+    with hosted(tmp_path) as (stack, backend):
+        batch = BatchThread(backend, "sleep", 2000, 6)
+        batch.start()
+        wait_until(lambda: held_by(stack.broker_url) >= 2, 30, "two tasks on the worker host")
+        began = time.monotonic()
+        _down(stack.hosts.link_of("prefork"), protocol.VISIBILITY_TIMEOUT_S / 2)
+        records = batch.join_result(timeout=protocol.VISIBILITY_TIMEOUT_S * 6)
+        took = time.monotonic() - began
+    assert once_each(records, 6) and not [r for r in records if "error" in r]
+    assert took < protocol.VISIBILITY_TIMEOUT_S * 6  # bounded, whatever the machine's load
+    assert all_made() == []
+
+
+def test_a_worker_host_that_drops_traffic_for_a_while_loses_and_doubles_nothing(tmp_path):
+    with hosted(tmp_path) as (stack, backend):
+        batch = BatchThread(backend, "sleep", 1000, 8)
+        batch.start()
+        wait_until(lambda: held_by(stack.broker_url) >= 2, 30, "two tasks on the worker host")
+        with dropping(stack.hosts.namespaces["prefork"]):
+            time.sleep(protocol.VISIBILITY_TIMEOUT_S / 2)
+        records = batch.join_result(timeout=protocol.VISIBILITY_TIMEOUT_S * 6)
+    assert once_each(records, 8) and not [r for r in records if "error" in r]
+    assert all_made() == []
+
+
+def test_redis_host_away_and_back_mid_batch_loses_and_doubles_nothing(tmp_path):
+    with hosted(tmp_path) as (stack, backend):
+        batch = BatchThread(backend, "sleep", 500, 8)
+        batch.start()
+        wait_until(lambda: held_by(stack.broker_url) >= 1, 30, "a task taken")
+        _down(stack.hosts.link_of("redis"), 4.0)
+        records = batch.join_result(timeout=120)
+    assert once_each(records, 8) and not [r for r in records if "error" in r]
+    assert all_made() == []
