@@ -41,7 +41,7 @@ def need_namespaces() -> None:
 
 def made_by(pid: int) -> list[str]:
     names = netns.owned_names()
-    return [n for n in names["namespaces"] + names["links"] if n.startswith(f"pb{pid}")]
+    return [n for n in names["namespaces"] + names["links"] if netns._OWNED.match(n).group(1) == str(pid)]
 
 
 def all_made() -> list[str]:
@@ -126,7 +126,7 @@ def test_a_killed_runs_leftovers_are_removed_by_the_next_run(tmp_path):
         if proc.poll() is None:
             proc.kill()
     left = made_by(proc.pid)
-    assert any(name.endswith("-redis") for name in left) and f"pb{proc.pid}br" in left
+    assert any(name.endswith("-redis") for name in left) and f"pb{proc.pid}b0" in left
     _, alive = psutil.wait_procs(children, timeout=15)  # they die with the producer
     assert alive == []
     again = run_cli(*SMALL, "--hosts", "--json", str(tmp_path / "next.json"), timeout=240)

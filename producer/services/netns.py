@@ -5,7 +5,8 @@ The namespaces hang on one bridge in the producer's namespace, in a /24 of
 :data:`RANGE` that no interface of the machine uses yet: the bridge is ``.1`` (the
 producer), Redis's host ``.2``, the worker hosts ``.3`` on. Traffic between them crosses
 real veth pairs and a real bridge, never loopback. Every name carries the owning run's
-process id (``pb<pid>-redis``, ``pb<pid>-w1``, bridge ``pb<pid>br``, links ``pb<pid>v<n>``)
+process id and a serial (``pb<pid>-0-redis``, ``pb<pid>-0-w1``, bridge ``pb<pid>b0``, links
+``pb<pid>v0n<n>``)
 so that the next run removes what a killed one left (:func:`remove_abandoned`), as
 :mod:`producer.services.folders` does for folders.
 
@@ -19,6 +20,7 @@ a message. The method and the shape are recorded (:meth:`Hosts.describe`).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import re
 import shutil
@@ -38,7 +40,9 @@ REDIS_PORT = 6379
 """Where clients reach Redis's host (the relay with --link, Redis itself without)."""
 HIDDEN_REDIS_PORT = 6380
 """Where Redis itself listens behind the relay."""
-_OWNED = re.compile(r"^pb(\d+)(?:-|br$|v\d+$|p\d+$)")
+_OWNED = re.compile(r"^pb(\d+)(?:-\d+-|b\d+$|[vp]\d+n\d+$)")
+_SERIAL = itertools.count()
+"""Several runs' stacks may live in one process (a benchmark): each gets its own names."""
 _IP_TIMEOUT = 30
 
 
@@ -109,11 +113,13 @@ class Hosts:
         self.folder = folder
         self.environ = environ
         self.owner = os.getpid()
+        self.serial = next(_SERIAL)
+        self.tag = f"pb{self.owner}"
         self.octet: int | None = None
         self.namespaces: dict[str, str] = {}
         """Host -> namespace: ``redis`` and each pool."""
         self.addresses: dict[str, str] = {}
-        self.bridge = f"pb{self.owner}br"
+        self.bridge = f"{self.tag}b{self.serial}"
         self.relay: Child | None = None
 
     def start(self) -> None:
@@ -129,8 +135,8 @@ class Hosts:
         return f"{RANGE}.{self.octet}.{last}"
 
     def _add_host(self, host: str, number: int) -> None:
-        namespace = f"pb{self.owner}-{'redis' if host == 'redis' else f'w{number - 2}'}"
-        ours, theirs = f"pb{self.owner}v{number}", f"pb{self.owner}p{number}"
+        namespace = f"{self.tag}-{self.serial}-{'redis' if host == 'redis' else f'w{number - 2}'}"
+        ours, theirs = self._link_name("v", number), self._link_name("p", number)
         ip("netns", "add", namespace)
         self.namespaces[host] = namespace
         ip("link", "add", ours, "type", "veth", "peer", "name", theirs)
@@ -157,8 +163,10 @@ class Hosts:
 
     def link_of(self, host: str) -> str:
         """The producer-side end of ``host``'s veth link (``ip link set ... down`` cuts it)."""
-        number = list(self.namespaces).index(host) + 2
-        return f"pb{self.owner}v{number}"
+        return self._link_name("v", list(self.namespaces).index(host) + 2)
+
+    def _link_name(self, side: str, number: int) -> str:
+        return f"{self.tag}{side}{self.serial}n{number}"
 
     @property
     def redis_port(self) -> int:
@@ -212,5 +220,5 @@ class Hosts:
         ip("link", "del", self.bridge, check=False)
         with contextlib.suppress(Exception):
             for name in owned_names()["links"]:
-                if name.startswith(f"pb{self.owner}v"):
+                if name.startswith(f"{self.tag}v{self.serial}n"):
                     ip("link", "del", name, check=False)
