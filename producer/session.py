@@ -115,6 +115,7 @@ def document(runs, settings: Settings, prepared: Prepared, stack: dict | None) -
     )
     doc["verdict"] = judge(doc)
     doc["verdict"]["notes"] += chunking_notes(doc)  # apart from the verdict's own logic
+    doc["verdict"]["notes"] += network.rtt_notes(doc)
     doc["producer"] = {"pid": os.getpid(), "peak_rss_bytes": peak_rss_bytes()}
     if links := network.section(doc):
         doc["network"] = links

@@ -99,3 +99,13 @@ def test_the_breakdown_names_the_network_share_only_where_it_counts():
     assert "publish 1, queue 1, result back 1, slot idle 2" in far
     assert network.share(_result(0.05, 2.2)) is None  # loopback: 0.1 ms of 2.2 ms is not worth a line
     assert network.share({"settings": {}, "breakdown": None}) is None
+
+
+def test_the_verdict_names_the_task_length_below_which_a_pool_is_broker_bound():
+    doc = {"results": [{"backend": "celery-prefork", **_result(4.0, 10.0)}]}
+    (note,) = network.rtt_notes(doc)
+    # a slot's time per task is run + 10 ms idle, of which at least 8 ms round trips: most of
+    # it for runs under 2 x 8 - 10 = 6 ms
+    assert note.startswith("celery-prefork: at 4.00 ms broker RTT, tasks under 6.00 ms spend most")
+    assert network.rtt_notes({"results": [{"backend": "x", **_result(0.05, 2.0)}]}) == []  # loopback
+    assert network.rtt_notes({"results": [{"backend": "x", **_result(4.0, 30.0)}]}) == []  # floor too small

@@ -128,3 +128,32 @@ _NAMES = {
     "result_back_s": "result back",
     "slot_gap_s": "slot idle",
 }
+
+
+def rtt_notes(doc: dict) -> list[str]:
+    """Verdict notes: below which task length a Celery pool is broker-bound at the measured RTT.
+
+    A slot's idle time between tasks holds at least ROUND_TRIPS["slot_gap_s"] round trips
+    (the floor). A task whose run is shorter than ``2 x floor - idle`` spends most of its
+    slot's time (run + idle) on round trips, whatever else the idle time holds; said only
+    when that length is positive and the RTT is beyond loopback's (0.5 ms). The pick of
+    the pool is never changed here."""
+    from producer.measure.breakdown import ROUND_TRIPS
+
+    notes = []
+    for result in doc.get("results", []):
+        rtt = worker_rtt_ms(result)
+        gap = ((result.get("breakdown") or {}).get("slot_gap_s") or {}).get("median")
+        if rtt is None or rtt < 0.5 or not gap:
+            continue
+        floor_s = ROUND_TRIPS["slot_gap_s"] * rtt / 1e3
+        below_s = 2 * floor_s - gap
+        if below_s <= 0:
+            continue
+        notes.append(
+            f"{result['backend']}: at {_ms(rtt)} ms broker RTT, tasks under {_ms(below_s * 1e3)} ms "
+            f"spend most of their pool slot's time on the network (at least {_ms(floor_s * 1e3)} ms "
+            f"of round trips in the {_ms(gap * 1e3)} ms a slot idles between tasks): "
+            "--chunks N pays that once per N calls"
+        )
+    return notes
