@@ -170,5 +170,8 @@ def settings_record(settings: Settings, tuning: dict) -> dict:
         "chunks": settings.chunks,
         "prefetch": settings.prefetch,
         "no_result": settings.no_result,
+        **(
+            {"hosts": True, "link": settings.link.text() if settings.link else None} if settings.hosts else {}
+        ),
         **tuning,
     }

@@ -109,3 +109,13 @@ def test_the_verdict_names_the_task_length_below_which_a_pool_is_broker_bound():
     assert note.startswith("celery-prefork: at 4.00 ms broker RTT, tasks under 6.00 ms spend most")
     assert network.rtt_notes({"results": [{"backend": "x", **_result(0.05, 2.0)}]}) == []  # loopback
     assert network.rtt_notes({"results": [{"backend": "x", **_result(4.0, 30.0)}]}) == []  # floor too small
+
+
+def test_diff_says_when_one_run_had_hosts_and_a_link():
+    from producer.report.diff import _differences
+
+    machine = {"hostname": "vm"}
+    loopback = {"settings": {"concurrency": 2}, "machine": machine}
+    far = {"settings": {"concurrency": 2, "hosts": True, "link": "rtt 2 ms"}, "machine": machine}
+    assert _differences(loopback, far) == ["hosts: None -> True", "link: None -> rtt 2 ms"]
+    assert _differences(loopback, loopback) == []  # older documents have neither: no difference

@@ -58,6 +58,7 @@ def test_a_run_behind_a_2ms_link_measures_it_and_leaves_nothing(tmp_path):
     links = doc["network"]["links"]
     assert links["method"] == "relay" and links["shape"] == {"rtt_ms": 2.0, "jitter_ms": 0.2}
     assert links["range"].startswith("10.213.") and set(links["hosts"]) == {"redis", "threads"}
+    assert doc["settings"]["hosts"] is True and doc["settings"]["link"] == "rtt 2 ms, jitter 0.2 ms"
     before = doc["network"]["producer"]["celery-threads"]["before"]
     # the relay holds each PING for the round trip at least (a floor, not a timing to meet)
     assert before["n"] == 30 and before["median_ms"] >= 2.0 - 0.2 - 0.1

@@ -16,7 +16,10 @@ away; new fields may appear without a bump):
   ``load`` records what else kept the machine busy. Later, without a bump: ``group``,
   ``baseline`` and ``python.gil_enabled_by`` per result, and ``pythons`` (``--python``):
   rows of several interpreters, each group against its own baseline; ``model``, ``via``
-  and ``shares_gil`` per result (what its backend declares; absent in older documents).
+  and ``shares_gil`` per result (what its backend declares; absent in older documents);
+  ``network`` (the broker's round trip from the producer and each worker, and with
+  ``--hosts`` the links: method and shape), ``settings.broker_rtt`` per Celery result,
+  ``stack.network``, and ``settings.hosts``/``settings.link`` when ``--hosts`` was given.
 
 The document is built by :mod:`producer.measure.results`.
 """
