@@ -214,6 +214,12 @@ def main(argv: list[str] | None = None, prog: str = "poolbench") -> int:
                 return commands.report_saved(args.run, output_from_args(args, os.environ))
             if args.command == "diff":
                 return commands.diff(args.a, args.b, force=args.force)
+            if args.command == "sweep" and args.link_rtt:
+                from producer import link_sweep
+
+                settings, rtts = link_sweep.from_args(args, os.environ)
+                output = output_from_args(args, os.environ, settings)
+                return commands._measure(lambda **shown: link_sweep.run(settings, rtts, **shown), output)
             if args.command == "sweep":
                 settings, concurrencies, workers = sweep_from_args(args, os.environ)
                 output = output_from_args(args, os.environ, settings)

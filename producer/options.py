@@ -184,6 +184,12 @@ def _sweep_parser(sub) -> None:
         help="comma-separated numbers of embedded worker processes per Celery pool (default 1)",
     )
     s.add_argument("--tasks", type=int, help="calls per batch (default: twice the largest concurrency)")
+    s.add_argument(
+        "--link-rtt",
+        metavar="RTTS",
+        help="root: sweep the broker's round trip instead, e.g. 0,1,4,20ms "
+        "(Celery backends behind --hosts links)",
+    )
 
 
 def _saved_run_parsers(sub) -> None:

@@ -87,7 +87,7 @@ def _result(worker_rtt_ms: float, slot_gap_ms: float) -> dict:
     rtt = {"n": 10, "median_ms": worker_rtt_ms, "p99_ms": worker_rtt_ms}
     return {
         "settings": {"nodes": {"a@h": {"broker_rtt": rtt}}},
-        "breakdown": {"slot_gap_s": {"median": slot_gap_ms / 1e3}},
+        "breakdown": {"slot_gap_s": {"median": slot_gap_ms / 1e3}, "messages": 10, "calls": 10},
     }
 
 
@@ -119,3 +119,12 @@ def test_diff_says_when_one_run_had_hosts_and_a_link():
     far = {"settings": {"concurrency": 2, "hosts": True, "link": "rtt 2 ms"}, "machine": machine}
     assert _differences(loopback, far) == ["hosts: None -> True", "link: None -> rtt 2 ms"]
     assert _differences(loopback, loopback) == []  # older documents have neither: no difference
+
+
+def test_chunked_rows_get_no_network_share_their_calls_follow_without_round_trips():
+    chunked = _result(4.0, 0.05)
+    chunked["breakdown"].update(messages=2, calls=20)
+    assert network.share(chunked) is None
+    assert network.rtt_notes({"results": [{"backend": "x", **chunked}]}) == []
+    # a gap shorter than the floor contradicts it (clocks, noise): nothing is claimed
+    assert network.share(_result(4.0, 5.0)) is None

@@ -237,3 +237,34 @@ def test_redis_host_away_and_back_mid_batch_loses_and_doubles_nothing(tmp_path):
         records = batch.join_result(timeout=120)
     assert once_each(records, 8) and not [r for r in records if "error" in r]
     assert all_made() == []
+
+
+def test_sweep_link_rtt_measures_each_backend_at_each_round_trip(tmp_path):
+    need_namespaces()
+    out = tmp_path / "sweep.json"
+    args = ["sweep", "--link-rtt", "0,2ms", "--backends", "celery-threads", "--workload", "sleep"]
+    args += ["--size", "0", "--tasks", "20", "--concurrency", "2", "--chunks", "5", "--repeat", "2"]
+    proc = run_cli(*args, "--no-progress", "--json", str(out), timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    doc = load_json(out)
+    series = doc["link_sweep"]["series"]
+    assert set(series) == {"celery-threads", "celery-threads chunks 5"}
+    for points in series.values():
+        assert [p["rtt_asked_ms"] for p in points] == [0.0, 2.0] and all(p["ok"] for p in points)
+        assert points[1]["rtt_measured_ms"] >= 2.0 - 0.1  # the relay's floor, not a timing to meet
+    assert doc["ok"] and "The verdict reads the Celery points at 0 ms" in " ".join(doc["verdict"]["notes"])
+    assert "celery-threads against the broker's RTT: 0 ms" in " ".join(proc.stdout.split())
+    assert all_made() == []
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--link-rtt", "0,soon"], "--link-rtt: not a duration"),
+        (["--link-rtt", "1ms", "--concurrency", "1,2"], "give one --concurrency"),
+        (["--link-rtt", "1ms", "--backends", "threads", "--concurrency", "2"], "add a celery-* backend"),
+    ],
+)
+def test_bad_link_sweeps_are_one_line_exit_2(args, needle):
+    proc = run_cli("sweep", "--workload", "sleep", *args)
+    assert_one_line_error(proc, 2, needle)

@@ -83,7 +83,10 @@ def rtt_line(doc: dict) -> str | None:
             text = "workers unmeasured"
         parts.append(f"{text}; {len(workers)} worker(s) on {len(hosts)} host(s): {', '.join(hosts)}")
     links = network.get("links")
-    if links:
+    if links and links.get("sweep"):
+        asked = ", ".join(f"{link['shape']['rtt_ms']:g}" for link in links["sweep"])
+        parts.append(f"links: {links.get('method')} at rtt {asked} ms, a stack each, in {links.get('range')}")
+    elif links:
         shape = links.get("shape") or {}
         added = f"rtt {shape.get('rtt_ms', 0):g} ms" + (
             f", jitter {shape['jitter_ms']:g} ms" if shape.get("jitter_ms") else ""
@@ -102,18 +105,26 @@ def worker_rtt_ms(result: dict) -> float | None:
     return sorted(medians)[len(medians) // 2] if medians else None
 
 
+def _slot_gap(result: dict) -> float | None:
+    """A slot's median idle time between tasks, in seconds, when each task was a message of its
+    own (with --chunks the calls of one message follow without a round trip: None)."""
+    b = result.get("breakdown") or {}
+    if b.get("messages") != b.get("calls"):
+        return None
+    return (b.get("slot_gap_s") or {}).get("median")
+
+
 def share(result: dict, least: float = 0.1) -> str | None:
     """``network: at 4.1 ms RTT ...``: the least of a slot's idle time between tasks that the
     broker's round trips take (:data:`producer.measure.breakdown.ROUND_TRIPS`), said only when
     it is at least ``least`` of that time (on loopback it is not worth a line)."""
     from producer.measure.breakdown import ROUND_TRIPS
 
-    rtt = worker_rtt_ms(result)
-    gap = ((result.get("breakdown") or {}).get("slot_gap_s") or {}).get("median")
+    rtt, gap = worker_rtt_ms(result), _slot_gap(result)
     if rtt is None or not gap:
         return None
     floor_ms = ROUND_TRIPS["slot_gap_s"] * rtt
-    if floor_ms < least * gap * 1e3:
+    if floor_ms < least * gap * 1e3 or floor_ms > gap * 1e3:
         return None
     counts = ", ".join(f"{name} {ROUND_TRIPS[key]}" for key, name in _NAMES.items())
     return (
@@ -142,13 +153,12 @@ def rtt_notes(doc: dict) -> list[str]:
 
     notes = []
     for result in doc.get("results", []):
-        rtt = worker_rtt_ms(result)
-        gap = ((result.get("breakdown") or {}).get("slot_gap_s") or {}).get("median")
+        rtt, gap = worker_rtt_ms(result), _slot_gap(result)
         if rtt is None or rtt < 0.5 or not gap:
             continue
         floor_s = ROUND_TRIPS["slot_gap_s"] * rtt / 1e3
         below_s = 2 * floor_s - gap
-        if below_s <= 0:
+        if below_s <= 0 or floor_s > gap:
             continue
         notes.append(
             f"{result['backend']}: at {_ms(rtt)} ms broker RTT, tasks under {_ms(below_s * 1e3)} ms "
@@ -157,3 +167,25 @@ def rtt_notes(doc: dict) -> list[str]:
             "--chunks N pays that once per N calls"
         )
     return notes
+
+
+def link_sweep_lines(doc: dict) -> list[str]:
+    """For ``sweep --link-rtt``: each series' throughput and makespan at each round trip."""
+    sweep = doc.get("link_sweep")
+    if not sweep:
+        return []
+    lines = []
+    for name, points in sweep["series"].items():
+        shown = ", ".join(
+            f"{p['rtt_asked_ms']:g} ms (measured {_ms(p['rtt_measured_ms'])}): "
+            f"{p['throughput']:.0f} tasks/s, "
+            f"makespan {_ms(p['makespan_s'] * 1e3)} ms (IQR {_ms((p['makespan_iqr_s'] or 0) * 1e3)})"
+            for p in points
+            if p["throughput"]
+        )
+        lines.append(f"{name} against the broker's RTT: {shown or 'no point measured'}")
+    lines.append(
+        f"RTT asked = the relay's round trip on every path to Redis; measured = the workers' median PING; "
+        f"{sweep['tasks']} tasks per batch, makespan = median batch time"
+    )
+    return lines

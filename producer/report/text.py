@@ -222,7 +222,8 @@ def render(doc: Document, *, wide: bool = False, width: int = 80, color: bool = 
         return textwrap.wrap(text, fill, subsequent_indent=indent) or [""]
 
     out = [part for line in header_lines(doc) for part in wrap(line)] + [""] + lines + [""]
-    out += [part for note in [LEGEND, *note_lines(doc), *sweep_lines(doc)] for part in wrap(note)]
+    notes = [LEGEND, *note_lines(doc), *sweep_lines(doc), *network.link_sweep_lines(doc)]
+    out += [part for note in notes for part in wrap(note)]
     out.append("")
     said = [part for sentence in verdict_sentences(doc) for part in wrap(sentence, "")]
     if color:
