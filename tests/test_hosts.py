@@ -128,3 +128,32 @@ def test_chunked_rows_get_no_network_share_their_calls_follow_without_round_trip
     assert network.rtt_notes({"results": [{"backend": "x", **chunked}]}) == []
     # a gap shorter than the floor contradicts it (clocks, noise): nothing is claimed
     assert network.share(_result(4.0, 5.0)) is None
+
+
+def test_the_link_sweep_chart_draws_throughput_and_makespan_against_rtt():
+    import pytest
+
+    pytest.importorskip("matplotlib")
+    from producer.report import plot
+
+    def point(rtt, wall):
+        return {
+            "rtt_asked_ms": rtt,
+            "rtt_measured_ms": rtt + 0.05,
+            "makespan_s": wall,
+            "makespan_iqr_s": 0.01,
+            "throughput": 40 / wall,
+            "ok": True,
+            "label": f"x @{rtt}ms",
+        }
+
+    series = {
+        "celery-threads": [point(0, 0.08), point(4, 0.56)],
+        "celery-threads chunks 10": [point(0, 0.016)],
+    }
+    doc = {
+        "link_sweep": {"rtts_ms": [0, 4], "tasks": 40, "series": series},
+        "workload": {"name": "sleep", "size": 0},
+    }
+    png = plot.render(doc)
+    assert png.startswith(b"\x89PNG") and plot.render(doc, image_format="svg").lstrip().startswith(b"<?xml")
