@@ -261,4 +261,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # no interpreter finalization: a daemon thread blocked on a peer that is itself stopping
+    # must not keep the relay alive after it was told to stop (its sockets are closed)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
