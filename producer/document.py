@@ -29,6 +29,10 @@ away; new fields may appear without a bump):
   :mod:`producer.measure.ideal`) and ``efficiency`` against it; ``too_short`` now means
   only "the baseline's batch is too short for any speedup", never one backend set aside;
   ``cpu_util`` is None for a batch too short for CPU ticks (finding ``cpu-too-short``).
+  Later, without a bump: ``network`` (the broker's round trip from the producer and each
+  worker, and with ``--hosts`` the links: method and shape), ``settings.broker_rtt`` per
+  Celery result, ``stack.network``, ``settings.hosts``/``settings.link`` when ``--hosts``
+  was given, and the findings ``broker-bound`` (:mod:`producer.report.network`).
 
 The document is built by :mod:`producer.measure.results`.
 """
