@@ -66,8 +66,8 @@ def test_a_run_behind_a_2ms_link_measures_it_and_leaves_nothing(tmp_path):
     (worker,) = doc["network"]["workers"]
     assert worker["broker_rtt"]["median_ms"] >= 2.0 - 0.2 - 0.1
     header = proc.stdout.split("\n\n")[0].splitlines()  # the default screen: one line of it
-    (said,) = [line for line in header if line.startswith("broker RTT ")]
-    assert said.endswith(" ms 1 worker(s); link rtt 2 ±0.2 ms") and len(said) <= 80, said
+    (said,) = [line for line in header if line.startswith("broker RTT: producer ")]
+    assert "), 1 worker " in said and said.endswith(" ms; link rtt 2 ±0.2 ms") and len(said) <= 80, said
     verbose = run_cli("report", str(out), "-v")
     text = " ".join(verbose.stdout.split())  # the report wraps at 80 columns
     assert "broker RTT: producer " in text and "links: relay (rtt 2 ms, jitter 0.2 ms)" in text

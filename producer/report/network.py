@@ -146,7 +146,7 @@ _NAMES = {
 
 
 def short_line(doc: dict) -> str | None:
-    """The default screen's one line: ``broker RTT 4.08 ms (p99 4.61) producer, 4.10 ms 2 worker(s);
+    """The default screen's one line: ``broker RTT: producer 4.3 ms (p99 14), 2 workers 4.1 ms;
     link rtt 4 ms``.
 
     The producer's median during the run (before it, if no PING was timed during), the
@@ -161,11 +161,12 @@ def short_line(doc: dict) -> str | None:
     if during or before:
         timed = during or before
         p99 = max(d["p99_ms"] for d in timed)
-        when = "" if during else " before"
-        parts.append(f"{_spread([d['median_ms'] for d in timed])} ms (p99 {_ms(p99)}) producer{when}")
+        when = " before the run" if not during else ""
+        parts.append(f"producer {_spread([d['median_ms'] for d in timed])} ms (p99 {_short(p99)}){when}")
     workers = [w["broker_rtt"]["median_ms"] for w in network.get("workers") or [] if _timed(w)]
     if workers:
-        parts.append(f"{_spread(workers)} ms {len(workers)} worker(s)")
+        many = "s" if len(workers) > 1 else ""
+        parts.append(f"{len(workers)} worker{many} {_spread(workers)} ms")
     if not parts:
         return None
     links = network.get("links") or {}
@@ -174,11 +175,16 @@ def short_line(doc: dict) -> str | None:
     jitter = f" ±{shape['jitter_ms']:g}" if shape.get("jitter_ms") else ""
     link = f"; link rtt {shape['rtt_ms']:g}{jitter} ms" if relayed else ""
     hosts = "; --hosts" if links and not link else ""
-    return "broker RTT " + ", ".join(parts) + link + hosts
+    return "broker RTT: " + ", ".join(parts) + link + hosts
+
+
+def _short(value: float) -> str:
+    """Two significant digits or so: 0.05, 4.3, 14."""
+    return f"{value:.2f}" if value < 1 else f"{value:.1f}" if value < 10 else f"{value:.0f}"
 
 
 def _spread(medians: list[float]) -> str:
-    low, high = _ms(min(medians)), _ms(max(medians))
+    low, high = _short(min(medians)), _short(max(medians))
     return low if low == high else f"{low}-{high}"
 
 
