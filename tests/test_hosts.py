@@ -166,3 +166,27 @@ def test_the_link_sweep_chart_draws_throughput_and_makespan_against_rtt():
     }
     png = plot.render(doc)
     assert png.startswith(b"\x89PNG") and plot.render(doc, image_format="svg").lstrip().startswith(b"<?xml")
+
+
+def _network_doc(links=None) -> dict:
+    rtt = {"median_ms": 0.05, "p99_ms": 0.09, "n": 30}
+    return {
+        "network": {
+            "producer": {"celery-threads": {"before": rtt, "during": {**rtt, "median_ms": 0.06}}},
+            "workers": [{"node": "n1", "host": "vm", "backend": "celery-threads", "broker_rtt": rtt}],
+            "links": links,
+        }
+    }
+
+
+def test_the_default_screen_says_the_broker_rtt_in_one_line_only_for_celery_runs():
+    assert network.short_line(_network_doc()) == (
+        "broker RTT: producer 0.06 ms (p99 0.09), 1 worker 0.05 ms"
+    )  # loopback: no link named
+    relayed = {"method": "relay", "shape": {"rtt_ms": 4.0, "jitter_ms": 0.0}}
+    assert network.short_line(_network_doc(relayed)).endswith("; link rtt 4 ms")
+    direct = {"method": "none", "shape": {"rtt_ms": 0.0, "jitter_ms": 0.0}}
+    assert network.short_line(_network_doc(direct)).endswith("; --hosts")
+    assert network.short_line({"results": []}) is None  # a local run, or a document older than RTTs
+    unmeasured = {"network": {"producer": {}, "workers": [], "links": None}}
+    assert network.short_line(unmeasured) is None

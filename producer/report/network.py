@@ -167,15 +167,16 @@ def short_line(doc: dict) -> str | None:
     if workers:
         many = "s" if len(workers) > 1 else ""
         parts.append(f"{len(workers)} worker{many} {_spread(workers)} ms")
-    if not parts:
-        return None
     links = network.get("links") or {}
     shape = links.get("shape") or {}
     relayed = links.get("method") == "relay" and "rtt_ms" in shape
     jitter = f" ±{shape['jitter_ms']:g}" if shape.get("jitter_ms") else ""
     link = f"; link rtt {shape['rtt_ms']:g}{jitter} ms" if relayed else ""
+    if links.get("sweep"):  # sweep --link-rtt: a stack per round trip; the producer's PINGs at -v
+        asked = ", ".join(f"{x['shape']['rtt_ms']:g}" for x in links["sweep"])
+        parts, link = [p for p in parts if not p.startswith("producer")], f"; links rtt {asked} ms"
     hosts = "; --hosts" if links and not link else ""
-    return "broker RTT: " + ", ".join(parts) + link + hosts
+    return "broker RTT: " + ", ".join(parts) + link + hosts if parts else None
 
 
 def _short(value: float) -> str:
