@@ -218,7 +218,9 @@ def test_a_worker_hosts_link_down_mid_batch_loses_and_doubles_nothing(tmp_path):
         _down(stack.hosts.link_of("prefork"), protocol.VISIBILITY_TIMEOUT_S / 2)
         records = batch.join_result(timeout=protocol.VISIBILITY_TIMEOUT_S * 6)
         took = time.monotonic() - began
+        said = backend.disturbances(records)
     assert once_each(records, 6) and not [r for r in records if "error" in r]
+    assert not [line for line in said if "PING" in line]  # the producer's own path to Redis held
     assert took < protocol.VISIBILITY_TIMEOUT_S * 6  # bounded, whatever the machine's load
     assert all_made() == []
 
@@ -242,7 +244,9 @@ def test_redis_host_away_and_back_mid_batch_loses_and_doubles_nothing(tmp_path):
         wait_until(lambda: held_by(stack.broker_url) >= 1, 30, "a task taken")
         _down(stack.hosts.link_of("redis"), 4.0)
         records = batch.join_result(timeout=120)
+        said = backend.disturbances(records)  # what the report says of the batch: one line
     assert once_each(records, 8) and not [r for r in records if "error" in r]
+    assert [line for line in said if "PING(s) of the producer to Redis failed or took over 1 s" in line]
     assert all_made() == []
 
 

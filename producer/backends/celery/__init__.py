@@ -229,6 +229,8 @@ class CeleryBackend(Backend):
         """
         if self.watcher is not None:
             self._late_duplicates()
+        if self.rtt is not None and (stalled := self.rtt.during.new_stalls()):
+            self.incident("network", f"{stalled} PING(s) of the producer to Redis failed or took over 1 s")
         found, self._batch_incidents = self._batch_incidents, []
         return super().disturbances(records) + found
 

@@ -23,6 +23,9 @@ DURING_EVERY_S = 0.1
 MOST_SAMPLES = 5000
 """Samples kept during a run (about 8 minutes at one every 0.1 s); later ones are counted only."""
 TIMEOUT_S = 2.0
+STALL_S = 1.0
+"""A PING slower than this, or failed, is a stall of the producer's path to Redis: said as an
+incident of the batch it fell in (a short network fault the recovery absorbed)."""
 
 
 def summary(samples_s: list[float], failed: int = 0) -> dict:
@@ -72,6 +75,9 @@ class RttSampler:
         self.every_s = every_s
         self.samples: list[float] = []
         self.failed = 0
+        self.stalls = 0
+        """PINGs that failed or took over :data:`STALL_S`."""
+        self._stalls_seen = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -88,7 +94,9 @@ class RttSampler:
                     rtt = ping_once(client)
                 except redis.RedisError:
                     self.failed += 1
+                    self.stalls += 1
                     continue
+                self.stalls += rtt > STALL_S
                 if len(self.samples) < MOST_SAMPLES:
                     self.samples.append(rtt)
         finally:
@@ -103,6 +111,12 @@ class RttSampler:
 
     def result(self) -> dict:
         return summary(list(self.samples), self.failed)
+
+    def new_stalls(self) -> int:
+        """Stalls since the last call (a batch's, when called after each batch)."""
+        stalls = self.stalls
+        new, self._stalls_seen = stalls - self._stalls_seen, stalls
+        return new
 
 
 class BrokerRtt:
