@@ -229,7 +229,9 @@ class CeleryBackend(Backend):
         """
         if self.watcher is not None:
             self._late_duplicates()
-        if self.rtt is not None and (stalled := self.rtt.during.new_stalls()):
+        stalled = self.rtt.during.new_stalls() if self.rtt is not None else 0
+        lost = any(i["kind"] == "broker" and i["batch"] == self._round for i in self.incidents)
+        if stalled and not lost:  # a lost Redis is said already, by the recovery
             self.incident("network", f"{stalled} PING(s) of the producer to Redis failed or took over 1 s")
         found, self._batch_incidents = self._batch_incidents, []
         return super().disturbances(records) + found
