@@ -162,6 +162,8 @@ def compare(
     chunks: int = 1,
     prefetch: int | None = None,
     no_result: bool = False,
+    hosts: bool = False,
+    link: str | None = None,
     python: Iterable[str] = (),
     memory_limit: int | None = None,
     json: str | None = None,
@@ -179,9 +181,11 @@ def compare(
     ``{"prefork": 3}``; ``python`` paths of other interpreters (``pythons`` is its old name).
     ``broker``: a Redis URL of running workers; None starts a private Redis and workers for
     the Celery backends (the environment's REDIS_URL is not consulted here, ``broker_env``
-    names a variable to read it from). ``json``, ``plot``, ``html``, ``markdown`` and ``csv``
-    write those files after the run, as the flags do; the terminal-only flags (``--wide``,
-    ``-v``, ``--no-progress``) are ``run.report(wide=..., verbose=...)``.
+    names a variable to read it from); ``hosts`` and ``link`` (root) put Redis and the
+    workers in network namespaces behind a link such as ``"rtt=2ms"``. ``json``, ``plot``,
+    ``html``, ``markdown`` and ``csv`` write those files after the run, as the flags do; the
+    terminal-only flags (``--wide``, ``-v``, ``--no-progress``) are
+    ``run.report(wide=..., verbose=...)``.
 
     ``workload`` is a built-in name, a ``module:function`` or ``file.py:function`` spec, or
     a function defined at the top level of an importable module or file.
@@ -213,6 +217,8 @@ def compare(
         chunks=chunks,
         prefetch=prefetch,
         no_result=no_result,
+        hosts=hosts,
+        link=link,
         python=[*python, *pythons],
         memory_limit=memory_limit,
         json_path=json,

@@ -42,6 +42,18 @@ def sweep_from_args(args, environ) -> tuple[Settings, list[int], list[int]]:
     return settings_from_args(args, environ), concurrencies, workers
 
 
+def link_sweep_from_args(args, environ) -> tuple[Settings, list[float]]:
+    """``sweep --link-rtt``: the settings (as ``compare --hosts``, one concurrency), its round trips."""
+    from producer import link_sweep
+
+    rtts = link_sweep.parse_rtts(args.link_rtt)
+    concurrencies = int_list(args.concurrency, "--concurrency", *LIMITS["concurrency"])
+    link_sweep.check(plan.backend_names(args.backends.split(",")), concurrencies, args.workers)
+    args.concurrency, args.workers, args.hosts = concurrencies[0], "", True
+    args.tasks = args.tasks if args.tasks is not None else 2 * concurrencies[0]
+    return settings_from_args(args, environ), rtts
+
+
 def _parse_workers(text: str) -> dict[str, int]:
     """``prefork=3,threads=2``; its counts and pools are checked with the rest (Settings.check)."""
     workers = {}
@@ -54,6 +66,18 @@ def _parse_workers(text: str) -> dict[str, int]:
             )
         workers[pool] = int(count)
     return workers
+
+
+def _parse_link(args):
+    """``--link rtt=2ms,jitter=0.2ms`` -> its LinkShape (checked against --hosts by Settings.check)."""
+    if getattr(args, "link", None) is None:
+        return None
+    from producer.services.relay import LinkShape
+
+    try:
+        return LinkShape.parse(args.link)
+    except ValueError as exc:
+        raise UsageError(f"--link: {exc}") from None
 
 
 def _check_json_path(path: str | None) -> None:
@@ -69,6 +93,8 @@ def settings_from_args(args, environ) -> Settings:
         args.broker, args.broker_env, args.broker_file, environ, defaults.BROKER_ENV
     )
     settings = Settings(
+        hosts=getattr(args, "hosts", False),
+        link=_parse_link(args),
         chunks=args.chunks,
         prefetch=args.prefetch,
         no_result=args.no_result,
@@ -136,6 +162,12 @@ def main(argv: list[str] | None = None, prog: str = "poolbench") -> int:
                 return commands.report_saved(args.run, output_from_args(args, os.environ))
             if args.command == "diff":
                 return commands.diff(args.a, args.b, force=args.force)
+            if args.command == "sweep" and args.link_rtt:
+                from producer import link_sweep
+
+                settings, rtts = link_sweep_from_args(args, os.environ)
+                output = output_from_args(args, os.environ, settings)
+                return commands._measure(lambda **shown: link_sweep.run(settings, rtts, **shown), output)
             if args.command == "sweep":
                 settings, concurrencies, workers = sweep_from_args(args, os.environ)
                 output = output_from_args(args, os.environ, settings)

@@ -39,6 +39,10 @@ away; new fields may appear without a bump):
   from histograms: no ``values``, and ``p90``, ``p99`` beside the quartiles.
   ``verdict.reason`` is data (``{"code", ...its numbers}``, sentences by
   :mod:`producer.report.reasons`); older documents keep a sentence, shown as it is.
+  Also ``network`` (the broker's round trip from the producer and each
+  worker, and with ``--hosts`` the links: method and shape), ``settings.broker_rtt`` per
+  Celery result, ``stack.network``, ``settings.hosts``/``settings.link`` when ``--hosts``
+  was given, and the findings ``broker-bound`` (:mod:`producer.report.network`).
 
 The document is built by :mod:`producer.measure.results`.
 """

@@ -15,6 +15,7 @@ from producer import settings as defaults
 from producer.convoy import flags as convoy_flags
 from producer.errors import UsageError
 from producer.help_text import DESCRIPTIONS, EXAMPLES, EXIT_CODES
+from producer.host_flags import add_host_flags, add_link_rtt
 from producer.traffic import flags as traffic_flags
 from producer.version import __version__
 
@@ -197,6 +198,7 @@ def _run_options(c: argparse.ArgumentParser) -> None:
         help="embedded worker processes per pool, e.g. prefork=3,threads=2 (default 1 per pool)",
     )
     _cost_flags(c)
+    add_host_flags(c)
     c.add_argument(
         "--json",
         dest="json_path",
@@ -287,6 +289,7 @@ def _sweep_parser(sub) -> None:
     s.add_argument(
         "--tasks", type=int, metavar="N", help="calls per batch (default: twice the largest concurrency)"
     )
+    add_link_rtt(s)
 
 
 def _saved_run_parsers(sub) -> None:

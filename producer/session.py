@@ -26,7 +26,7 @@ from producer.measure.cputime import tree_cpu_s
 from producer.measure.results import build
 from producer.measure.rounds import Progress, run_rounds
 from producer.plan import Plan
-from producer.report import verdict
+from producer.report import network, verdict
 from producer.report.chunking import chunking_notes
 from producer.report.document import Document
 from producer.services.redis import mask_url
@@ -120,6 +120,8 @@ def document(runs, settings: Settings, prepared: Prepared, stack: dict | None) -
         load=load,
     )
     doc["producer"] = {"pid": os.getpid(), "peak_rss_bytes": peak_rss_bytes()}
+    if links := network.section(doc):
+        doc["network"] = links
     return doc
 
 
@@ -163,6 +165,7 @@ def judge(doc: Document, plan: Plan) -> Document:
             sweep.say_level(said, doc, at)
     doc["verdict"] = verdicts[0]
     doc["verdict"]["notes"] += chunking_notes(doc)  # apart from the verdict's own logic
+    doc["verdict"]["notes"] += network.rtt_notes(doc)
     return doc
 
 
@@ -200,5 +203,8 @@ def settings_record(settings: Settings, tuning: dict) -> dict:
         "chunks": settings.chunks,
         "prefetch": settings.prefetch,
         "no_result": settings.no_result,
+        **(
+            {"hosts": True, "link": settings.link.text() if settings.link else None} if settings.hosts else {}
+        ),
         **tuning,
     }

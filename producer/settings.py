@@ -92,6 +92,11 @@ class Settings:
     no_result: bool = False
     """Fire and forget: no result backend; tasks report completion to a per-batch hash."""
 
+    hosts: bool = False
+    """``--hosts``: the embedded Redis and each worker fleet in network namespaces of their own."""
+    link: object | None = None
+    """``--link``: a ``services.relay.LinkShape`` every path to Redis gets with --hosts; None: none."""
+
     def replace(self, **changes) -> Settings:
         return dataclasses.replace(self, **changes)
 

@@ -33,8 +33,11 @@ class EmbeddedStack(PrivateStack):
         self.plans = plans or (self.family.pool_plans(settings, self.pools) if self.pools else [])
         self.allow = list(allow)
         fleet = self._fleet_for if self.plans else None
-        super().__init__(settings.startup_timeout, fleet, interpreter)
+        hosts = self.family.placement(settings, self.plans) if settings.hosts else None
+        super().__init__(settings.startup_timeout, fleet, interpreter, hosts)
 
-    def _fleet_for(self, folder: str):
+    def _fleet_for(self, folder: str, prefixes: dict | None = None):
         s = self.settings
-        return self.family.fleet(self.plans, self.allow, self.interpreter, s.environ, folder, s.prefetch)
+        return self.family.fleet(
+            self.plans, self.allow, self.interpreter, s.environ, folder, s.prefetch, prefixes
+        )

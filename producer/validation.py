@@ -85,9 +85,11 @@ KNOB_FLAGS = {
     "prefetch": "--prefetch",
     "no_result": "--no-result",
     "workers": "--workers",
+    "hosts": "--hosts",
+    "link": "--link",
 }
 """Settings only some families honour, and their flags."""
-_UNSET = {"chunks": 1, "prefetch": None, "no_result": False, "workers": {}}
+_UNSET = {"chunks": 1, "prefetch": None, "no_result": False, "workers": {}, "hosts": False, "link": None}
 
 
 def _set(settings: Settings, knob: str) -> bool:

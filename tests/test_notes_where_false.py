@@ -56,6 +56,8 @@ WHERE_FALSE = {
     "broker-twin-missing": EVERYWHERE - {"celery-computing", "celery-waiting"},  # local only
     "broker-twin-not-faster": EVERYWHERE - {"celery-computing", "celery-waiting"},
     "no-broker-pick": EVERYWHERE - {"celery-computing", "celery-waiting"},
+    "broker-bound": EVERYWHERE,  # loopback: the workers' broker RTT is far under 0.5 ms
+    "link-sweep-first-rtt": EVERYWHERE,  # said by sweep --link-rtt only
 }
 FALSE_FOR_MODEL = {
     # CPU-bound work on a pool whose slots share one GIL: its slots wait for the GIL, not for

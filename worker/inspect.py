@@ -6,9 +6,9 @@ neither ``conf`` nor ``stats``. This command reads the running consumer instead:
 bootsteps, its prefetch multiplier and live prefetch count, its pool, the task's own
 acks settings, the interpreter its tasks run on, with the GIL's state now (a library
 that turned it back on in a free-threaded build is named: :mod:`workloads.gil`), its
-process id and host (so that an embedded worker's memory can be sampled) and the CPUs
-and CPU quota it may use. It is registered when the app loads, so the stock
-``celery -A worker worker`` answers it too.
+process id and host (so that an embedded worker's memory can be sampled), the CPUs
+and CPU quota it may use, and its round trip to the broker (:mod:`worker.rtt`). It is
+registered when the app loads, so the stock ``celery -A worker worker`` answers it too.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from celery.worker.control import inspect_command
 
 import workloads
 from worker import cgroup, protocol
+from worker.rtt import broker_rtt
 
 
 def _cpus() -> dict:
@@ -74,6 +75,7 @@ def describe(consumer) -> dict:
         "pid": os.getpid(),
         "host": socket.gethostname(),
         "cpus": CPUS,
+        "broker_rtt": broker_rtt(consumer.app.conf.broker_url),  # this worker's link, measured now
     }
 
 

@@ -43,6 +43,21 @@ LABELS = {
     "slot_gap_s": "slot idle between tasks",
     "message_gap_s": "slot idle between messages",
 }
+ROUND_TRIPS = {
+    "publish_s": 1,
+    "queue_wait_s": 1,
+    "dispatch_s": 0,
+    "run_s": 0,
+    "result_back_s": 1,
+    "slot_gap_s": 2,
+}
+"""The fewest broker round trips each part needs (Redis transport, late acks, prefetch 1):
+publish waits for Redis's reply to the LPUSH; a message reaches a waiting worker half a
+round trip after it reaches Redis, which it reached half a round trip after it was sent;
+a result goes worker -> Redis -> the producer's subscription; between two tasks a slot
+waits for the ack's reply and then for the next message's fetch. Measured through the
+relay (docs/BENCHMARKS.md) the slot's idle time grows by 2.6 (prefork) to 6 (threads)
+round trips: these are floors, never the whole."""
 
 
 def p90(values: list[float]) -> float:

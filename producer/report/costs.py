@@ -9,6 +9,7 @@ for the memory peaks.
 from __future__ import annotations
 
 from producer.measure.breakdown import LABELS
+from producer.report import network
 from producer.report.document import Document, Result
 from producer.report.table import mib, ms, peak_rss
 
@@ -32,6 +33,8 @@ def breakdown_line(r: Result) -> str | None:
         line += f"; a pool slot idled {_part('', b['slot_gap_s']).strip()} between tasks"
     if b["messages"] != b["calls"]:
         line += f"; {b['calls']} calls in {b['messages']} messages"
+    if network_part := network.share(r):
+        line += f"; {network_part}"
     hosts = b.get("hosts") or []
     if b.get("clock") == "one host":
         line += "; timestamps from one host's clock"

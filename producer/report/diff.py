@@ -29,7 +29,8 @@ MIN_ROUNDS = 5
 """Fewer measured rounds in either run: no significance test (two against two calls noise a change)."""
 SAME_WORK = ("name", "spec", "size", "tasks")
 """Workload fields that must match for the wall times to be comparable."""
-SETTINGS = ("concurrency", "repeat", "warmup", "start_method", "workers")
+SETTINGS = ("concurrency", "repeat", "warmup", "start_method", "workers", "hosts", "link")
+"""``hosts`` and ``link`` (--hosts, --link) are recorded only when set: absent in other runs."""
 MACHINE = ("hostname", "cpus_usable", "cpu_model", "python_implementation", "python_version", "gil_enabled")
 
 

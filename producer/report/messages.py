@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from producer.report import network
 from producer.report.reasons import REASONS
 from producer.report.table import ms
 
@@ -259,6 +260,8 @@ RENDER: dict[str, Callable[[dict], str]] = {
     "chunking-pays": _chunking,
     "chunking-marginal": _chunking,
     "gil-starved-consumer": _gil_starved,
+    "broker-bound": network.broker_bound,
+    "link-sweep-first-rtt": network.first_rtt,
 }
 """Warnings and notes; the verdict's reasons are in :data:`producer.report.reasons.REASONS`."""
 

@@ -103,6 +103,10 @@ def render(doc: Document, *, image_format: str = "png", chart: str = "all", **_o
     if image_format not in FORMATS:
         raise UsageError(f"pictures are .png or .svg, not .{image_format}")
     require("--plot")
+    if doc.get("link_sweep") and chart == "all":  # sweep --link-rtt: against the round trip
+        from producer.report import link_sweep_chart
+
+        return link_sweep_chart.render(doc, fmt=image_format)
     if doc.get("sweep") and chart == "all":  # a sweep's picture is its scaling chart
         from producer.report import sweep_chart
 

@@ -1,7 +1,8 @@
 """The default screen's parts: the answer in about 20 lines (``poolbench compare`` without -v).
 
-A two-line header, the verdict without its notes, and one line per warning that changes
-how to read a number; :mod:`producer.report.text` lays them out around the table.
+A two-line header (a third in a Celery run: the broker's round trip), the verdict without
+its notes, and one line per warning that changes how to read a number;
+:mod:`producer.report.text` lays them out around the table.
 Warnings and notes are plain strings or coded records ``{"code", "severity", ...}``,
 said by :func:`producer.report.messages.render`; severity ``warn`` (or ``error``) is shown
 by default, ``note`` waits for -v.
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from producer.report import messages
+from producer.report import messages, network
 from producer.report.document import Document
 from producer.report.labels import python_label
 from producer.report.table import ms
@@ -55,10 +56,12 @@ def short_header(doc: Document) -> list[str]:
             f"using running workers via $REDIS_URL ({stack['broker']}); unset it to start a private "
             "Redis and workers"
         )
+    rtt = network.short_line(doc)  # Celery runs only: the broker's round trip, in one line
     return first + [
         f"{w['name']} size {w['size']:,}{chosen}{call}; {s['tasks']} tasks, concurrency {s['concurrency']}; "
         f"{measured}{auto} round{'' if measured == 1 else 's'}",
         f"{m.get('cpus_usable')} CPUs, {python_label(m)}{load}; poolbench {doc['tool']['version']}",
+        *([rtt] if rtt else []),
     ]
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import textwrap
 
-from producer.report import costs, messages, table
+from producer.report import costs, messages, network, table
 from producer.report.document import Document, Result, Verdict
 from producer.report.labels import python_label
 from producer.report.screen import (
@@ -52,6 +52,8 @@ def header_lines(doc: Document) -> list[str]:
     if stack:
         lines.append("celery: " + _stack_line(doc, stack))
         lines.append("celery batches: " + costs.knobs(s))
+        if rtt := network.rtt_line(doc):
+            lines.append(rtt)
     return lines + python_lines(doc)
 
 
@@ -236,7 +238,7 @@ def render(
 
     if verbose:
         out = [part for line in header_lines(doc) for part in wrap(line)] + [""] + lines + [""]
-        notes = [LEGEND, *note_lines(doc, verbose), *sweep_lines(doc)]
+        notes = [LEGEND, *note_lines(doc, verbose), *sweep_lines(doc), *network.link_sweep_lines(doc)]
         out += [part for note in notes for part in wrap(note)] + [""]
         out += paint([part for sentence in verdict_sentences(doc) for part in wrap(sentence, "")])
         if verbose < 2:

@@ -101,8 +101,12 @@ class RedisServer:
     ``port`` and ``bind`` pin where it listens (a test restarts Redis on the same port).
     """
 
-    def __init__(self, folder: str, password: str | None = None, port: int | None = None, bind="127.0.0.1"):
+    def __init__(
+        self, folder: str, password: str | None = None, port: int | None = None, bind="127.0.0.1", prefix=()
+    ):
         self.folder = folder
+        self.prefix = list(prefix)
+        """argv in front of redis-server's (``ip netns exec NS``: Redis on another host, --hosts)."""
         self.password = password
         self.port = port
         self.bind = bind
@@ -138,7 +142,7 @@ class RedisServer:
         auth = f":{quote(self.password, safe='')}@" if self.password else ""
         for _attempt in range(3):  # another process may take the free port before Redis binds it
             port = self._free_port()
-            argv = [binary, *config, "--port", str(port), "--bind", self.bind]
+            argv = [*self.prefix, binary, *config, "--port", str(port), "--bind", self.bind]
             argv += ["--save", "", "--appendonly", "no", "--dir", self.folder]
             argv += ["--daemonize", "no", "--loglevel", "warning"]
             self.child = Child("redis", argv, None, self.folder)

@@ -19,19 +19,18 @@ import contextlib
 import time
 
 from producer.backends.base import Backend
-from producer.backends.celery import overhead
+from producer.backends.celery import info, overhead
 from producer.backends.celery.app import APPS, BROKER_ERRORS, broker_errors
 from producer.backends.celery.batch import CeleryBatch
 from producer.backends.celery.footprint import worker_scope
 from producer.backends.celery.liveness import Liveness
 from producer.backends.celery.messages import MessageBatch
-from producer.backends.celery.recovery import BROKER_WAIT_S
 from producer.backends.celery.results import ResultWatcher
+from producer.backends.celery.rtt import BrokerRtt
 from producer.backends.celery.run import RunLease
 from producer.errors import BrokerLost, BrokerUnavailable, NoWorker, TasksLost
 from producer.measure import memory
 from producer.services.redis import check_redis, mask_url, reason_of
-from worker import protocol
 from worker.protocol import INFO_COMMAND, queue_for
 from workloads import canonical
 
@@ -75,6 +74,8 @@ class CeleryBackend(Backend):
         """Ids of every task collected: a result stored again later is a duplicate run."""
         self._round = 0
         self._batch_incidents: list[str] = []
+        self.rtt: BrokerRtt | None = None
+        """The producer's round trip to Redis: PINGs at start, and one every 0.1 s until closed."""
 
     @property
     def url(self) -> str:
@@ -101,6 +102,7 @@ class CeleryBackend(Backend):
         the producer and result connections, so that the first batch pays for neither.
         """
         self.redis_run_id = check_redis(self._url).get("run_id")
+        self.rtt = BrokerRtt(self._url)
         self._app = APPS.acquire(self._url)
         try:
             with broker_errors(self._url):
@@ -227,6 +229,10 @@ class CeleryBackend(Backend):
         """
         if self.watcher is not None:
             self._late_duplicates()
+        stalled = self.rtt.during.new_stalls() if self.rtt is not None else 0
+        lost = any(i["kind"] == "broker" and i["batch"] == self._round for i in self.incidents)
+        if stalled and not lost:  # a lost Redis is said already, by the recovery
+            self.incident("network", f"{stalled} PING(s) of the producer to Redis failed or took over 1 s")
         found, self._batch_incidents = self._batch_incidents, []
         return super().disturbances(records) + found
 
@@ -239,6 +245,8 @@ class CeleryBackend(Backend):
                 self.incident("duplicate", f"{len(again)} task(s) ran again after their result was collected")
 
     def close(self) -> None:
+        if self.rtt is not None:
+            self.rtt.stop()
         if self.lease is not None:
             self.lease.close()  # ends the run: its queued and held messages go
             self.lease = None
@@ -269,40 +277,5 @@ class CeleryBackend(Backend):
         return worker_scope(self._node_info)
 
     def settings_info(self) -> dict:
-        """The workers' real settings, read back from them: one value where they agree."""
-        infos = [self._node_info.get(node, {}) for node in sorted(self._nodes)]
-        agreed = {}
-        for key in REPORTED:
-            values = {repr(info.get(key)) for info in infos}
-            agreed[key] = infos[0].get(key) if len(values) == 1 and infos else ("mixed" if infos else None)
-        return {
-            "queue": self.queue,
-            "broker": mask_url(self._url),
-            "workers": len(self._nodes),
-            "nodes": {node: self._node_info.get(node, {}) for node in sorted(self._nodes)},
-            "result_backend": "redis",
-            "message_cost": getattr(self, "message_cost", None),
-            **agreed,
-            "faults": {
-                "visibility_timeout_s": protocol.VISIBILITY_TIMEOUT_S,
-                "lease_renew_s": protocol.LEASE_RENEW_S,
-                "max_deliveries": protocol.MAX_DELIVERIES,
-                "broker_wait_s": BROKER_WAIT_S,
-                "incidents": list(self.incidents),
-                "incident_count": self.incident_count,
-            },
-        }
-
-
-REPORTED = (
-    "prefetch_multiplier",
-    "prefetch_count",
-    "acks_late",
-    "reject_on_worker_lost",
-    "task_events",
-    "mingle",
-    "gossip",
-    "heartbeat",
-    "interpreter",
-)
-"""What a worker reports of itself, summarised per backend (None: it could not say)."""
+        """The workers' real settings, read back from them (:func:`.info.settings_info`)."""
+        return info.settings_info(self, self._node_info)

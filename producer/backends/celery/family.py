@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from producer.backends import RUNNING_WORKERS
 from producer.backends.family import Services
 from producer.errors import UsageError
+from producer.services import netns
 from producer.services.environ import Interpreter
 from producer.services.redis import mask_url
 from producer.services.stack import PrivateStack
@@ -32,7 +33,7 @@ RUNNING_WORKERS_HINT = (
 class CeleryFamily:
     name = "celery"
     title = "Celery"
-    knobs = ("chunks", "prefetch", "no_result", "workers")
+    knobs = ("chunks", "prefetch", "no_result", "workers", "hosts", "link")
 
     def check(self, settings, specs, groups) -> None:
         embedded = settings.broker_url is None
@@ -45,6 +46,14 @@ class CeleryFamily:
         for pool in settings.workers:
             if pool not in pools:
                 raise UsageError(f"--workers names pool '{pool}', but no celery-{pool} backend is selected")
+        if settings.link is not None and not settings.hosts:
+            raise UsageError("--link shapes the links of --hosts; add --hosts")
+        if settings.hosts:
+            if not embedded:
+                raise UsageError(
+                    "--hosts starts Redis and workers in namespaces; drop --broker/REDIS_URL or --hosts"
+                )
+            netns.check_available()
         if settings.prefetch is not None and not embedded:
             raise UsageError(
                 "--prefetch sets the embedded workers' prefetch; with --broker or REDIS_URL, start the "
@@ -84,13 +93,15 @@ class CeleryFamily:
             plans = self.worker_plans(rows)
             if status:
                 pools = list(dict.fromkeys(plan.pool for plan in plans))
-                status(f"starting a private Redis and {', '.join(pools)} workers...")
+                where = " in network namespaces" if settings.hosts else ""
+                status(f"starting a private Redis and {', '.join(pools)} workers{where}...")
             here = Interpreter.current()
 
-            def fleet(folder: str):
-                return self.fleet(plans, allow, here, settings.environ, folder, settings.prefetch)
+            def fleet(folder: str, prefixes: dict | None = None):
+                return self.fleet(plans, allow, here, settings.environ, folder, settings.prefetch, prefixes)
 
-            with PrivateStack(settings.startup_timeout, fleet, here) as embedded:
+            hosts = self.placement(settings, plans) if settings.hosts else None
+            with PrivateStack(settings.startup_timeout, fleet, here, hosts) as embedded:
                 yield Services(embedded.broker_url, {"embedded": True, **embedded.describe()})
 
     def worker_plans(self, rows) -> list:
@@ -112,12 +123,24 @@ class CeleryFamily:
 
         return [WorkerPlan(p, queue_for(p), settings.workers.get(p, 1), settings.concurrency) for p in pools]
 
-    def fleet(self, plans, allow, interpreter, environ, folder, prefetch):
+    def fleet(self, plans, allow, interpreter, environ, folder, prefetch, prefixes=None):
         from producer.backends.celery.workers import WorkerFleet
 
         return WorkerFleet(
-            plans, allow=allow, interpreter=interpreter, environ=environ, folder=folder, prefetch=prefetch
+            plans,
+            allow=allow,
+            interpreter=interpreter,
+            environ=environ,
+            folder=folder,
+            prefetch=prefetch,
+            prefixes=prefixes,
         )
+
+    @staticmethod
+    def placement(settings, plans) -> netns.Placement:
+        """--hosts: a host of its own for each pool's workers (its prefix reaches the fleet)."""
+        pools = tuple(dict.fromkeys(plan.pool for plan in plans))
+        return netns.Placement(pools, settings.link, settings.environ)
 
     def breakdown(self, batches, producer_host) -> dict | None:
         from producer.measure.breakdown import breakdown

@@ -84,6 +84,7 @@ class WorkerFleet:
         environ: dict[str, str],
         folder: str,
         prefetch: int | None = None,
+        prefixes: dict[str, list[str]] | None = None,
     ):
         self.plans = plans
         self.allow = list(allow)
@@ -92,6 +93,8 @@ class WorkerFleet:
         self.folder = folder
         self.prefetch = prefetch
         """``--prefetch-multiplier`` of every worker; None: the worker's default."""
+        self.prefixes = prefixes or {}
+        """Pool -> argv in front of its workers' (``ip netns exec NS``: another host, --hosts)."""
         self.workers: list[EmbeddedWorker] = []
         self.deaths: list[dict] = []
         """Each worker that died while supervised: pool, node, how, and its replacement."""
@@ -112,7 +115,8 @@ class WorkerFleet:
         node_file = os.path.join(self.folder, f"{name}.node")
         allow = [flag for spec in self.allow for flag in ("--allow", spec)]
         python = plan.interpreter or self.interpreter
-        argv = [*python.module_argv("worker"), "--pool", plan.pool, "--hostname", node]
+        argv = [*self.prefixes.get(plan.pool, []), *python.module_argv("worker"), "--pool", plan.pool]
+        argv += ["--hostname", node]
         argv += ["--queue", plan.queue, "--concurrency", str(plan.concurrency), *allow]
         argv += ["--nodename-file", node_file]
         if self.prefetch is not None:
