@@ -1,4 +1,4 @@
-"""The contract every backend keeps, written once; tests/test_contract.py runs it over all of them.
+"""The contract every backend keeps, written once; tests/backends/test_contract.py runs it over all of them.
 
 As kombu's ``t/integration/common.py`` does for transports: a test class inherits
 :class:`BackendContract` and provides one fixture, ``make``: ``make(**changes)`` returns a
@@ -16,7 +16,7 @@ from producer.backends.family import FAMILIES
 from producer.errors import BatchTimeout
 from producer.measure.verify import check_batch
 from producer.settings import Settings
-from tests.test_workloads import TINY
+from tests.workloads.test_workloads import TINY
 
 CONTRACT_SETTINGS = Settings(concurrency=2, timeout=60, worker_timeout=10)
 RECORD_FIELDS = {"index", "started", "ended", "pid", "tid", "cpu_s"}

@@ -5,7 +5,7 @@ with no real broker: its "services" are a token URL and a record of what was sta
 workers are threads of the producer that take tasks from an in-process queue per row, and its
 clean-up is checked (``LEDGER``). It proves that a session, ``sweep`` and ``--python`` ask a
 family only what the protocol says: nothing in them names it, and the contract suite
-(tests/test_contract.py) runs over its backend.
+(tests/backends/test_contract.py) runs over its backend.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What each task costs, as pure logic: the breakdown, the chunking advice, memory peaks.
 
 Records here are written by hand (pure logic may use fakes); the same code runs on
-real records in tests/test_costs.py. The memory sampler is tested on real processes.
+real records in tests/backends/celery/test_costs.py. The memory sampler is tested on real processes.
 """
 
 from __future__ import annotations

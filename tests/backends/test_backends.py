@@ -1,8 +1,8 @@
 """What the local backends are, beyond the contract they share with every backend.
 
 The contract itself (answers, records, errors, overruns, describe) is tests/contract.py,
-run over every backend by tests/test_contract.py; what a task can do to its process is
-tests/test_local_faults.py.
+run over every backend by tests/backends/test_contract.py; what a task can do to its process is
+tests/backends/test_local_faults.py.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from producer.measure.verify import check_batch
 from producer.services.redis import mask_url
 from producer.settings import Settings
 from tests.conftest import HAVE_GEVENT
-from tests.test_workloads import TINY
+from tests.workloads.test_workloads import TINY
 from workloads.summary import summarize_items
 
 pytestmark = pytest.mark.redis

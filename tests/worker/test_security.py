@@ -3,7 +3,7 @@
 The embedded Redis has a random password, read from a file only its owner can read;
 the workers get the URL in their environment. Running workers are reached with
 ``--broker-env VAR`` or ``--broker-file PATH``, so the URL need not be in argv either.
-(The compose stack's Redis password: tests/test_compose.py.)
+(The compose stack's Redis password: tests/project/test_compose.py.)
 """
 
 from __future__ import annotations

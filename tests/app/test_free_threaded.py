@@ -257,7 +257,7 @@ def test_the_python_api_takes_other_interpreters(free_threaded):
 def test_a_stop_leaves_no_child_of_another_interpreter_behind(tmp_path, free_threaded, sig, group):
     """The children started as commands under --python are in sessions of their own: the
     producer stops them itself, whatever they run."""
-    from tests.test_stops import HANGS, start, stop_and_check, wait_for_children
+    from tests.app.test_stops import HANGS, start, stop_and_check, wait_for_children
 
     def under_it(seen) -> list:
         return [c for c in seen if free_threaded.executable in _cmdline(c)]

@@ -1,7 +1,7 @@
 """Workers that joined from another host: the producer reports them with their hostnames
 and round trips to the broker.
 
-The other host is a network namespace (tests/test_partition.py's ``other_host``) with a
+The other host is a network namespace (tests/backends/celery/test_partition.py's ``other_host``) with a
 UTS namespace of its own, so that its worker's hostname is its own; it reaches Redis over
 the veth link through a relay that gives the link a 2 ms round trip, while the producer
 reaches Redis on loopback. The rest is pure logic: the document's ``network`` section and
@@ -17,9 +17,9 @@ import pytest
 from producer.report import messages, network
 from producer.services.relay import LinkShape, Relay
 from tests.faults import make_backend, private_redis, running_workers
-from tests.test_partition import other_host
+from tests.backends.celery.test_partition import other_host
 
-FINDINGS_DOC = (Path(__file__).resolve().parent.parent / "docs" / "FINDINGS.md").read_text()
+FINDINGS_DOC = (Path(__file__).resolve().parents[2] / "docs" / "FINDINGS.md").read_text()
 
 EDGE = "edge-host-1"
 

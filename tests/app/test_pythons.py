@@ -2,7 +2,7 @@
 single-thread cost, and what the verdict says of free threading and subinterpreters.
 
 The interpreters here are values (what a probe of another Python returns), not processes;
-tests/test_free_threaded.py runs the real ones.
+tests/app/test_free_threaded.py runs the real ones.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from producer import cli
 from producer.report import load_diff, load_text
 from producer.traffic import document
 from tests.fakes import fake_run, make_doc
-from tests.test_traffic_logic import _doc
+from tests.traffic.test_traffic_logic import _doc
 
 
 def _load_doc(p99_band=(0.018, 0.022), capacity=None) -> dict:
