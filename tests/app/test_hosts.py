@@ -16,8 +16,8 @@ import pytest
 
 from producer.report import messages, network
 from producer.services.relay import LinkShape, Relay
-from tests.faults import make_backend, private_redis, running_workers
 from tests.backends.celery.test_partition import other_host
+from tests.faults import make_backend, private_redis, running_workers
 
 FINDINGS_DOC = (Path(__file__).resolve().parents[2] / "docs" / "FINDINGS.md").read_text()
 
