@@ -29,7 +29,8 @@ STARVED = 3.0
 """Slots idling this many times a message's measured cost, between computing tasks, on a
 pool that shares one GIL: the consumer is starved of the GIL."""
 COMPUTES = 0.5
-"""Tasks spending this share of their time on a CPU compute (the baseline's time split)."""
+"""Tasks spending this share of their time on a CPU compute (the baseline's time split,
+run-queue time left out)."""
 
 
 @dataclass(frozen=True)
@@ -105,10 +106,17 @@ def _note(r: dict, settings: dict, computes: bool) -> dict | None:
     )
 
 
+def _computing_share(split: dict) -> float:
+    """The share of the baseline's time on a CPU, leaving out time queued for one: a busy
+    machine's starvation (run queue), not what the work does, as the verdict reads it."""
+    own = split["cpu"] + split.get("waiting", 0.0)
+    return split["cpu"] / own if own > 0 else 0.0
+
+
 def chunking_notes(doc: Document) -> list[dict]:
     """At most one finding per verified broker backend that measured a message's cost."""
     split = doc["results"][0].get("time_split") if doc["results"] else None
-    computes = bool(split and split["cpu"] >= COMPUTES)
+    computes = bool(split and _computing_share(split) >= COMPUTES)
     notes = []
     for r in doc["results"]:
         if r.get("via") == "broker" and r.get("ok"):

@@ -157,6 +157,9 @@ def test_a_gil_bound_threads_pool_is_named_starved_not_advised_to_chunk():
     assert [n["code"] for n in notes] == ["gil-starved-consumer"]
     assert "consumer thread was starved" in render(notes[0]) and "Chunking would not help" in render(notes[0])
     assert chunking_notes(_doc(starved, cpu=0.02)) == []  # waiting work: idle slots are not the GIL's
+    busy = _doc(starved)
+    busy["results"][0]["time_split"] = {"cpu": 0.3, "runq": 0.7, "waiting": 0.0}  # a busy machine
+    assert [n["code"] for n in chunking_notes(busy)] == ["gil-starved-consumer"]  # still computing work
     quiet = _celery("celery-threads", model="threads", gap=0.004, run=0.002, cost=0.003)
     assert chunking_notes(_doc(quiet)) == []  # its message share is high, but computing holds the GIL
     free = _celery("celery-threads", model="threads", gap=0.165, run=0.108, cost=0.003, gil=False)
