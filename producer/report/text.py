@@ -14,6 +14,7 @@ from __future__ import annotations
 import textwrap
 
 from producer.report import costs, messages, network, table
+from producer.report.declared import through_broker
 from producer.report.document import Document, Result, Verdict
 from producer.report.labels import python_label
 from producer.report.screen import (
@@ -85,7 +86,7 @@ def _stack_line(doc: Document, stack: dict) -> str:
         f"{r['pool'] if not r.get('group') else r['backend']}: {r['settings'].get('workers')} worker(s), "
         f"concurrency {r['concurrency']}"
         for r in doc["results"]
-        if r["family"] == "celery"
+        if through_broker(r)
     )
     if stack.get("embedded"):
         started = f"{stack['startup_s']:.2f} s"
@@ -99,8 +100,8 @@ def _flag(value) -> str:
     )
 
 
-def celery_settings(r: Result) -> str:
-    """The workers' real settings, as they reported them."""
+def worker_settings(r: Result) -> str:
+    """A broker row's workers' real settings, as they reported them."""
     s = r["settings"]
     return (
         f"{s.get('workers')} worker(s) on queue '{s.get('queue')}', prefetch multiplier "
@@ -118,8 +119,8 @@ def note_lines(doc: Document, verbose: int = 2) -> list[str]:
     for r in doc["results"]:
         notes += [f"{r['backend']}: {messages.render(p)}" for p in r["problems"]]
         notes += [f"{r['backend']}: {messages.render(w)}" for w in r["warnings"] + r["caveats"]]
-        if r["family"] == "celery":
-            line = f"{r['backend']}: {celery_settings(r)}"
+        if through_broker(r):
+            line = f"{r['backend']}: {worker_settings(r)}"
             if cpus := costs.worker_cpus(r):
                 line += f"; {cpus}"
             if verbose >= 2 and r.get("queue_wait_s") and r.get("task_run_s") and not r.get("breakdown"):
