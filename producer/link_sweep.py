@@ -117,7 +117,9 @@ def _at_first(row: Row, points: list[tuple[Row, float, int]]) -> bool:
 
 
 def summarize(doc: Document, points: list[tuple[Row, float, int]]) -> dict:
-    """Per series (backend, and chunks), each point: round trip asked and measured, makespan, throughput."""
+    """Per series (backend, and chunks), each point: round trip asked and measured, makespan
+    (median batch, with its IQR), throughput (tasks over the median batch, with the range
+    of the rounds: tasks over the slowest and over the fastest batch)."""
     tasks = doc["settings"]["tasks"]
     by_label = {result["backend"]: result for result in doc["results"]}
     series: dict[str, list[dict]] = {}
@@ -134,6 +136,8 @@ def summarize(doc: Document, points: list[tuple[Row, float, int]]) -> dict:
                 "makespan_s": makespan,
                 "makespan_iqr_s": (result.get("wall_s") or {}).get("iqr"),
                 "throughput": tasks / makespan if makespan else None,
+                "throughput_low": tasks / max(walls) if walls else None,
+                "throughput_high": tasks / min(walls) if walls and min(walls) > 0 else None,
                 "ok": result.get("ok"),
             }
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from html import escape
 
-from producer.report import kinds, plot, table, text
+from producer.report import kinds, network, plot, table, text
 from producer.report.document import Document, severity_of
 
 STYLE = """
@@ -93,6 +93,23 @@ def _verdict(doc: Document) -> list[str]:
     return [*out, "</div>"]
 
 
+def _link_sweep(doc: Document) -> list[str]:
+    """``sweep --link-rtt``: each series at each round trip, as the text report's table."""
+    found = network.link_sweep_rows(doc)
+    if not found:
+        return []
+    said, (titles, *rows) = found
+    head = "".join(f"<th>{escape(t)}</th>" for t in titles)
+    body = ["<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows]
+    return [
+        "<h2>Against the broker's round trip</h2>",
+        f"<p>{escape(said)}</p>",
+        f"<table><tr>{head}</tr>",
+        *body,
+        "</table>",
+    ]
+
+
 def render(doc: Document, **_options) -> str:
     w = doc["workload"]
     title = f"poolbench: {w['name']} (size {w['size']:,}, {kinds.word(w.get('kind'))})"
@@ -107,6 +124,7 @@ def render(doc: Document, **_options) -> str:
         "<ul>",
         *[f'<li class="note">{escape(n)}</li>' for n in [text.LEGEND, *text.note_lines(doc)]],
         "</ul>",
+        *_link_sweep(doc),
         "<h2>Charts</h2>",
         *_charts(doc),
         "<h2>Settings and machine</h2>",

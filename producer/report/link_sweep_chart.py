@@ -2,7 +2,8 @@
 round trip, one line per series (each Celery backend, with and without --chunks).
 
 The x axis is the round trip measured by the workers (their median PING), not the one
-asked; each makespan point carries its IQR as an error bar. matplotlib is optional
+asked; each throughput point carries the range of its rounds (tasks over the slowest and
+the fastest batch), each makespan point its IQR, as error bars. matplotlib is optional
 (``pip install 'poolbench[plot]'``).
 """
 
@@ -22,7 +23,10 @@ def render(doc: dict, *, fmt: str = "png", **_options) -> bytes:
     for name, points in sweep["series"].items():
         shown = [p for p in points if p["throughput"] and p["rtt_measured_ms"] is not None]
         x = [p["rtt_measured_ms"] for p in shown]
-        left.plot(x, [p["throughput"] for p in shown], marker="o", label=name)
+        rate = [p["throughput"] for p in shown]
+        low = [r - (p.get("throughput_low") or r) for r, p in zip(rate, shown, strict=True)]
+        high = [(p.get("throughput_high") or r) - r for r, p in zip(rate, shown, strict=True)]
+        left.errorbar(x, rate, yerr=[low, high], marker="o", capsize=4, label=name)
         right.errorbar(
             x,
             [p["makespan_s"] * 1e3 for p in shown],
@@ -31,7 +35,9 @@ def render(doc: dict, *, fmt: str = "png", **_options) -> bytes:
             capsize=4,
             label=name,
         )
-    left.set(xlabel="broker RTT measured by the workers (ms)", ylabel="tasks/s (median batch)")
+    left.set(
+        xlabel="broker RTT measured by the workers (ms)", ylabel="tasks/s (median batch, range of rounds)"
+    )
     right.set(xlabel="broker RTT measured by the workers (ms)", ylabel="makespan, ms (median ±IQR/2)")
     left.set_title(f"throughput, {sweep['tasks']} tasks per batch", fontsize=10)
     right.set_title("makespan", fontsize=10)

@@ -241,23 +241,41 @@ def first_rtt(f: dict) -> str:
     return f"The verdict reads the Celery points at {f['rtt_ms']:g} ms, the first round trip measured."
 
 
-def link_sweep_lines(doc: dict) -> list[str]:
-    """For ``sweep --link-rtt``: each series' throughput and makespan at each round trip."""
+def link_sweep_rows(doc: dict) -> tuple[str, list[tuple[str, ...]]] | None:
+    """For ``sweep --link-rtt``: its sentence, and a table (titles first), one row per series
+    and round trip. Throughput is the tasks over the median batch, with the rounds' range;
+    makespan the median batch with its IQR."""
     sweep = doc.get("link_sweep")
     if not sweep:
-        return []
-    lines = []
+        return None
+    rows = [("series", "RTT (measured)", "tasks/s [range]", "makespan (IQR)")]
     for name, points in sweep["series"].items():
-        shown = ", ".join(
-            f"{p['rtt_asked_ms']:g} ms (measured {_ms(p['rtt_measured_ms'])}): "
-            f"{p['throughput']:.0f} tasks/s, "
-            f"makespan {_ms(p['makespan_s'] * 1e3)} ms (IQR {_ms((p['makespan_iqr_s'] or 0) * 1e3)})"
-            for p in points
-            if p["throughput"]
-        )
-        lines.append(f"{name} against the broker's RTT: {shown or 'no point measured'}")
-    lines.append(
-        f"RTT asked = the relay's round trip on every path to Redis; measured = the workers' median PING; "
-        f"{sweep['tasks']} tasks per batch, makespan = median batch time"
+        for p in points:
+            if not p["throughput"]:
+                rows.append((name, f"{p['rtt_asked_ms']:g} ms", "not measured", ""))
+                continue
+            low, high = p.get("throughput_low"), p.get("throughput_high")
+            spread = f" [{low:.0f}-{high:.0f}]" if low and high else ""
+            rows.append(
+                (
+                    name,
+                    f"{p['rtt_asked_ms']:g} ms ({_ms(p['rtt_measured_ms'])})",
+                    f"{p['throughput']:.0f}{spread}",
+                    f"{_ms(p['makespan_s'] * 1e3)} ms ({_ms((p['makespan_iqr_s'] or 0) * 1e3)})",
+                )
+            )
+    said = (
+        f"Against the broker's round trip, {sweep['tasks']} tasks per batch: RTT = the relay's "
+        "round trip on every path to Redis, measured = the workers' median PING (ms)."
     )
-    return lines
+    return said, rows
+
+
+def link_sweep_lines(doc: dict) -> list[str]:
+    """The link sweep's sentence, then its table in columns (within 80 for the usual series)."""
+    found = link_sweep_rows(doc)
+    if not found:
+        return []
+    said, rows = found
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [said, *("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows)]

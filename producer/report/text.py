@@ -239,8 +239,10 @@ def render(
 
     if verbose:
         out = [part for line in header_lines(doc) for part in wrap(line)] + [""] + lines + [""]
-        notes = [LEGEND, *note_lines(doc, verbose), *sweep_lines(doc), *network.link_sweep_lines(doc)]
+        notes = [LEGEND, *note_lines(doc, verbose), *sweep_lines(doc)]
         out += [part for note in notes for part in wrap(note)] + [""]
+        if link := network.link_sweep_lines(doc):  # a sentence, then a table that is not wrapped
+            out += [*wrap(link[0]), *link[1:], ""]
         out += paint([part for sentence in verdict_sentences(doc) for part in wrap(sentence, "")])
         if verbose < 2:
             out.append("more: -vv per-task costs and memory; --html FILE everything")

@@ -152,6 +152,8 @@ def test_the_link_sweep_chart_draws_throughput_and_makespan_against_rtt():
             "makespan_s": wall,
             "makespan_iqr_s": 0.01,
             "throughput": 40 / wall,
+            "throughput_low": 40 / (wall * 1.1),
+            "throughput_high": 40 / (wall * 0.95),
             "ok": True,
             "label": f"x @{rtt}ms",
         }
@@ -166,6 +168,64 @@ def test_the_link_sweep_chart_draws_throughput_and_makespan_against_rtt():
     }
     png = plot.render(doc)
     assert png.startswith(b"\x89PNG") and plot.render(doc, image_format="svg").lstrip().startswith(b"<?xml")
+
+
+def _link_sweep_doc() -> dict:
+    def point(rtt, measured, walls):
+        return {
+            "rtt_asked_ms": rtt,
+            "rtt_measured_ms": measured,
+            "makespan_s": sorted(walls)[1],
+            "makespan_iqr_s": max(walls) - min(walls),
+            "throughput": 100 / sorted(walls)[1],
+            "throughput_low": 100 / max(walls),
+            "throughput_high": 100 / min(walls),
+            "ok": True,
+            "label": f"x @{rtt}ms",
+        }
+
+    series = {
+        "celery-prefork": [point(0, 0.06, [0.21, 0.23, 0.38]), point(20, 20.2, [6.9, 7.1, 7.3])],
+        "celery-prefork chunks 20": [
+            point(0, 0.06, [0.026, 0.027, 0.03]),
+            point(20, 20.2, [0.44, 0.45, 0.5]),
+        ],
+    }
+    return {"link_sweep": {"rtts_ms": [0, 20], "tasks": 100, "series": series}}
+
+
+def test_the_link_sweep_table_fits_80_columns_with_each_points_spread():
+    sentence, *table = network.link_sweep_lines(_link_sweep_doc())
+    assert sentence.startswith("Against the broker's round trip, 100 tasks per batch")
+    assert table[0].split() == ["series", "RTT", "(measured)", "tasks/s", "[range]", "makespan", "(IQR)"]
+    # 100 tasks over the median batch [over the slowest - over the fastest]; median batch (IQR)
+    assert table[1].split() == [
+        "celery-prefork",
+        "0",
+        "ms",
+        "(0.06)",
+        "435",
+        "[263-476]",
+        "230",
+        "ms",
+        "(170)",
+    ]
+    assert table[4].split()[:6] == ["celery-prefork", "chunks", "20", "20", "ms", "(20)"]
+    assert max(len(line) for line in table) <= 80
+
+
+def test_the_link_sweep_table_is_in_the_html_and_markdown_reports():
+    from producer.report import html, markdown
+
+    doc = _link_sweep_doc()
+    _, rows = network.link_sweep_rows(doc)
+    page = html._link_sweep(doc)
+    assert page[0] == "<h2>Against the broker's round trip</h2>" and len(page) == 3 + len(rows)
+    assert "<td>435 [263-476]</td>" in page[3]
+    text = markdown._link_sweep(doc)
+    assert text[3] == "| series | RTT (measured) | tasks/s [range] | makespan (IQR) |"
+    assert "| 435 [263-476] |" in text[5] and len(text) == 4 + len(rows)
+    assert html._link_sweep({"results": []}) == markdown._link_sweep({"results": []}) == []
 
 
 def _network_doc(links=None) -> dict:

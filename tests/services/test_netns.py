@@ -263,14 +263,16 @@ def test_sweep_link_rtt_measures_each_backend_at_each_round_trip(tmp_path):
     for points in series.values():
         assert [p["rtt_asked_ms"] for p in points] == [0.0, 2.0] and all(p["ok"] for p in points)
         assert points[1]["rtt_measured_ms"] >= 2.0 - 0.1  # the relay's floor, not a timing to meet
+        assert all(p["throughput_low"] <= p["throughput"] <= p["throughput_high"] for p in points)
     notes = [messages.render(note) for note in doc["verdict"]["notes"]]
     assert doc["ok"] and "The verdict reads the Celery points at 0 ms, the first round trip measured." in (
         notes
     )
     assert "celery-threads @2ms" in proc.stdout  # the default screen: the table's rows
-    verbose = " ".join(run_cli("report", str(out), "-v").stdout.split())  # -v: each series in a line
-    assert "celery-threads against the broker's RTT: 0 ms" in verbose
-    assert "celery-threads against the broker's RTT" not in " ".join(proc.stdout.split())
+    verbose = " ".join(run_cli("report", str(out), "-v").stdout.split())  # -v: the table
+    assert "Against the broker's round trip, 20 tasks per batch" in verbose
+    assert "celery-threads chunks 5 2 ms (" in verbose
+    assert "Against the broker's round trip" not in " ".join(proc.stdout.split())
     assert all_made() == []
 
 
