@@ -142,8 +142,14 @@ def test_a_run_leaves_no_thread_process_or_socket_behind():
 
 @pytest.mark.parametrize("after_s", [0.3, 1.0, 1.6])
 def test_ctrl_c_at_any_point_stops_everything(after_s):
-    """SIGINT lands wherever the run is: starting, measuring, a load starting or stopping."""
+    """SIGINT lands wherever the run is: starting, measuring, a load starting or stopping.
+
+    Python's own Ctrl-C handler is put in place for the test: a pytest started in the
+    background by a shell without job control inherits SIGINT ignored, and Python then
+    leaves it ignored (the CLI installs its handlers itself, so it does not depend on this).
+    """
     before = footprint()
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(after_s, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
     try:
@@ -151,6 +157,7 @@ def test_ctrl_c_at_any_point_stops_everything(after_s):
             measure.run(ConvoySettings(tasks=2, duration=0.4, rounds=20, environ=inherited(os.environ)))
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, previous)
     assert wait_until(lambda: footprint() == before, 10), (footprint(), before)
 
 
