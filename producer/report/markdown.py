@@ -14,11 +14,13 @@ def _escape(cell: str) -> str:
     return cell.replace("|", "\\|")
 
 
-def table_lines(doc: Document) -> list[str]:
-    titles, rows = table.rows(doc, wide=True)
+def _grid(titles, rows) -> list[str]:
     lines = ["| " + " | ".join(map(_escape, titles)) + " |", "|" + "---|" * len(titles)]
-    lines += ["| " + " | ".join(map(_escape, row)) + " |" for row in rows]
-    return lines
+    return lines + ["| " + " | ".join(map(_escape, row)) + " |" for row in rows]
+
+
+def table_lines(doc: Document) -> list[str]:
+    return _grid(*table.rows(doc, wide=True))
 
 
 def _link_sweep(doc: Document) -> list[str]:
@@ -27,8 +29,7 @@ def _link_sweep(doc: Document) -> list[str]:
     if not found:
         return []
     said, (titles, *rows) = found
-    out = ["", said, "", "| " + " | ".join(titles) + " |", "|" + "---|" * len(titles)]
-    return out + ["| " + " | ".join(map(_escape, row)) + " |" for row in rows]
+    return ["", said, "", *_grid(titles, rows)]
 
 
 def render(doc: Document, **_options) -> str:

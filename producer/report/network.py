@@ -12,6 +12,7 @@ it: each then gives None (or no finding).
 from __future__ import annotations
 
 from producer.report.document import finding
+from producer.report.table import columns
 
 
 def _ms(value: float | None) -> str:
@@ -277,5 +278,4 @@ def link_sweep_lines(doc: dict) -> list[str]:
     if not found:
         return []
     said, rows = found
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return [said, *("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows)]
+    return [said, *columns(rows)]

@@ -13,6 +13,12 @@ from producer.report.declared import is_baseline
 from producer.report.document import Document, Result, severity_of, speedup_value
 
 
+def columns(grid: list[tuple[str, ...]] | list[list[str]]) -> list[str]:
+    """Rows of cells as lines, each column padded to its widest cell, two spaces apart."""
+    widths = [max(len(row[i]) for row in grid) for i in range(len(grid[0]))]
+    return ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in grid]
+
+
 def ms(seconds: float) -> str:
     """A duration in the unit a person reads best, with sensible precision."""
     if seconds < 0.001:
