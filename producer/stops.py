@@ -24,7 +24,10 @@ from producer.errors import Interrupted
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
-_stopping = threading.Event()
+_stopping = False
+"""Set by the first stop signal. A plain flag, never a lock: a second signal may run the
+handler again in the middle of the first, and a lock held there (``threading.Event.set``
+takes one) would be waited for forever by the same thread."""
 
 
 def _raise_interrupted(signum, frame) -> None:
@@ -33,9 +36,10 @@ def _raise_interrupted(signum, frame) -> None:
     A second Ctrl-C raised inside a ``finally`` would cut the stopping short, or come
     out as a traceback in the moment before :func:`ignored` takes over.
     """
-    if _stopping.is_set():
+    global _stopping
+    if _stopping:
         return
-    _stopping.set()
+    _stopping = True
     raise Interrupted(signum)
 
 
@@ -48,7 +52,8 @@ def handled() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    _stopping.clear()
+    global _stopping
+    _stopping = False
     previous = {sig: signal.signal(sig, _raise_interrupted) for sig in SIGNALS}
     try:
         yield

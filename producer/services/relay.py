@@ -247,16 +247,16 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"relay: {exc}", file=sys.stderr)
         return 2
-    stop = threading.Event()
+    stop: list[int] = []  # a plain list, not an Event: a handler must take no lock (see producer.stops)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, lambda signum, _: stop.append(signum))
     with Relay(args.listen, args.to, shape) as relay:
         if args.ready_file:
             with open(args.ready_file + ".tmp", "w") as f:
                 f.write(f"{relay.address[0]}:{relay.address[1]}\n")
             os.replace(args.ready_file + ".tmp", args.ready_file)
-        while not stop.wait(1.0):
-            pass
+        while not stop:
+            time.sleep(0.1)
     return 0
 
 

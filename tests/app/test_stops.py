@@ -110,6 +110,70 @@ def test_a_second_ctrl_c_while_stopping_still_prints_one_line_and_leaves_nothing
     stop_and_check(producer, signal.SIGINT, True, children, temp, already_sent=True)
 
 
+REENTERED = """
+import signal, sys
+from producer import stops
+from producer.errors import Interrupted
+
+def run(k):
+    # a Ctrl-C, and a second one at the k-th line the handler runs (in itself or what it calls)
+    lines = []
+
+    def tracer(frame, event, arg):
+        f = frame
+        while f is not None and f.f_code is not stops._raise_interrupted.__code__:
+            f = f.f_back
+        if f is not None and event == "line":
+            lines.append(frame.f_code.co_name)
+            if len(lines) == k:
+                signal.raise_signal(signal.SIGINT)
+        return tracer
+
+    caught = 0
+    with stops.handled():
+        sys.settrace(tracer)
+        try:
+            signal.raise_signal(signal.SIGINT)
+            for _ in range(10):
+                pass
+        except Interrupted:
+            caught += 1
+        finally:
+            sys.settrace(None)
+    return caught, len(lines)
+
+for k in range(1, 16):
+    caught, lines = run(k)
+    print(caught, lines, flush=True)
+"""
+
+
+def test_a_second_signal_inside_the_handler_itself_is_let_go_without_a_deadlock():
+    """The race CI once lost (1 run in about 10): the second Ctrl-C of a double press ran the
+    handler again while the first held a lock (``threading.Event.set``), and the producer
+    waited for itself forever. Here the second signal comes at every line the handler runs
+    in turn, in itself and in what it calls; each run must end with exactly one Interrupted."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", REENTERED],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        start_new_session=True,
+    )
+    try:
+        out, err = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:  # deadlocked: its own handler would wait on the lock again
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+    assert child.returncode == 0, err
+    runs = [line.split() for line in out.splitlines()]
+    assert len(runs) == 15
+    assert all(caught == "1" for caught, _ in runs), runs
+    assert any(int(lines) >= 2 for _, lines in runs), "the second signal never came inside the handler"
+
+
 @pytest.mark.redis
 def test_sigterm_during_an_embedded_run_stops_workers_and_redis_and_removes_the_folder(tmp_path):
     if find_redis_server() is None:
