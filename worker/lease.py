@@ -14,6 +14,13 @@ The same beat records the worker under ``heartbeat_key(queue)``: when, its pid, 
 the task ids it holds. The producer reads it to notice a vanished worker and to name
 the tasks it took with it.
 
+Once a beat has had trouble, it also says so: ``outages`` counts the times its beats
+failed, or none got through for over STALL_S; ``outage_s`` is the last one's length (the
+gap between the beats that got through around it, on this worker's own clock, so no
+two hosts' clocks need agree) and ``failed`` how many beats failed in it. The producer
+tells it as an incident of its batch: a fault on a worker's own link to Redis, which the
+producer's PINGs do not cross.
+
 The thread is a real one even under gevent, so a greenlet that hogs the CPU cannot
 stop the beat; a task that holds the GIL without a break for longer than the
 visibility timeout (one C call) can, and its message is then delivered again.
@@ -36,6 +43,8 @@ from worker import protocol
 
 logger = logging.getLogger(__name__)
 _STEP_S = 0.2
+STALL_S = 2 * protocol.LEASE_RENEW_S
+"""No beat through for longer than this is an outage, even if none failed (they take 2 to 2.2 s)."""
 
 
 def _native_thread_and_sleep():
@@ -61,6 +70,13 @@ class Renewer:
         )
         self._stopping = False
         self._queues: list[str] = []
+        self.outages = 0
+        self.outage_s = 0.0
+        self.failed_beats = 0
+        """Beats that failed in the last outage."""
+        self._failing = 0
+        """Beats that failed since the last that got through."""
+        self._last_ok: float | None = None
 
     def start(self) -> None:
         start_thread, self._sleep = _native_thread_and_sleep()
@@ -86,11 +102,27 @@ class Renewer:
                 try:
                     self.beat()
                 except redis.RedisError as exc:
+                    self._failing += 1
                     logger.debug("lease renewal failed: %r", exc)
                 except Exception:  # never let the heartbeat die quietly
+                    self._failing += 1
                     logger.exception("lease renewal failed")
+                else:
+                    if self._got_through():  # an outage ended: the next beat says so, at once
+                        next_beat = time.monotonic()
             self._sleep(_STEP_S)
         self.client.close()
+
+    def _got_through(self) -> bool:
+        """A beat got through: whether it ended an outage (now counted, for the next beat to tell)."""
+        now = time.monotonic()
+        last, self._last_ok = self._last_ok, now
+        failed, self._failing = self._failing, 0
+        if last is None or (not failed and now - last <= STALL_S):
+            return False
+        self.outages += 1
+        self.outage_s, self.failed_beats = round(now - last, 3), failed
+        return True
 
     def held(self) -> tuple[str | None, dict]:
         """``(unacked_index key, {delivery tag: task id})`` of the tasks this worker holds.
@@ -124,9 +156,11 @@ class Renewer:
         pipe = self.client.pipeline(transaction=False)
         if held and index_key:
             pipe.zadd(index_key, {tag: now for tag in held}, xx=True)  # never revive an acked one
-        entry = json.dumps({"at": now, "pid": os.getpid(), "held": sorted(filter(None, held.values()))})
+        entry = {"at": now, "pid": os.getpid(), "held": sorted(filter(None, held.values()))}
+        if self.outages:
+            entry.update(outages=self.outages, outage_s=self.outage_s, failed=self.failed_beats)
         for queue in self._queues:
-            pipe.hset(protocol.heartbeat_key(queue), self.node, entry)
+            pipe.hset(protocol.heartbeat_key(queue), self.node, json.dumps(entry))
         pipe.execute()
 
 

@@ -104,7 +104,8 @@ def deliveries_key(run_id: str | None) -> str:
 
 
 def heartbeat_key(queue: str) -> str:
-    """Hash: node name -> JSON ``{"at", "pid", "held": [task ids]}`` of the workers on a queue."""
+    """Hash: node name -> JSON ``{"at", "pid", "held": [task ids]}`` of the workers on a queue, and
+    ``outages``, ``outage_s``, ``failed`` once a worker's beats have failed (``worker.lease``)."""
     return f"poolbench:workers:{queue}"
 
 

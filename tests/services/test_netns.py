@@ -20,7 +20,9 @@ import time
 
 import psutil
 import pytest
+import redis
 
+from producer.backends.celery.liveness import parse
 from producer.report import messages
 from producer.services import netns
 from producer.services.relay import LinkShape
@@ -209,18 +211,34 @@ def _down(link: str, seconds: float) -> None:
         netns.ip("link", "set", link, "up")
 
 
+def told_outage(url: str) -> bool:
+    """Whether a worker's last heartbeat counts an outage of its link to Redis."""
+    with redis.Redis.from_url(url, socket_timeout=5) as client:
+        return any(
+            entry.get("outages")
+            for key in client.scan_iter(match=protocol.heartbeat_key("*"))
+            for entry in parse(client.hgetall(key)).values()
+        )
+
+
 def test_a_worker_hosts_link_down_mid_batch_loses_and_doubles_nothing(tmp_path):
     with hosted(tmp_path) as (stack, backend):
-        batch = BatchThread(backend, "sleep", 2000, 6)
+        batch = BatchThread(backend, "sleep", 2000, 10)  # work left for 8 s after the link is back
         batch.start()
         wait_until(lambda: held_by(stack.broker_url) >= 2, 30, "two tasks on the worker host")
         began = time.monotonic()
         _down(stack.hosts.link_of("prefork"), protocol.VISIBILITY_TIMEOUT_S / 2)
         records = batch.join_result(timeout=protocol.VISIBILITY_TIMEOUT_S * 6)
         took = time.monotonic() - began
+        # the worker tells its outage once a beat gets through, which may be just after the batch
+        wait_until(lambda: told_outage(stack.broker_url), protocol.LEASE_RENEW_S * 3, "the worker's account")
         said = backend.disturbances(records)
-    assert once_each(records, 6) and not [r for r in records if "error" in r]
-    assert not [line for line in said if "PING" in line]  # the producer's own path to Redis held
+    assert once_each(records, 10) and not [r for r in records if "error" in r]
+    # the producer's own path to Redis held, and the worker's heartbeat says what its link did
+    assert not [line for line in said if "PING(s) of the producer" in line]
+    (outage,) = [line for line in said if line.startswith("worker prefork") and "Redis for" in line]
+    # its beats failed (a 5 s cut outlasts their 4 s socket timeout), or one waited that long
+    assert "the producer's PINGs held" in outage or "did not get through" in outage, said
     assert took < protocol.VISIBILITY_TIMEOUT_S * 6  # bounded, whatever the machine's load
     assert all_made() == []
 
@@ -233,7 +251,10 @@ def test_a_worker_host_that_drops_traffic_for_a_while_loses_and_doubles_nothing(
         with dropping(stack.hosts.namespaces["prefork"]):
             time.sleep(protocol.VISIBILITY_TIMEOUT_S / 2)
         records = batch.join_result(timeout=protocol.VISIBILITY_TIMEOUT_S * 6)
+        wait_until(lambda: told_outage(stack.broker_url), protocol.LEASE_RENEW_S * 3, "the worker's account")
+        said = backend.disturbances(records)
     assert once_each(records, 8) and not [r for r in records if "error" in r]
+    assert [line for line in said if line.startswith("worker prefork") and "Redis for" in line], said
     assert all_made() == []
 
 

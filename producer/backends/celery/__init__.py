@@ -23,7 +23,7 @@ from producer.backends.celery import info, overhead
 from producer.backends.celery.app import APPS, BROKER_ERRORS, broker_errors
 from producer.backends.celery.batch import CeleryBatch
 from producer.backends.celery.footprint import worker_scope
-from producer.backends.celery.liveness import Liveness
+from producer.backends.celery.liveness import Liveness, parse, told
 from producer.backends.celery.messages import MessageBatch
 from producer.backends.celery.results import ResultWatcher
 from producer.backends.celery.rtt import BrokerRtt
@@ -31,7 +31,7 @@ from producer.backends.celery.run import RunLease
 from producer.errors import BrokerLost, BrokerUnavailable, NoWorker, TasksLost
 from producer.measure import memory
 from producer.services.redis import check_redis, mask_url, reason_of
-from worker.protocol import INFO_COMMAND, queue_for
+from worker.protocol import INFO_COMMAND, heartbeat_key, queue_for
 from workloads import canonical
 
 POLL_S = 0.5
@@ -74,6 +74,8 @@ class CeleryBackend(Backend):
         """Ids of every task collected: a result stored again later is a duplicate run."""
         self._round = 0
         self._batch_incidents: list[str] = []
+        self._batch_began = self._lost_until = 0.0
+        """When the current batch began, and when a batch that lost Redis ended (monotonic)."""
         self.rtt: BrokerRtt | None = None
         """The producer's round trip to Redis: PINGs at start, and one every 0.1 s until closed."""
 
@@ -184,6 +186,7 @@ class CeleryBackend(Backend):
         deadline = time.monotonic() + self.settings.timeout
         self._round += 1
         self._batch_incidents = []
+        self._batch_began = time.monotonic()
         try:
             if self.broker_lost:  # an earlier batch lost it: fail at once unless it is back
                 self.redis_run_id = check_redis(self._url).get("run_id")
@@ -214,10 +217,12 @@ class CeleryBackend(Backend):
         self.collected.extend(batch.handled)
         return records
 
-    def incident(self, kind: str, detail: str) -> None:
-        """Something went wrong and was dealt with: reported with its batch, and with the run."""
+    def incident(self, kind: str, detail: str, batch: bool = True) -> None:
+        """Something went wrong and was dealt with: reported with its batch (unless it did not
+        touch the batch), and with the run."""
         self.incident_count += 1
-        self._batch_incidents.append(detail)
+        if batch:
+            self._batch_incidents.append(detail)
         if len(self.incidents) < MOST_INCIDENTS:
             self.incidents.append({"kind": kind, "batch": self._round, "detail": detail})
 
@@ -233,6 +238,15 @@ class CeleryBackend(Backend):
         lost = any(i["kind"] == "broker" and i["batch"] == self._round for i in self.incidents)
         if stalled and not lost:  # a lost Redis is said already, by the recovery
             self.incident("network", f"{stalled} PING(s) of the producer to Redis failed or took over 1 s")
+        if self.liveness.known:  # an outage that ended as the batch did, too (outside its clock)
+            with contextlib.suppress(*BROKER_ERRORS):
+                beats = self.lease.client.hgetall(heartbeat_key(self.queue))
+                self.liveness.read_outages(parse(beats))
+        if lost:
+            self._lost_until = time.monotonic()
+        outages = self.liveness.outages()  # the workers' own account of their links
+        for sentence, in_batch in told(outages, self._batch_began, self._lost_until, not stalled):
+            self.incident("network", sentence, batch=in_batch)
         found, self._batch_incidents = self._batch_incidents, []
         return super().disturbances(records) + found
 

@@ -10,7 +10,7 @@ import pytest
 from producer import broker_source
 from producer.backends.celery.app import failure_of, process_died
 from producer.backends.celery.batch import CeleryBatch
-from producer.backends.celery.liveness import STALE_S, Liveness, parse
+from producer.backends.celery.liveness import STALE_S, Liveness, Outage, parse, told
 from producer.backends.celery.recovery import tasks_text
 from producer.backends.celery.results import decode
 from producer.backends.celery.run import _run_of
@@ -102,6 +102,43 @@ def test_after_redis_was_away_every_worker_gets_a_fresh_timeout():
     live.forgive(now=VT + 5)
     assert live.update(beats(a=(1.0, [])), now=VT + 6, wall_now=1.0) == ([], [])
     assert live.alive() == ["a"]
+
+
+def test_an_outage_a_worker_reports_is_news_once_and_only_if_it_ended_while_watched():
+    def beat(at, outages=0, outage_s=0.0, failed=0):
+        entry = {"at": at, "held": []}
+        if outages:
+            entry.update(outages=outages, outage_s=outage_s, failed=failed)
+        return parse({"a": json.dumps(entry)})
+
+    live = Liveness()
+    live.update(beat(100.0, outages=2, outage_s=9.0, failed=4), now=0.0, wall_now=100.0)
+    assert live.outages() == []  # outages before the producer first looked are not this run's
+    live.update(beat(102.0, outages=2, outage_s=9.0, failed=4), now=2.0, wall_now=102.0)
+    assert live.outages() == []
+    live.update(beat(108.1, outages=3, outage_s=6.1, failed=2), now=8.0, wall_now=108.1)
+    (outage,) = live.outages()
+    assert (outage.node, outage.count, outage.seconds, outage.failed) == ("a", 1, 6.1, 2)
+    assert outage.sentence() == "worker a could not reach Redis for 6.1 s (2 heartbeat(s) failed)"
+    assert live.outages() == []  # told once
+    live.update(beat(120.0, outages=5, outage_s=4.0, failed=1), now=20.0, wall_now=120.0)
+    assert live.outages()[0].sentence().endswith("(1 heartbeat(s) failed; the last of 2 outages)")
+
+
+def test_an_outage_is_the_batchs_if_it_reached_into_it_and_none_if_redis_itself_was_lost():
+    def outage(ended, seconds=6.0):
+        return Outage("a", 1, seconds, 2, ended)
+
+    # the batch began at 100; a lost Redis was back at 50
+    said = told([outage(ended=103.0), outage(ended=90.0), outage(ended=54.0)], 100.0, 50.0, True)
+    assert said == [
+        ("worker a could not reach Redis for 6.0 s (2 heartbeat(s) failed); the producer's PINGs held: "
+         "the fault was on the worker's path", True),
+        ("worker a could not reach Redis for 6.0 s (2 heartbeat(s) failed), between batches", False),
+    ]  # fmt: skip
+    assert told([outage(ended=103.0)], 100.0, 0.0, False) == [
+        ("worker a could not reach Redis for 6.0 s (2 heartbeat(s) failed)", True)
+    ]
 
 
 def test_unreadable_heartbeats_are_skipped():
