@@ -11,7 +11,7 @@ from __future__ import annotations
 import textwrap
 
 from producer.report.labels import python_label
-from producer.report.table import ms
+from producer.report.table import ms, ruled
 
 LEGEND = (
     "median = of every round trip, ±IQR/2; p99 and requests/s = median over rounds (min-max); "
@@ -167,11 +167,7 @@ def sentences(doc: dict) -> list[str]:
 
 
 def render(doc: dict, *, width: int = 80, **_options) -> str:
-    titles, cells = rows(doc)
-    grid = [titles, *cells]
-    widths = [max(len(row[i]) for row in grid) for i in range(len(titles))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in grid]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines = ruled(*rows(doc))
     fill = max(40, width - 1)
 
     def wrap(text: str, indent: str = "  ") -> list[str]:

@@ -21,7 +21,7 @@ from producer.errors import UsageError
 from producer.measure.stats import welch_p
 from producer.report.document import Document, Result
 from producer.report.table import _speedup as speedup_cell  # the table's own cell
-from producer.report.table import ms
+from producer.report.table import ms, ruled
 
 ALPHA = 0.05
 """A p-value below this marks a difference as significant."""
@@ -178,16 +178,6 @@ def _run_line(label: str, name: str, doc: Document) -> str:
     )
 
 
-def _grid(titles: list[str], rows: list[list[str]]) -> list[str]:
-    widths = [max(len(row[i]) for row in [titles, *rows]) for i in range(len(titles))]
-    grid = [
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in [titles, *rows]
-    ]
-    grid.insert(1, "  ".join("-" * w for w in widths))
-    return grid
-
-
 def verdict_line(diff: Diff) -> str:
     """The last line: what changed, or ``no change``, or why nothing could be said."""
     significant = [c for c in diff.changes if c.significant]
@@ -218,9 +208,9 @@ def render(diff: Diff, width: int = 80) -> str:
     )
     titles = ["backend", "A: time", "B: time", "B against A", "p (Welch)"]
     rows = [[c.backend, _time(c.a), _time(c.b), c.wording(), _p(c)] for c in diff.changes]
-    lines += ["", *_grid(titles, rows), ""]
+    lines += ["", *ruled(titles, rows), ""]
     speedups = [[c.backend, speedup_cell(c.a), speedup_cell(c.b)] for c in diff.changes]
-    lines += [*_grid(["backend", "A: speedup [95%]", "B: speedup [95%]"], speedups), ""]
+    lines += [*ruled(["backend", "A: speedup [95%]", "B: speedup [95%]"], speedups), ""]
     lines += wrap(
         f"time = median batch wall time ±IQR/2; p < {ALPHA} (*) in Welch's t-test on the rounds' wall "
         f"times is a change, tested only with {MIN_ROUNDS} rounds or more in both runs (- (n): n "

@@ -19,6 +19,13 @@ def columns(grid: list[tuple[str, ...]] | list[list[str]]) -> list[str]:
     return ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in grid]
 
 
+def ruled(titles, rows) -> list[str]:
+    """:func:`columns` of the titles and the rows, with a rule of dashes under the titles."""
+    lines = columns([titles, *rows])
+    widths = [max(len(row[i]) for row in [titles, *rows]) for i in range(len(titles))]
+    return [lines[0], "  ".join("-" * w for w in widths), *lines[1:]]
+
+
 def ms(seconds: float) -> str:
     """A duration in the unit a person reads best, with sensible precision."""
     if seconds < 0.001:

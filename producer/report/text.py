@@ -221,11 +221,7 @@ def render(
     verbose: int = 0,
     **_options,
 ) -> str:
-    titles, cells = table.rows(doc, wide=wide)
-    grid = [titles, *cells]
-    widths = [max(len(row[i]) for row in grid) for i in range(len(titles))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in grid]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines = table.ruled(*table.rows(doc, wide=wide))
     if color:
         lines[0] = BOLD + lines[0] + RESET
         lines[2:] = [_paint(line, True) for line in lines[2:]]
