@@ -82,7 +82,8 @@ def serve(backend_name: str, workload: str, size: int, tasks: int, concurrency: 
     """poolbench's side: ``compare``'s backend and batch path, one batch per line on stdin."""
     from producer import backends
     from producer.measure import host
-    from producer.measure.rounds import BackendRun, _run_batch
+    from producer.measure.rounds import _run_batch
+    from producer.measure.runs import BackendRun
     from producer.settings import Settings
 
     host.share_malloc_arena()  # as session.run does, before any thread

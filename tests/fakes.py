@@ -5,7 +5,7 @@ from __future__ import annotations
 from producer import backends
 from producer.measure import host
 from producer.measure.results import build
-from producer.measure.rounds import BackendRun, Batch
+from producer.measure.runs import BackendRun, Batch
 from producer.report.messages import codes, render
 from producer.report.verdict import judge
 

@@ -13,7 +13,7 @@ from producer.measure import decide
 from producer.measure.host import usable_cpus
 from producer.measure.ideal import ideal
 from producer.measure.result_tasks import add_tasks, beyond_ideal, round_of
-from producer.measure.rounds import BackendRun
+from producer.measure.runs import BackendRun
 from producer.measure.stats import describe, outliers, welch_p
 from producer.version import __version__
 

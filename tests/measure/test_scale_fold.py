@@ -11,7 +11,7 @@ import pytest
 
 from producer.measure import picture
 from producer.measure.fold import Fold
-from producer.measure.rounds import BackendRun, Batch
+from producer.measure.runs import BackendRun, Batch
 from producer.measure.spread import EXACT, Spread
 from producer.report import lanes
 from tests.fakes import fake_run, make_doc
