@@ -104,8 +104,7 @@ class Renewer:
                 except redis.RedisError as exc:
                     self._failing += 1
                     logger.debug("lease renewal failed: %r", exc)
-                except Exception:  # never let the heartbeat die quietly
-                    self._failing += 1
+                except Exception:  # never let the heartbeat die quietly (not Redis: no outage)
                     logger.exception("lease renewal failed")
                 else:
                     if self._got_through():  # an outage ended: the next beat says so, at once

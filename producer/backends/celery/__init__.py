@@ -245,7 +245,8 @@ class CeleryBackend(Backend):
         if lost:
             self._lost_until = time.monotonic()
         outages = self.liveness.outages()  # the workers' own account of their links
-        for sentence, in_batch in told(outages, self._batch_began, self._lost_until, not stalled):
+        held = self.rtt is not None and not stalled  # the producer's own PINGs went through
+        for sentence, in_batch in told(outages, self._batch_began, self._lost_until, held):
             self.incident("network", sentence, batch=in_batch)
         found, self._batch_incidents = self._batch_incidents, []
         return super().disturbances(records) + found
