@@ -163,7 +163,11 @@ def test_a_task_that_kills_its_pool_process_is_failed_after_three_deliveries(tmp
             assert server.leftovers() == set()
             log = worker.log.read_text()
     deaths = log.count("exited with 'exitcode 1'")
-    assert deaths == 2 * protocol.MAX_DELIVERIES, log  # never redelivered in a loop
+    # never a loop (it was 533 runs in 30 s): 3 deliveries a task. One delivery can run twice
+    # when its pool process dies at once, before billiard has it as started: the same message
+    # (same retries, not redelivered) runs on the next process. Seen in about 1 run in 8 here,
+    # by a probe that logged each run's task id and retries. Bounded all the same.
+    assert 2 * protocol.MAX_DELIVERIES <= deaths <= 4 * protocol.MAX_DELIVERIES, log
     for record in records:
         message = f"killed its worker process (exit code 1) on each of its {DELIVERIES} deliveries"
         assert record["error"] == {
