@@ -20,10 +20,12 @@ import pytest
 import redis
 
 from producer import backends
+from producer.backends.celery.liveness import parse
 from producer.services.redis import RedisServer, find_redis_server
 from producer.settings import Settings
 from tests.conftest import WORKER_START_S, WorkerProcess, worker_env
 from tests.helpers import unavailable
+from worker import protocol
 
 PASSWORD = "fault-test-secret"
 LEFT_ALONE = ("_kombu.", "poolbench:workers:", "unacked_mutex")
@@ -150,6 +152,15 @@ def wait_until(condition, timeout: float, what: str, step: float = 0.05, state=N
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout} s waiting for {what}" + (f": {state()}" if state else ""))
         time.sleep(step)
+    return found
+
+
+def beats(url: str) -> dict[str, dict]:
+    """Every worker's last heartbeat, on every queue: ``{node: entry}`` as the producer parses it."""
+    found = {}
+    with redis.Redis.from_url(url, socket_timeout=5) as client:
+        for key in client.scan_iter(match=protocol.heartbeat_key("*")):
+            found.update(parse(client.hgetall(key)))
     return found
 
 

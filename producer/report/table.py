@@ -13,17 +13,19 @@ from producer.report.declared import is_baseline
 from producer.report.document import Document, Result, severity_of, speedup_value
 
 
-def columns(grid: list[tuple[str, ...]] | list[list[str]]) -> list[str]:
-    """Rows of cells as lines, each column padded to its widest cell, two spaces apart."""
+def columns(grid: list[tuple[str, ...]] | list[list[str]], rule: bool = False) -> list[str]:
+    """Rows of cells as lines, each column padded to its widest cell, two spaces apart; with
+    ``rule``, a rule of dashes under the first row (the titles)."""
     widths = [max(len(row[i]) for row in grid) for i in range(len(grid[0]))]
-    return ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in grid]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in grid]
+    if rule:
+        lines.insert(1, "  ".join("-" * w for w in widths))
+    return lines
 
 
 def ruled(titles, rows) -> list[str]:
     """:func:`columns` of the titles and the rows, with a rule of dashes under the titles."""
-    lines = columns([titles, *rows])
-    widths = [max(len(row[i]) for row in [titles, *rows]) for i in range(len(titles))]
-    return [lines[0], "  ".join("-" * w for w in widths), *lines[1:]]
+    return columns([titles, *rows], rule=True)
 
 
 def ms(seconds: float) -> str:

@@ -20,15 +20,13 @@ import time
 
 import psutil
 import pytest
-import redis
 
-from producer.backends.celery.liveness import parse
 from producer.report import messages
 from producer.services import netns
 from producer.services.relay import LinkShape
 from producer.settings import Settings
 from producer.stack import EmbeddedStack
-from tests.faults import BatchThread, held_by, make_backend, once_each, wait_until
+from tests.faults import BatchThread, beats, held_by, make_backend, once_each, wait_until
 from tests.helpers import ROOT, assert_one_line_error, load_json, run_cli, unavailable
 from worker import protocol
 
@@ -213,12 +211,7 @@ def _down(link: str, seconds: float) -> None:
 
 def told_outage(url: str) -> bool:
     """Whether a worker's last heartbeat counts an outage of its link to Redis."""
-    with redis.Redis.from_url(url, socket_timeout=5) as client:
-        return any(
-            entry.get("outages")
-            for key in client.scan_iter(match=protocol.heartbeat_key("*"))
-            for entry in parse(client.hgetall(key)).values()
-        )
+    return any(entry.get("outages") for entry in beats(url).values())
 
 
 def test_a_worker_hosts_link_down_mid_batch_loses_and_doubles_nothing(tmp_path):

@@ -6,25 +6,15 @@ from __future__ import annotations
 import time
 
 import pytest
-import redis
 
-from producer.backends.celery.liveness import Liveness, parse
-from tests.faults import private_redis, running_workers, wait_until
+from producer.backends.celery.liveness import Liveness
+from tests.faults import beats, private_redis, running_workers, wait_until
 from worker import lease, protocol
 
 pytestmark = pytest.mark.redis
 
 AWAY_S = lease.STALL_S + 1
 """Longer than a stall, so the gap is an outage however the failed beats fall."""
-
-
-def beats(url: str) -> dict[str, dict]:
-    """Every worker's last beat, on every queue: ``{node: entry}`` as the producer parses it."""
-    found = {}
-    with redis.Redis.from_url(url, socket_timeout=5) as client:
-        for key in client.scan_iter(match=protocol.heartbeat_key("*")):
-            found.update(parse(client.hgetall(key)))
-    return found
 
 
 def test_a_worker_that_lost_redis_for_a_while_says_so_in_its_next_beat(tmp_path):

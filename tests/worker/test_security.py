@@ -75,12 +75,13 @@ def test_the_embedded_redis_password_shows_nowhere(tmp_path):
     producer = compare(*SLOW, "--backends", "sequential,celery-prefork,celery-threads", "--json", str(out))
     try:
         (server,) = wait_until(lambda: children_running(producer, "redis-server"), 60, "the embedded Redis")
-        # it runs in the stack's folder: redis-server moves there itself (--dir), just after it starts
-        config = wait_until(
-            lambda: next((p for p in [Path(server.cwd()) / "redis.conf"] if p.exists()), None),
-            10,
-            "its config file, in the folder it runs in",
-        )
+
+        def config_in_its_folder() -> Path | None:
+            """Read again each time: redis-server moves into the stack's folder itself (--dir)."""
+            path = Path(server.cwd()) / "redis.conf"
+            return path if path.exists() else None
+
+        config = wait_until(config_in_its_folder, 10, "its config file, in the folder it runs in")
         assert stat.S_IMODE(config.stat().st_mode) == 0o600
         password = config.read_text().split("requirepass ", 1)[1].strip()
         assert len(password) >= 16
