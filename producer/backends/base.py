@@ -17,6 +17,8 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypedDict
 
+from producer.measure.records import Records, as_records
+
 if TYPE_CHECKING:
     from producer.backends import BackendSpec
     from producer.measure import memory
@@ -66,7 +68,7 @@ class Backend(abc.ABC):
         """Create pools, connect, check readiness. Timed as start-up, not as a batch."""
 
     @abc.abstractmethod
-    def run_batch(self, spec: str, size: int, tasks: int) -> list[dict]:
+    def run_batch(self, spec: str, size: int, tasks: int) -> Records | list[dict]:
         """Run ``tasks`` calls of ``spec(size)``; return their records, or raise BatchTimeout."""
 
     def close(self) -> None:
@@ -76,10 +78,13 @@ class Backend(abc.ABC):
         if self.on_task is not None:
             self.on_task()
 
-    def disturbances(self, records: list[dict]) -> list[str]:
+    def disturbances(self, records: Records | list[dict]) -> list[str]:
         """What disturbed the batch just run: redelivered tasks, and whatever the backend saw."""
+        records = as_records(records)
         again = sorted(
-            r["index"] for r in records if r.get("redelivered") and isinstance(r.get("index"), int)
+            index
+            for p in range(len(records))
+            if records.get(p, "redelivered") and isinstance(index := records.get(p, "index"), int)
         )
         return [f"task {i} was delivered again" for i in again]
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import psutil
 
 from producer.backends.failures import describe_exit
+from producer.measure.records import Records
 
 MEMORY_SHARE = 0.5
 """By default a backend may grow its processes by this share of the memory available at start."""
@@ -42,7 +43,8 @@ class Handle:
 class Batch:
     pending: deque
     tasks: int
-    records: list = field(default_factory=list)
+    records: Records = field(default_factory=Records)
+    """The batch's task records as they come back, by column (a kilobyte a task as dicts)."""
     deaths: int = 0
 
 

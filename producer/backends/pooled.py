@@ -48,7 +48,7 @@ class PooledBackend(Backend):
             self.close()
             raise
 
-    def run_batch(self, spec: str, size: int, tasks: int) -> list[dict]:
+    def run_batch(self, spec: str, size: int, tasks: int) -> Records:
         if self._pool is None or not self._pool.children:  # closed, e.g. after an overrun
             raise BatchTimeout(self.name, 0, tasks, self.settings.timeout)
         return self._pool.run(self.name, spec, size, tasks, self.settings.timeout, on_task=self.task_done)

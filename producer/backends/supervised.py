@@ -48,6 +48,7 @@ from collections import deque
 
 from producer.backends.failures import died, not_run, tasks_named
 from producer.backends.handles import Batch, Handle, default_budget, how, kill, release, rss, send
+from producer.measure.records import Records
 from producer.errors import BatchTimeout, StackError, TooMuchMemory
 
 MIN_GROWTH_MIB = 64
@@ -261,7 +262,7 @@ class ChildPool:
                 )
 
 
-def _done(records: list, on_task):
+def _done(records: Records, on_task):
     """Keep a task's record, and tell whoever wants to know."""
     if on_task is None:
         return records.append

@@ -30,7 +30,9 @@ are recorded beside the figures.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterator
 
+from producer.measure.records import Records
 from producer.measure.stats import describe
 
 PARTS = ("publish_s", "queue_wait_s", "dispatch_s", "run_s", "result_back_s", "slot_gap_s", "message_gap_s")
@@ -122,6 +124,35 @@ def collect(batches: list[list[dict]]) -> dict[str, list[float]]:
         if any("message" in r for r in records):
             parts["message_gap_s"] += slot_gaps(records, between_messages=True)
     return parts
+
+
+def stream(records: Records) -> Iterator[tuple[str, float]]:
+    """``collect([records])``'s values as ``(part, value)``, for records of one task a message
+    (no ``message`` field, the default path), without a dict per task held at once."""
+    get = records.get
+    slots: dict[tuple, list[int]] = {}
+    for p in range(len(records)):
+        sent, received, started, ended = get(p, "sent"), get(p, "received"), get(p, "started"), get(p, "ended")
+        publish_s, collected = get(p, "publish_s"), get(p, "collected")
+        if _number(publish_s):
+            yield "publish_s", publish_s
+        if _number(sent) and _number(received):
+            yield "queue_wait_s", received - sent
+        if _number(received) and _number(started):
+            yield "dispatch_s", started - received
+        if _number(collected) and _number(ended):
+            yield "result_back_s", collected - ended
+        if _number(started) and _number(ended):
+            yield "run_s", ended - started
+            slots.setdefault((get(p, "worker"), get(p, "pid"), get(p, "tid")), []).append(p)
+    for positions in slots.values():
+        positions.sort(key=lambda p: get(p, "started"))
+        for a, b in zip(positions, positions[1:], strict=False):
+            yield "slot_gap_s", get(b, "started") - get(a, "ended")
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float))
 
 
 def breakdown(batches: list[list[dict]], producer_host: str | None) -> dict | None:

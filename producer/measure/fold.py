@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from producer.measure import breakdown as parts_of
 from producer.measure.picture import WHOLE, picture, sample, timed
+from producer.measure.records import Records, as_records
 from producer.measure.spread import Spread
 
 
@@ -40,15 +41,16 @@ class Fold:
         self.messages = self.calls = 0
         self.sent = False
 
-    def add(self, records: list[dict], measured: bool) -> dict:
+    def add(self, records: Records | list[dict], measured: bool) -> dict:
         """Fold one verified batch; returns what its round keeps: ``task_count``, ``task_cpu_s``
         (the sum of its tasks' own CPU time), ``tasks`` (all of them up to ``WHOLE``, else
         none), and for a measured round ``picture`` and ``sample``."""
+        records = as_records(records)
         self.records += len(records)
         kept = {
             "task_count": len(records),
             "task_cpu_s": sum(t.get("cpu_s") or 0.0 for t in records),
-            "tasks": records if len(records) <= WHOLE else [],
+            "tasks": list(records) if len(records) <= WHOLE else [],
         }
         if not measured:
             return kept
@@ -74,14 +76,20 @@ class Fold:
         kept.update(picture=picture(records), sample=sample(records))
         return kept
 
-    def _add_parts(self, records: list[dict]) -> None:
-        if not any(isinstance(r.get("sent"), (int, float)) for r in records):
+    def _add_parts(self, records: Records) -> None:
+        if not any(isinstance(records.get(p, "sent"), (int, float)) for p in range(len(records))):
             return
         self.sent = True
-        for part, values in parts_of.collect([records]).items():
-            self.parts[part].extend(values)
-        self.hosts.update(r["host"] for r in records if r.get("host"))
-        self.messages += len(parts_of.messages(records))
+        if records.has("message"):  # --chunks: calls grouped by message, few records a batch
+            listed = list(records)
+            for part, values in parts_of.collect([listed]).items():
+                self.parts[part].extend(values)
+            self.messages += len(parts_of.messages(listed))
+        else:  # one message a task: read field by field, never a dict per task at once
+            for part, value in parts_of.stream(records):
+                self.parts[part].add(value)
+            self.messages += len(records)
+        self.hosts.update(h for p in range(len(records)) if (h := records.get(p, "host")))
         self.calls += len(records)
 
     def time_split(self) -> dict | None:

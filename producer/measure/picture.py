@@ -10,6 +10,8 @@ task by index, at most :data:`SAMPLE_SIZE`, all fields but the verified summary.
 
 from __future__ import annotations
 
+from producer.measure.records import Records, as_records
+
 BOXES_PER_LANE = 200
 """More tasks than this on one lane are drawn as occupancy, not boxes."""
 BOXES = 300
@@ -42,75 +44,103 @@ def _boxes(tasks: list[dict]) -> dict:
     return {"kind": "tasks", "tasks": kept}
 
 
-def picture(records: list[dict]) -> dict | None:
-    """The round's timeline: its tasks (``kind: tasks``) or its lanes' occupancy (``kind: occupancy``)."""
-    tasks = sorted((t for t in records if timed(t)), key=lambda t: (t["started"], t.get("index", 0)))
-    if not tasks:
+def picture(records: Records | list[dict]) -> dict | None:
+    """The round's timeline: its tasks (``kind: tasks``) or its lanes' occupancy (``kind: occupancy``).
+
+    Read field by field: a round of 100,000 tasks is binned without a dict per task.
+    """
+    records = as_records(records)
+    field = records.get
+    by_lane: dict[tuple, list[int]] = {}
+    first: dict[tuple, tuple] = {}
+    count = 0
+    for p in range(len(records)):
+        started = field(p, "started")
+        if isinstance(started, (int, float)) and isinstance(field(p, "ended"), (int, float)):
+            lane = _lane(records, p)
+            by_lane.setdefault(lane, []).append(p)
+            first[lane] = min(first.get(lane, (started, p)), (started, p))
+            count += 1
+    if not count:
         return None
-    by_lane: dict[tuple, list[dict]] = {}
-    for t in tasks:
-        by_lane.setdefault(lane_key(t), []).append(t)
-    if max(len(v) for v in by_lane.values()) <= BOXES_PER_LANE and len(tasks) <= BOXES:
+    by_lane = {lane: by_lane[lane] for lane in sorted(by_lane, key=first.__getitem__)}  # lanes by first start
+    most = max(len(v) for v in by_lane.values())
+    if most <= BOXES_PER_LANE and count <= BOXES:
+        tasks = sorted((records[p] for on_lane in by_lane.values() for p in on_lane),
+                       key=lambda t: (t["started"], t.get("index", 0)))  # fmt: skip
         return _boxes(tasks)
-    origin = min(min(t["started"], t.get("sent", t["started"])) for t in tasks)
-    end = max(t["ended"] for t in tasks) - origin
+    positions = [p for on_lane in by_lane.values() for p in on_lane]
+    origin = min(min(field(p, "started"), field(p, "sent", field(p, "started"))) for p in positions)
+    end = max(field(p, "ended") for p in positions) - origin
     bin_s = end / BINS if end > 0 else 1e-9
-    lanes = [_occupancy(key, on_lane, origin, bin_s) for key, on_lane in by_lane.items()]
+    lanes = [_occupancy(records, key, on_lane, origin, bin_s) for key, on_lane in by_lane.items()]
     out = {
         "kind": "occupancy",
-        "tasks": len(tasks),
+        "tasks": count,
         "bins": BINS,
         "bin_s": bin_s,
         "end_s": end,
-        "most_per_lane": max(len(v) for v in by_lane.values()),
+        "most_per_lane": most,
         "lanes": lanes,
     }
-    queued = [t for t in tasks if isinstance(t.get("sent"), (int, float))]
-    if queued:  # tasks waiting at the broker, on average over each bin
-        waits = [(t["sent"] - origin, t["started"] - origin, 1.0) for t in queued]
-        out["queued"] = _round(_spread(waits, bin_s))
+    if records.has("sent"):  # tasks waiting at the broker, on average over each bin
+        queued = [0.0] * BINS
+        for p in positions:
+            sent = field(p, "sent")
+            if isinstance(sent, (int, float)):
+                _add(queued, sent - origin, field(p, "started") - origin, 1.0, bin_s)
+        out["queued"] = _round(queued)
     return out
 
 
-def _occupancy(key: tuple, tasks: list[dict], origin: float, bin_s: float) -> dict:
-    spans, cpu_spans = [], []
-    for t in tasks:
-        start, end = t["started"] - origin, t["ended"] - origin
-        share = (t.get("cpu_s") or 0.0) / (end - start) if end > start else 0.0
-        spans.append((start, end, 1.0))
-        cpu_spans.append((start, end, min(1.0, max(0.0, share))))
+def _lane(records: Records, p: int) -> tuple:
+    return lane_key({k: records.get(p, k) for k in ("worker", "host", "pid", "tid", "interpreter")})
+
+
+def _occupancy(records: Records, key: tuple, positions: list[int], origin: float, bin_s: float) -> dict:
+    busy, cpu = [0.0] * BINS, [0.0] * BINS
+    failed = 0
+    for p in positions:
+        start, end = records.get(p, "started") - origin, records.get(p, "ended") - origin
+        share = (records.get(p, "cpu_s") or 0.0) / (end - start) if end > start else 0.0
+        _add(busy, start, end, 1.0, bin_s)
+        _add(cpu, start, end, min(1.0, max(0.0, share)), bin_s)
+        failed += records.get(p, "error") is not None
     node, pid, lane = key
     return {
         "key": [node, pid, list(lane) if isinstance(lane, tuple) else lane],
-        "tasks": len(tasks),
-        "failed": sum(1 for t in tasks if "error" in t),
-        "busy": _round(_spread(spans, bin_s)),
-        "cpu": _round(_spread(cpu_spans, bin_s)),
+        "tasks": len(positions),
+        "failed": failed,
+        "busy": _round(busy),
+        "cpu": _round(cpu),
     }
 
 
-def _spread(spans: list[tuple[float, float, float]], bin_s: float) -> list[float]:
-    """Each bin's covered share: every span adds its overlap with the bin, times its weight."""
-    out = [0.0] * BINS
-    for start, end, weight in spans:
-        start, end = max(0.0, start), max(0.0, end)
-        first, last = min(BINS - 1, int(start / bin_s)), min(BINS - 1, int(end / bin_s))
-        for b in range(first, last + 1):
-            overlap = min(end, (b + 1) * bin_s) - max(start, b * bin_s)
-            if overlap > 0:
-                out[b] += overlap * weight / bin_s
-    return out
+def _add(out: list[float], start: float, end: float, weight: float, bin_s: float) -> None:
+    """Add a span's overlap with each bin, times its weight, as a share of the bin."""
+    start, end = max(0.0, start), max(0.0, end)
+    first, last = min(BINS - 1, int(start / bin_s)), min(BINS - 1, int(end / bin_s))
+    for b in range(first, last + 1):
+        overlap = min(end, (b + 1) * bin_s) - max(start, b * bin_s)
+        if overlap > 0:
+            out[b] += overlap * weight / bin_s
 
 
 def _round(values: list[float]) -> list[float]:
     return [round(v, 3) for v in values]
 
 
-def sample(records: list[dict]) -> list[dict]:
+def sample(records: Records | list[dict]) -> list[dict]:
     """Every k-th task by index (``SAMPLE_RULE``), without its summary."""
-    ordered = sorted(records, key=lambda t: t["index"] if isinstance(t.get("index"), int) else -1)
+    records = as_records(records)
+
+    def index(p: int) -> int:
+        found = records.get(p, "index")
+        return found if isinstance(found, int) else -1
+
+    ordered = sorted(range(len(records)), key=index)
     step = max(1, -(-len(ordered) // SAMPLE_SIZE))
-    return [{k: v for k, v in t.items() if k != "summary"} for t in ordered[::step]]
+    return [{k: v for k, v in records[p].items() if k != "summary"} for p in ordered[::step]]
 
 
 def typical(walls: list[float]) -> int | None:

@@ -27,6 +27,7 @@ from producer.measure import decide
 from producer.measure.cputime import tree_cpu_s
 from producer.measure.host import OtherLoad
 from producer.measure.memory import Sampler
+from producer.measure.records import as_records
 from producer.measure.runs import BackendRun, Batch
 from producer.measure.verify import check_batch
 
@@ -207,7 +208,7 @@ def _run_batch(run, backend, settings, spec, size, r, expected) -> None:
     try:
         cpu0 = tree_cpu_s()
         t0 = time.perf_counter()
-        records = backend.run_batch(spec, size, tasks)
+        records = as_records(backend.run_batch(spec, size, tasks))
         wall = time.perf_counter() - t0
         cpu = tree_cpu_s() - cpu0
     except BatchTimeout as exc:
@@ -223,9 +224,8 @@ def _run_batch(run, backend, settings, spec, size, r, expected) -> None:
             run.problems.append(problem)
     if not problems and run.summaries is None:
         run.summaries = summaries
-    for record in records:
-        record.pop("summary", None)  # verified above; the digest stays in run.checksum
-    records.sort(key=lambda rec: rec["index"] if isinstance(rec.get("index"), int) else -1)
+    records.drop("summary")  # verified above; the digest stays in run.checksum
+    records.sort_by_index()
     disturbed = backend.disturbances(records)
     batch = Batch(r, r < settings.warmup, wall, cpu, records, disturbed, others.cores(), memory)
     run.batches.append(batch)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from producer.measure.fold import Fold
+from producer.measure.records import Records, Summaries
 from producer.measure.verify import checksum
 
 
@@ -17,7 +18,8 @@ class Batch:
     warmup: bool
     wall_s: float
     cpu_s: float
-    tasks: list[dict]
+    tasks: Records | list[dict]
+    """Its task records (:class:`Records`) until folded; then all of a small batch's, as dicts."""
     disturbed: list[str] = field(default_factory=list)
     """What disturbed the batch (a redelivered task, a pool process that died), if anything."""
     others_cores: float | None = None
@@ -42,7 +44,8 @@ class BackendRun:
     startup_s: float | None = None
     batches: list[Batch] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-    summaries: list | None = None
+    summaries: Summaries | list | None = None
+    """The first verified batch's summaries in task order: what later batches are checked against."""
     timed_out: bool = False
     group: str = ""
     exit_code: int | None = None

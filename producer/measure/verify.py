@@ -4,40 +4,57 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
+
+from producer.measure.records import Records, Summaries, as_records
 
 
-def checksum(summaries: list) -> str:
+def checksum(summaries: Iterable) -> str:
     """One digest over a batch's summaries in task order."""
-    return hashlib.sha256(json.dumps(summaries, sort_keys=True).encode()).hexdigest()[:16]
+    if isinstance(summaries, Summaries):
+        return summaries.digest()
+    return hashlib.sha256(json.dumps(list(summaries), sort_keys=True).encode()).hexdigest()[:16]
 
 
-def check_batch(records: list[dict], tasks: int, expected: list | None) -> tuple[list, list[str]]:
-    """Return the batch's summaries in task order and a list of problems (empty when verified)."""
+def check_batch(
+    records: Records | Iterable[dict], tasks: int, expected: Summaries | list | None
+) -> tuple[Summaries, list[str]]:
+    """Return the batch's summaries in task order and a list of problems (empty when verified).
+
+    Read field by field (:class:`Records`): a batch of 100,000 records is never a list of dicts.
+    """
+    records = as_records(records)
     problems: list[str] = []
-    by_index: dict[int, dict] = {}
-    for record in records:
-        index = record.get("index")
-        if index in by_index:
+    position_of = [-1] * tasks
+    stray: list = []
+    for position in range(len(records)):
+        index = records.get(position, "index")
+        known = isinstance(index, int) and not isinstance(index, bool) and 0 <= index < tasks
+        if (known and position_of[index] >= 0) or (not known and index in stray):
             problems.append(f"task {index} returned twice")
-        by_index[index] = record
-    missing = sorted(set(range(tasks)) - set(by_index))
+        if known:
+            position_of[index] = position
+        elif index not in stray:
+            stray.append(index)
+    missing = position_of.count(-1)
     if missing:
-        problems.append(f"{len(missing)} of {tasks} results missing")
-    stray = sorted(set(by_index) - set(range(tasks)), key=str)
+        problems.append(f"{missing} of {tasks} results missing")
     if stray:
-        problems.append(f"unexpected results for tasks {stray[:5]}")
-    for index in sorted(i for i in by_index if isinstance(i, int)):
-        error = by_index[index].get("error")
-        if error:  # a backend may phrase its own failures, e.g. "task 3 killed its process (...)"
-            problems.append(
-                error.get("problem") or f"task {index} raised {error['type']}: {error['message']}"
-            )
-    summaries = [by_index.get(i, {}).get("summary") for i in range(tasks)]
+        problems.append(f"unexpected results for tasks {sorted(stray, key=str)[:5]}")
+    if records.has("error"):
+        for index, position in enumerate(position_of):
+            error = records.get(position, "error") if position >= 0 else None
+            if error:  # a backend may phrase its own failures, e.g. "task 3 killed its process (...)"
+                problems.append(
+                    error.get("problem") or f"task {index} raised {error['type']}: {error['message']}"
+                )
+    summaries = Summaries(records.get(p, "summary") if p >= 0 else None for p in position_of)
     if expected is not None and not problems:
-        wrong = [i for i, (got, want) in enumerate(zip(summaries, expected, strict=True)) if got != want]
+        want = expected if isinstance(expected, Summaries) else Summaries(expected)
+        wrong = [i for i in range(tasks) if summaries.key(i) != want.key(i) and summaries[i] != want[i]]
         if wrong:
             problems.append(
                 f"{len(wrong)} of {tasks} results differ from the sequential baseline "
-                f"(task {wrong[0]}: {summaries[wrong[0]]} != {expected[wrong[0]]})"
+                f"(task {wrong[0]}: {summaries[wrong[0]]} != {want[wrong[0]]})"
             )
     return summaries, problems

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import uuid
 
 from producer.backends.base import Backend
 from producer.backends.celery import info, overhead
@@ -70,8 +71,10 @@ class CeleryBackend(Backend):
         self.broker_lost = False
         self.incidents: list[dict] = []
         self.incident_count = 0
-        self.collected: list[str] = []
-        """Ids of every task collected: a result stored again later is a duplicate run."""
+        self.id_prefix = f"pb-{uuid.uuid4().hex[:16]}-"
+        """Every task id of this backend's batches starts so (:mod:`.task_ids`): a result stored
+        under it after its batch is a task that ran again."""
+        self._batches = 0
         self._round = 0
         self._batch_incidents: list[str] = []
         self._batch_began = self._lost_until = 0.0
@@ -179,7 +182,7 @@ class CeleryBackend(Backend):
         self.incident_count = 0
         self._batch_incidents = []
 
-    def run_batch(self, spec: str, size: int, tasks: int) -> list[dict]:
+    def run_batch(self, spec: str, size: int, tasks: int) -> Records:
         """One batch under the backend's run: the default path (:mod:`.batch`), or, with
         --chunks or --no-result, :mod:`.messages`."""
         spec = canonical(spec)  # a file path must mean the same file on the worker
@@ -206,7 +209,7 @@ class CeleryBackend(Backend):
         return self._through(CeleryBatch(self, spec, size, tasks), deadline)
 
     def _through(self, batch: CeleryBatch, deadline: float) -> list[dict]:
-        """Run a batch, then take what it found: Redis's run id, the ids it collected, a lost Redis."""
+        """Run a batch, then take what it found: Redis's run id, a lost Redis."""
         try:
             records = batch.run(deadline)
         except BrokerLost:
@@ -214,8 +217,12 @@ class CeleryBackend(Backend):
             raise
         finally:
             self.redis_run_id = batch.redis_run_id
-        self.collected.extend(batch.handled)
         return records
+
+    def batch_prefix(self) -> str:
+        """The task id prefix of a new batch: this backend's, and the batch's number."""
+        self._batches += 1
+        return f"{self.id_prefix}{self._batches}."
 
     def incident(self, kind: str, detail: str, batch: bool = True) -> None:
         """Something went wrong and was dealt with: reported with its batch (unless it did not
@@ -252,9 +259,10 @@ class CeleryBackend(Backend):
         return super().disturbances(records) + found
 
     def _late_duplicates(self) -> None:
-        """Results stored again after they were collected: a task that ran twice."""
+        """Results stored under this backend's ids after their batch ended: a task that ran twice
+        (its result collected, or a copy sent again collected in its place)."""
         with contextlib.suppress(*BROKER_ERRORS):
-            again = self.watcher.stored(self.collected)
+            again = self.watcher.stored_under(self.id_prefix)
             if again:
                 self.watcher.forget(again)
                 self.incident("duplicate", f"{len(again)} task(s) ran again after their result was collected")
@@ -267,7 +275,7 @@ class CeleryBackend(Backend):
             self.lease = None
         if self.watcher is not None:
             with contextlib.suppress(*BROKER_ERRORS):
-                self.watcher.forget(self.collected)  # a late second run's result, if any
+                self.watcher.forget(self.watcher.stored_under(self.id_prefix))  # a late second run's result
             self.watcher.close()
             self.watcher = None
         if self._app is not None:

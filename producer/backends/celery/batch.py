@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import time
-import uuid
 
 from producer.backends.celery.app import BROKER_ERRORS, failure_of
 from producer.backends.celery.liveness import parse
 from producer.backends.celery.recovery import Recovery
 from producer.backends.celery.results import READY
+from producer.backends.celery.task_ids import TaskIds
+from producer.measure.records import Records
 from worker import protocol
 
 TICK_S = 1.0
@@ -36,17 +37,17 @@ class CeleryBatch(Recovery):
     def __init__(self, backend, spec: str, size: int, tasks: int):
         self.backend = backend
         self.spec, self.size, self.tasks = spec, size, tasks
-        self.index_of: dict[str, int] = {}
-        self.latest: dict[int, str] = {}
-        self.sent_at: dict[str, tuple[float, float]] = {}
-        """Task id -> (when it was sent, how long its publish took)."""
-        self.published: set[str] = set()
-        self.records: dict[int, dict] = {}
-        self.handled: set[str] = set()
+        self.ids = TaskIds(backend.batch_prefix(), tasks)
+        """Each task's ids, when each was sent, which brought a result (:mod:`.task_ids`)."""
+        self.records = Records()
+        """Each index's first result, in the order they came (by column: bytes a task, not a KB)."""
+        self._have = bytearray(tasks)
         self._forget: list[str] = []
         self._seen_retries: set[tuple] = set()
-        self._pending = set(range(tasks))
-        self._unsent: list[str] = []
+        self._remaining = tasks
+        """Tasks without a result yet (``_have`` says which)."""
+        self._unsent: list[int] = []
+        """Indexes whose latest id is to be sent; all of them at first."""
         self._orphaned_since: float | None = None
         self._progress = time.monotonic()
         """When a result last arrived (or the batch began)."""
@@ -59,45 +60,41 @@ class CeleryBatch(Recovery):
 
     @property
     def pending(self) -> list[int]:
-        return sorted(self._pending)
+        return [index for index in range(self.tasks) if not self._have[index]] if self._remaining else []
 
-    def run(self, deadline: float) -> list[dict]:
+    def run(self, deadline: float) -> Records:
         try:
-            self._assign(range(self.tasks))
+            self.backend.watcher.watch_prefix(self.ids.prefix)  # before sending: no result lands unheard
+            self._unsent = list(range(self.tasks))
             self._collect(deadline)
-            self._forget += [task_id for task_id in self.index_of if task_id not in self.handled]
+            self._forget += self.ids.unhandled()
             with self._broker_guard(deadline):
                 self._flush()  # results of superseded ids, if any landed, go too
+                self.backend.watcher.unwatch_prefix(self.ids.prefix)
         except BaseException:  # a failure, an overrun or Ctrl-C: leave nothing behind
             self._abandon()
             raise
-        return [self.records[index] for index in range(self.tasks)]
+        return self.records
 
     # -- sending --------------------------------------------------------------------
 
     def _assign(self, indexes) -> None:
-        """Give each index a new task id; ``_publish`` sends them."""
+        """Give each index a new task id, to be sent again; ``_publish`` sends them."""
         for index in indexes:
-            task_id = str(uuid.uuid4())
-            self.index_of[task_id] = index
-            self.latest[index] = task_id
-            self._unsent.append(task_id)
+            self.ids.renew(index)
+            self._unsent.append(index)
 
     def _publish(self) -> None:
-        unsent = [
-            task_id
-            for task_id in self._unsent
-            if task_id not in self.published and self.latest[self.index_of[task_id]] == task_id
-        ]
+        ids = self.ids
+        unsent = [task_id for task_id in dict.fromkeys(map(ids.latest, self._unsent)) if not ids.published(task_id)]
         if not unsent:
             self._unsent = []
             return
         backend = self.backend
-        backend.watcher.watch(unsent)  # before sending: no result may land unheard
         headers = backend.lease.headers
         with backend.app.producer_or_acquire() as producer:  # one producer for the batch: less CPU
             for task_id in unsent:
-                args = [self.spec, self.size, self.index_of[task_id]]  # the worker echoes the index
+                args = [self.spec, self.size, ids.index_of(task_id)]  # the worker echoes the index
                 sent, t0 = time.time(), time.perf_counter()
                 backend.app.send_task(
                     protocol.TASK_NAME,
@@ -107,15 +104,14 @@ class CeleryBatch(Recovery):
                     headers=headers,
                     producer=producer,
                 )
-                self.sent_at[task_id] = (sent, time.perf_counter() - t0)
-                self.published.add(task_id)
+                ids.sent(task_id, sent, time.perf_counter() - t0)
         self._unsent = []
 
     # -- collecting -----------------------------------------------------------------
 
     def _collect(self, deadline: float) -> None:
         next_tick = time.monotonic() + TICK_S
-        while self._pending:
+        while self._remaining:
             with self._broker_guard(deadline):
                 self._publish()
                 now = time.monotonic()
@@ -124,14 +120,14 @@ class CeleryBatch(Recovery):
                 for meta in self.backend.watcher.wait(min(deadline, next_tick) - now):
                     self._arrive(meta)
                 self._flush()
-                if time.monotonic() >= next_tick and self._pending:
+                if time.monotonic() >= next_tick and self._remaining:
                     self._look_after(deadline)
                     next_tick = time.monotonic() + TICK_S
 
     def _arrive(self, meta: dict) -> None:
         task_id = meta.get("task_id")
-        index = self.index_of.get(task_id)
-        if index is None or task_id in self.handled:
+        index = self.ids.index_of(task_id)
+        if index is None or self.ids.handled(task_id):
             return
         status = meta.get("status")
         if status == "RETRY":
@@ -139,9 +135,9 @@ class CeleryBatch(Recovery):
             return
         if status not in READY:
             return
-        self.handled.add(task_id)
+        self.ids.handle(task_id)
         self._forget.append(task_id)
-        if index in self.records:
+        if self._have[index]:
             self.backend.incident(
                 "duplicate", f"task {index} returned a second result (another delivery of it); counted once"
             )
@@ -153,11 +149,12 @@ class CeleryBatch(Recovery):
             record = {"error": failure_of(result)}
             if record["error"]["type"] == protocol.PROCESS_DIED:  # the message says what happened
                 record["error"]["problem"] = task_sentence(index, record["error"]["message"])
-        sent, publish_s = self.sent_at.get(task_id, (None, None))
+        sent, publish_s = self.ids.sent_at(task_id)
         record.update(index=index, sent=sent, publish_s=publish_s, collected=time.time())
-        self.records[index] = record
+        self.records.append(record)
+        self._have[index] = 1
         self.backend.task_done()
-        self._pending.discard(index)
+        self._remaining -= 1
         self._progress = time.monotonic()
 
     def _note_retry(self, index: int, task_id: str, meta: dict) -> None:
@@ -176,13 +173,13 @@ class CeleryBatch(Recovery):
 
     def _look_after(self, deadline: float) -> None:
         """Results pub/sub may have missed, the workers' heartbeats, and lost tasks."""
-        for meta in self.backend.watcher.fetch(self.latest[index] for index in self.pending):
+        for meta in self.backend.watcher.fetch(map(self.ids.latest, self.pending)):
             self._arrive(meta)
         self._flush()
-        if self._pending:
+        if self._remaining:
             self._check_workers()
         now = time.monotonic()
-        if self._pending and now - self._progress > protocol.VISIBILITY_TIMEOUT_S:
+        if self._remaining and now - self._progress > protocol.VISIBILITY_TIMEOUT_S:
             self._progress = now  # look again after as long
             self._find_orphans()
 
@@ -205,4 +202,6 @@ class CeleryBatch(Recovery):
         with contextlib.suppress(*BROKER_ERRORS):
             backend.lease.end()
         with contextlib.suppress(*BROKER_ERRORS):
-            backend.watcher.forget(list(self.index_of))
+            backend.watcher.forget(self.ids.every())
+        with contextlib.suppress(*BROKER_ERRORS):
+            backend.watcher.unwatch_prefix(self.ids.prefix)

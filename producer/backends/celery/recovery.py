@@ -15,7 +15,7 @@ the batch's plain path (send, collect) reads on its own:
 
 What a batch finds out about its backend's world it keeps on itself, for the backend to
 take when the batch ends (:meth:`CeleryBackend._through`): Redis's new ``run_id`` after a
-restart (``redis_run_id``), the ids it collected (``handled``); a Redis that did not come
+restart (``redis_run_id``), the batch's results in Redis under its ids' prefix; a Redis that did not come
 back is the BrokerLost it raises. It never sets its backend's fields.
 """
 
@@ -53,15 +53,14 @@ class Recovery:
         lease, liveness = self.backend.lease, self.backend.liveness
         somewhere = lease.queued_ids() | lease.unacked_ids()
         alive = set(liveness.alive())
+        ids = self.ids
         nowhere = {
-            self.latest[index]
-            for index in self._pending
-            if self.latest[index] in self.published
-            and self.latest[index] not in somewhere
-            and liveness.holder(self.latest[index]) not in alive
+            task_id
+            for task_id in map(ids.latest, self.pending)
+            if ids.published(task_id) and task_id not in somewhere and liveness.holder(task_id) not in alive
         }
-        lost = sorted(self.index_of[task_id] for task_id in nowhere & self._suspects)
-        self._suspects = nowhere - {self.latest[index] for index in lost}
+        lost = sorted(ids.index_of(task_id) for task_id in nowhere & self._suspects)
+        self._suspects = nowhere - {ids.latest(index) for index in lost}
         if lost:
             self._assign(lost)
             self.backend.incident(
@@ -75,9 +74,9 @@ class Recovery:
         vanished, back = self._read_beats()
         for node in vanished:
             held = sorted(
-                self.index_of[task_id]
-                for task_id in backend.liveness.beats[node].held
-                if task_id in self.index_of and self.index_of[task_id] not in self.records
+                index
+                for index in map(self.ids.index_of, backend.liveness.beats[node].held)
+                if index is not None and not self._have[index]
             )
             what = f" holding {tasks_text(held)}, to be delivered again" if held else ""
             if held and self._restarted:  # delivered before the restart: no copy left in Redis
@@ -115,7 +114,7 @@ class Recovery:
             time.sleep(_RETRY_POLL_S / 5)
 
     def _held_by_live_worker(self, index: int) -> bool:
-        node = self.backend.liveness.holder(self.latest[index])
+        node = self.backend.liveness.holder(self.ids.latest(index))
         return node is not None and node in self.backend.liveness.alive()
 
     def _not_done(self) -> str:
@@ -130,9 +129,9 @@ class Recovery:
         alive = set(liveness.alive())
         groups: dict[str, list[int]] = {}
         for index in self.pending:
-            task_id = self.latest[index]
+            task_id = self.ids.latest(index)
             node = liveness.holder(task_id)
-            if task_id not in self.published:
+            if not self.ids.published(task_id):
                 reason = "not sent"
             elif node is None and queued is None:
                 reason = "queued or taken (Redis cannot say)"
@@ -195,7 +194,7 @@ class Recovery:
             self.redis_run_id = info.get("run_id")  # found: the backend takes it when the batch ends
             self._restarted = True
             self._await_fresh_beats(deadline)
-            for meta in backend.watcher.fetch(self.latest[index] for index in self.pending):
+            for meta in backend.watcher.fetch(map(self.ids.latest, self.pending)):
                 self._arrive(meta)  # finished while Redis was away, stored since
             self._flush()
             # a task a live worker holds is still running there and stores its result

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
+import itertools
+from collections.abc import Iterable, Iterator
 
 import redis
 from redis.backoff import NoBackoff
@@ -41,9 +42,16 @@ def decode(raw: bytes | str | None) -> dict | None:
     return meta if isinstance(meta, dict) and "task_id" in meta and "status" in meta else None
 
 
-def _chunks(items: list, size: int = _CHUNK):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def _chunks(items: Iterable, size: int = _CHUNK) -> Iterator[list]:
+    items = iter(items)
+    while chunk := list(itertools.islice(items, size)):
+        yield chunk
+
+
+def _pattern(prefix: str) -> str:
+    """The result keys of the ids starting with ``prefix``, as a Redis glob."""
+    escaped = "".join("\\" + c if c in "*?[]\\" else c for c in prefix)
+    return f"{protocol.RESULT_KEY_PREFIX}{escaped}*"
 
 
 class ResultWatcher:
@@ -59,12 +67,16 @@ class ResultWatcher:
         )
         self._pubsub = None
         self.watched: set[str] = set()
+        self.prefixes: set[str] = set()
+        """Task id prefixes whose results are heard by one pattern each (a batch's, :mod:`.task_ids`)."""
 
     def _channel(self):
         if self._pubsub is None:
             self._pubsub = self.client.pubsub(ignore_subscribe_messages=True)
             if self.watched:
                 self._subscribe(sorted(self.watched))
+            if self.prefixes:
+                self._pubsub.psubscribe(*map(_pattern, sorted(self.prefixes)))
         return self._pubsub
 
     def _subscribe(self, task_ids: list[str]) -> None:
@@ -79,38 +91,59 @@ class ResultWatcher:
         if new:
             self._subscribe(new)
 
+    def watch_prefix(self, prefix: str) -> None:
+        """Hear the results of every task whose id starts with ``prefix``; call before sending them."""
+        channel = self._channel()
+        if prefix not in self.prefixes:
+            self.prefixes.add(prefix)
+            channel.psubscribe(_pattern(prefix))
+
+    def unwatch_prefix(self, prefix: str) -> None:
+        if prefix in self.prefixes:
+            self.prefixes.discard(prefix)
+            if self._pubsub is not None:
+                self._pubsub.punsubscribe(_pattern(prefix))
+
     def wait(self, timeout: float) -> list[dict]:
-        """Results published within ``timeout`` seconds (at least one if any came), as metas."""
+        """Results published within ``timeout`` seconds (at least one if any came, at most a
+        chunk of 1,000 of a backlog), as metas."""
         channel = self._channel()
         found: list[dict] = []
         deadline = time.monotonic() + timeout
         while True:
             message = channel.get_message(timeout=0 if found else max(0.0, deadline - time.monotonic()))
-            if message is not None and message.get("type") == "message":
+            if message is not None and message.get("type") in ("message", "pmessage"):
                 meta = decode(message["data"])
                 if meta is not None:
                     found.append(meta)
-                continue
+                if len(found) < _CHUNK:  # a backlog is handed on a chunk at a time: bounded memory
+                    continue
+                return found
             if found or time.monotonic() >= deadline:
                 return found
 
-    def fetch(self, task_ids: Iterable[str]) -> list[dict]:
-        """Results already stored for these tasks (what pub/sub may have missed)."""
-        found = []
+    def fetch(self, task_ids: Iterable[str]) -> Iterator[dict]:
+        """Results already stored for these tasks (what pub/sub may have missed), read and
+        decoded a chunk at a time: however many tasks are pending, one chunk is held."""
         for chunk in _chunks(list(task_ids)):
-            found += [meta for meta in map(decode, self.client.mget(list(map(result_key, chunk)))) if meta]
-        return found
+            yield from filter(None, map(decode, self.client.mget(list(map(result_key, chunk)))))
 
     def forget(self, task_ids: Iterable[str]) -> int:
         """Stop watching these tasks and delete their results; how many results were there."""
-        task_ids = list(task_ids)
-        self.watched.difference_update(task_ids)
         deleted = 0
         for chunk in _chunks(task_ids):
             deleted += self.client.delete(*map(result_key, chunk))
-            if self._pubsub is not None:
-                self._pubsub.unsubscribe(*map(result_key, chunk))
+            watched = [task_id for task_id in chunk if task_id in self.watched]
+            self.watched.difference_update(watched)
+            if watched and self._pubsub is not None:
+                self._pubsub.unsubscribe(*map(result_key, watched))
         return deleted
+
+    def stored_under(self, prefix: str) -> list[str]:
+        """The ids starting with ``prefix`` that have a stored result (a SCAN, not one EXISTS an id)."""
+        start = len(protocol.RESULT_KEY_PREFIX)
+        keys = self.client.scan_iter(match=_pattern(prefix), count=1000)
+        return [(key.decode() if isinstance(key, bytes) else key)[start:] for key in keys]
 
     def stored(self, task_ids: Iterable[str]) -> list[str]:
         """Which of these tasks have a stored result."""

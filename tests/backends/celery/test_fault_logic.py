@@ -215,6 +215,9 @@ class FakeBackend:
     def task_done(self) -> None:
         self.done += 1
 
+    def batch_prefix(self) -> str:
+        return "pb-fake-1."
+
 
 def meta(task_id: str, status: str = "SUCCESS", result=None) -> dict:
     return {"task_id": task_id, "status": status, "result": result if result is not None else {"summary": 1}}
@@ -223,10 +226,10 @@ def meta(task_id: str, status: str = "SUCCESS", result=None) -> dict:
 def test_each_task_counts_once_the_first_result_wins_and_a_second_is_reported():
     backend = FakeBackend()
     batch = CeleryBatch(backend, "sleep", 0, 2)
-    batch._assign([0, 1])
-    first = batch.latest[0]
+    first = batch.ids.latest(0)
     batch._assign([0])  # task 0 sent again (Redis restarted): a new id for the same index
-    again = batch.latest[0]
+    again = batch.ids.latest(0)
+    assert again != first and batch.ids.index_of(again) == batch.ids.index_of(first) == 0
     batch._arrive(meta(first, result={"summary": "first"}))
     batch._arrive(meta(first))  # pub/sub and a later fetch may both bring the same result
     batch._arrive(meta(again, result={"summary": "second"}))
@@ -240,11 +243,10 @@ def test_each_task_counts_once_the_first_result_wins_and_a_second_is_reported():
 def test_a_retried_task_and_a_dead_process_read_as_sentences():
     backend = FakeBackend()
     batch = CeleryBatch(backend, "sleep", 0, 1)
-    batch._assign([0])
     lost = {"exc_type": "WorkerLostError", "exc_message": ["Worker exited prematurely: exitcode 1 Job: 2."]}
-    batch._arrive(meta(batch.latest[0], "RETRY", lost))
-    batch._arrive(meta(batch.latest[0], "RETRY", lost))  # the same news twice: noted once
-    batch._arrive(meta(batch.latest[0], "FAILURE", lost))
+    batch._arrive(meta(batch.ids.latest(0), "RETRY", lost))
+    batch._arrive(meta(batch.ids.latest(0), "RETRY", lost))  # the same news twice: noted once
+    batch._arrive(meta(batch.ids.latest(0), "FAILURE", lost))
     assert backend.incidents == [
         ("retried", "task 0 killed its worker process (exit code 1); Celery ran it again")
     ]
@@ -348,6 +350,7 @@ class SealedBackend:
             "queue": f"sealed-{os.getpid()}",
             "incidents": [],
             "name": "celery-sealed",
+            "batch_prefix": lambda: f"pb-sealed-{os.getpid()}-1.",
         }
         object.__setattr__(self, "_fields", fields)
 
@@ -380,11 +383,10 @@ def test_recovery_keeps_what_it_found_on_the_batch_and_leaves_the_backend_alone(
     backend = SealedBackend(redis_url, "an-earlier-redis", Settings(broker_url=redis_url, timeout=5))
     try:
         batch = CeleryBatch(backend, "sleep", 0, 1)
-        batch._assign([0])
-        first = batch.latest[0]
+        first = batch.ids.latest(0)
         batch._recover(ConnectionError("reset by peer"), time.monotonic() + 5)
         assert batch.redis_run_id == check_redis(redis_url)["run_id"] != backend.redis_run_id
-        assert batch.latest[0] != first  # lost with the old Redis's queues: sent again
+        assert batch.ids.latest(0) != first  # lost with the old Redis's queues: sent again
         assert backend.incidents[0][0] == "broker" and "restarted" in backend.incidents[0][1]
     finally:
         backend.close()
@@ -424,7 +426,6 @@ def test_describe_only_reads():
 
     backend = backends.create("celery-threads", Settings(broker_url="redis://127.0.0.1:1/0"))
     backend.watcher = Untouchable()
-    backend.collected = ["a-task-collected-earlier"]
     before = dict(vars(backend))
     first = backend.describe()
     assert backend.describe() == first and vars(backend) == before
