@@ -16,6 +16,7 @@ from producer.backends.launch import Launcher
 from producer.backends.supervised import ChildPool
 from producer.errors import BatchTimeout
 from producer.measure import memory
+from producer.measure.records import Records
 from producer.services.environ import Interpreter
 
 

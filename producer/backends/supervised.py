@@ -48,8 +48,8 @@ from collections import deque
 
 from producer.backends.failures import died, not_run, tasks_named
 from producer.backends.handles import Batch, Handle, default_budget, how, kill, release, rss, send
-from producer.measure.records import Records
 from producer.errors import BatchTimeout, StackError, TooMuchMemory
+from producer.measure.records import Records
 
 MIN_GROWTH_MIB = 64
 """Each process may grow by at least this much, however many share the budget."""

@@ -132,8 +132,8 @@ def stream(records: Records) -> Iterator[tuple[str, float]]:
     get = records.get
     slots: dict[tuple, list[int]] = {}
     for p in range(len(records)):
-        sent, received, started, ended = get(p, "sent"), get(p, "received"), get(p, "started"), get(p, "ended")
-        publish_s, collected = get(p, "publish_s"), get(p, "collected")
+        sent, received, started = get(p, "sent"), get(p, "received"), get(p, "started")
+        ended, publish_s, collected = get(p, "ended"), get(p, "publish_s"), get(p, "collected")
         if _number(publish_s):
             yield "publish_s", publish_s
         if _number(sent) and _number(received):

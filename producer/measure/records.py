@@ -168,6 +168,7 @@ class Records:
 
     def sort_by_index(self) -> None:
         """Order the records by their ``index`` (records without an int index first)."""
+
         def index(position: int) -> int:
             found = self.get(position, "index")
             return found if isinstance(found, int) else -1

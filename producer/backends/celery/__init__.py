@@ -31,6 +31,7 @@ from producer.backends.celery.rtt import BrokerRtt
 from producer.backends.celery.run import RunLease
 from producer.errors import BrokerLost, BrokerUnavailable, NoWorker, TasksLost
 from producer.measure import memory
+from producer.measure.records import Records
 from producer.services.redis import check_redis, mask_url, reason_of
 from worker.protocol import INFO_COMMAND, heartbeat_key, queue_for
 from workloads import canonical
@@ -182,7 +183,7 @@ class CeleryBackend(Backend):
         self.incident_count = 0
         self._batch_incidents = []
 
-    def run_batch(self, spec: str, size: int, tasks: int) -> Records:
+    def run_batch(self, spec: str, size: int, tasks: int) -> Records | list[dict]:
         """One batch under the backend's run: the default path (:mod:`.batch`), or, with
         --chunks or --no-result, :mod:`.messages`."""
         spec = canonical(spec)  # a file path must mean the same file on the worker

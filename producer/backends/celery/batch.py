@@ -86,7 +86,8 @@ class CeleryBatch(Recovery):
 
     def _publish(self) -> None:
         ids = self.ids
-        unsent = [task_id for task_id in dict.fromkeys(map(ids.latest, self._unsent)) if not ids.published(task_id)]
+        latest = dict.fromkeys(map(ids.latest, self._unsent))  # an index renewed twice is sent once
+        unsent = [task_id for task_id in latest if not ids.published(task_id)]
         if not unsent:
             self._unsent = []
             return

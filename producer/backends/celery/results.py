@@ -10,9 +10,9 @@ Subscribing happens before the tasks are sent, so no result can land unheard.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
-import itertools
 from collections.abc import Iterable, Iterator
 
 import redis
