@@ -24,7 +24,7 @@ from worker import protocol
 
 READY = ("SUCCESS", "FAILURE", "REVOKED")
 """States a task ends in; RETRY is read too (a worker process died and the task goes again)."""
-_CHUNK = 1000
+CHUNK = 1000
 
 
 def result_key(task_id: str) -> str:
@@ -42,7 +42,7 @@ def decode(raw: bytes | str | None) -> dict | None:
     return meta if isinstance(meta, dict) and "task_id" in meta and "status" in meta else None
 
 
-def _chunks(items: Iterable, size: int = _CHUNK) -> Iterator[list]:
+def _chunks(items: Iterable, size: int = CHUNK) -> Iterator[list]:
     items = iter(items)
     while chunk := list(itertools.islice(items, size)):
         yield chunk
@@ -116,7 +116,7 @@ class ResultWatcher:
                 meta = decode(message["data"])
                 if meta is not None:
                     found.append(meta)
-                if len(found) < _CHUNK:  # a backlog is handed on a chunk at a time: bounded memory
+                if len(found) < CHUNK:  # a backlog is handed on a chunk at a time: bounded memory
                     continue
                 return found
             if found or time.monotonic() >= deadline:
