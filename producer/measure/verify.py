@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from array import array
 from collections.abc import Iterable
 
 from producer.measure.records import Records, Summaries, as_records
@@ -25,7 +26,7 @@ def check_batch(
     """
     records = as_records(records)
     problems: list[str] = []
-    position_of = [-1] * tasks
+    position_of = array("q", [-1]) * tasks  # 8 bytes a task, not a list of Python ints
     stray: list = []
     for position in range(len(records)):
         index = records.get(position, "index")

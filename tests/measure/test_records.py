@@ -58,6 +58,15 @@ def test_sorting_by_index_moves_every_field_with_its_record():
     assert "summary" not in records[7] and records[7]["started"] == rows[7]["started"]
 
 
+def test_sorting_records_a_batch_did_not_give_once_each_as_sorted_would():
+    rows = celery_like(12)
+    odd = [rows[5], rows[2], dict(rows[2], started=99.0), {"started": 1.0}, rows[9], {**rows[0], "index": 40}]
+    records = Records(odd)
+    records.sort_by_index()  # a repeated, a missing and a stray index: the general path
+    index = lambda r: r["index"] if isinstance(r.get("index"), int) else -1  # noqa: E731
+    assert list(records) == sorted(odd, key=index)
+
+
 def test_a_batch_by_column_costs_a_fraction_of_its_dicts():
     rows = [json.dumps(r) for r in celery_like(20_000)]  # each record decoded as it lands
     tracemalloc.start()

@@ -10,6 +10,7 @@ Subscribing happens before the tasks are sent, so no result can land unheard.
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import time
@@ -25,6 +26,8 @@ from worker import protocol
 READY = ("SUCCESS", "FAILURE", "REVOKED")
 """States a task ends in; RETRY is read too (a worker process died and the task goes again)."""
 CHUNK = 1000
+COMPACT_AT = 1 << 20
+"""Bytes already read that the pub/sub connection's reader may keep before they are dropped."""
 
 
 def result_key(task_id: str) -> str:
@@ -54,6 +57,27 @@ def _pattern(prefix: str) -> str:
     return f"{protocol.RESULT_KEY_PREFIX}{escaped}*"
 
 
+def compact(pubsub) -> None:
+    """Drop what the pub/sub connection's reader has read already, once it holds a MB of it.
+
+    redis-py's pure-Python reader (no hiredis) appends each read to one buffer and empties it
+    only when a read ends exactly at a reply's end. Read without a pause, a backlog of results
+    never does: the buffer kept every result's bytes, 36 MB at 100,000 tasks (issue 20). Called
+    between replies; a reader of another shape (hiredis) is left alone.
+    """
+    reader = getattr(getattr(getattr(pubsub, "connection", None), "_parser", None), "_buffer", None)
+    buffer = getattr(reader, "_buffer", None)
+    if hasattr(reader, "bytes_written"):  # redis-py 4's reader counts what it read: not ours to touch
+        return
+    if not isinstance(buffer, io.BytesIO) or buffer.tell() < COMPACT_AT:
+        return
+    rest = buffer.read()
+    buffer.seek(0)
+    buffer.truncate()
+    buffer.write(rest)
+    buffer.seek(0)
+
+
 class ResultWatcher:
     def __init__(self, url: str):
         self.client = redis.Redis.from_url(
@@ -66,6 +90,8 @@ class ResultWatcher:
             retry=Retry(NoBackoff(), 0),  # the batch decides how long to wait for a lost broker
         )
         self._pubsub = None
+        self.resets = 0
+        """How many times the pub/sub connection was dropped: results published meanwhile were missed."""
         self.watched: set[str] = set()
         self.prefixes: set[str] = set()
         """Task id prefixes whose results are heard by one pattern each (a batch's, :mod:`.task_ids`)."""
@@ -118,14 +144,16 @@ class ResultWatcher:
                     found.append(meta)
                 if len(found) < CHUNK:  # a backlog is handed on a chunk at a time: bounded memory
                     continue
+                compact(channel)
                 return found
             if found or time.monotonic() >= deadline:
+                compact(channel)
                 return found
 
     def fetch(self, task_ids: Iterable[str]) -> Iterator[dict]:
         """Results already stored for these tasks (what pub/sub may have missed), read and
         decoded a chunk at a time: however many tasks are pending, one chunk is held."""
-        for chunk in _chunks(list(task_ids)):
+        for chunk in _chunks(task_ids):
             yield from filter(None, map(decode, self.client.mget(list(map(result_key, chunk)))))
 
     def forget(self, task_ids: Iterable[str]) -> int:
@@ -158,6 +186,7 @@ class ResultWatcher:
 
     def reset(self) -> None:
         """Drop the pub/sub connection; the next call opens a new one and resubscribes."""
+        self.resets += 1
         if self._pubsub is not None:
             try:
                 self._pubsub.close()
