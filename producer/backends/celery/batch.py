@@ -49,11 +49,11 @@ class CeleryBatch(Recovery):
         self._seen_retries: set[tuple] = set()
         self._remaining = tasks
         """Tasks without a result yet (``_have`` says which)."""
-        self._unsent: list[int] = []
+        self._unsent: range | list[int] = []
         """Indexes whose latest id is to be sent; all of them at first."""
         self._orphaned_since: float | None = None
         self._progress = time.monotonic()
-        """When a result last arrived (or the batch began)."""
+        """When a result last arrived, or tasks were last sent."""
         self._resets = 0
         """The watcher's resets at the last read of stored results (:meth:`_look_after`; it
         reads them at its first look if the watcher was ever reset)."""
@@ -71,7 +71,7 @@ class CeleryBatch(Recovery):
     def run(self, deadline: float) -> Records:
         try:
             self.backend.watcher.watch_prefix(self.ids.prefix)  # before sending: no result lands unheard
-            self._unsent = list(range(self.tasks))
+            self._unsent = range(self.tasks)
             self._collect(deadline)
             # The last results, and those of superseded ids if any landed, are deleted by the
             # backend after the batch's clock (_through): a round trip fewer inside it.
@@ -87,26 +87,33 @@ class CeleryBatch(Recovery):
 
     def _assign(self, indexes) -> None:
         """Give each index a new task id, to be sent again; ``_publish`` sends them."""
+        self._unsent = list(self._unsent)  # a range still being sent (a broker lost mid-send)
         for index in indexes:
             self.ids.renew(index)
             self._unsent.append(index)
 
     def _publish(self) -> None:
-        ids = self.ids
-        latest = dict.fromkeys(map(ids.latest, self._unsent))  # an index renewed twice is sent once
-        unsent = [task_id for task_id in latest if not ids.published(task_id)]
-        if not unsent:
-            self._unsent = []
+        """Send each unsent index's latest id, made as it is sent: a batch of 100,000 holds no
+        list or map of its ids (they cost it about 16 MB). ``_unsent`` is cleared only once all
+        went, so that after a lost broker the rest go (those sent are skipped)."""
+        if not self._unsent:
             return
-        backend = self.backend
+        ids, backend = self.ids, self.backend
+        seen: set[int] | None = None if isinstance(self._unsent, range) else set()
         headers = backend.lease.headers
         with backend.app.producer_or_acquire() as producer:  # one producer for the batch: less CPU
-            for task_id in unsent:
-                args = [self.spec, self.size, ids.index_of(task_id)]  # the worker echoes the index
+            for index in self._unsent:
+                if seen is not None:  # an index renewed twice is sent once
+                    if index in seen:
+                        continue
+                    seen.add(index)
+                task_id = ids.latest(index)
+                if ids.published(task_id):
+                    continue
                 sent, t0 = time.time(), time.perf_counter()
                 backend.app.send_task(
                     protocol.TASK_NAME,
-                    args=args,
+                    args=[self.spec, self.size, index],  # the worker echoes the index
                     queue=backend.queue,
                     task_id=task_id,
                     headers=headers,
@@ -114,6 +121,7 @@ class CeleryBatch(Recovery):
                 )
                 ids.sent(task_id, sent, time.perf_counter() - t0)
         self._unsent = []
+        self._progress = time.monotonic()  # no result was read while sending: not a stall
 
     # -- collecting -----------------------------------------------------------------
 
