@@ -34,6 +34,8 @@ MAX_RSS_GROWTH = 1.5
 BEFORE = {1000: (7_382_489, 8.25), 5000: (36_812_371, 41.2)}
 """Schema 3 (main at 53da09c), the same command: document bytes and report --html seconds,
 drawn beside the new figures (docs/BENCHMARKS.md)."""
+BEFORE_RSS = {1000: 61e6, 2000: 66e6, 10000: 105e6, 20000: 157e6, 100000: 517e6}
+"""Schema 4 with a batch's records as dicts (main at 1768ac9, 2026-12-05): producer peak RSS."""
 
 
 def measure(tasks: int, folder: Path, backends: str, repeat: int) -> dict:
@@ -74,6 +76,7 @@ def measure(tasks: int, folder: Path, backends: str, repeat: int) -> dict:
 
 def draw(rows: list[dict], path: str) -> None:
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -88,14 +91,22 @@ def draw(rows: list[dict], path: str) -> None:
     ]
     for ax, (title, y, limit, before) in zip(axes, panels, strict=True):
         ax.plot(x, y, "o-", label="schema 4")
-        if before is not None:
+        if before is None:  # the RSS panel: the first step of issue 20, records still dicts
+            ax.plot(list(BEFORE_RSS), [v / 1e6 for v in BEFORE_RSS.values()], "s--", color="#888888",
+                    label="records as dicts (before)")  # fmt: skip
+            ax.set_yscale("log")
+            ax.set_yticks([50, 100, 200, 500])
+            ax.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+            ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        else:
             old = [BEFORE[n][before] / (1e6 if before == 0 else 1) for n in BEFORE]
             ax.plot(list(BEFORE), old, "s--", color="#888888", label="schema 3 (before)")
         if limit:
             ax.axhline(limit, color="#b00020", ls="--", lw=1, label="target")
             ax.legend(fontsize=8)
         ax.set_xscale("log")
-        ax.set_ylim(bottom=0)
+        if before is not None:
+            ax.set_ylim(bottom=0)
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("tiny tasks per batch (log)")
         ax.grid(color="#dddddd")
