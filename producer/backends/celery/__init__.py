@@ -76,8 +76,6 @@ class CeleryBackend(Backend):
         """Every task id of this backend's batches starts so (:mod:`.task_ids`): a result stored
         under it after its batch is a task that ran again."""
         self._batches = 0
-        self._collected: list[str] = []
-        """Ids of results taken but still in Redis: the last chunk of each batch."""
         self._round = 0
         self._batch_incidents: list[str] = []
         self._batch_began = self._lost_until = 0.0
@@ -212,11 +210,9 @@ class CeleryBackend(Backend):
         return self._through(CeleryBatch(self, spec, size, tasks), deadline)
 
     def _through(self, batch: CeleryBatch, deadline: float) -> list[dict]:
-        """Run a batch, then take what it found: Redis's run id, a lost Redis, the results it
-        took and left in Redis (deleted after the batch's clock, by :meth:`_late_duplicates`)."""
+        """Run a batch, then take what it found: Redis's run id, a lost Redis."""
         try:
             records = batch.run(deadline)
-            self._collected += batch.collected
         except BrokerLost:
             self.broker_lost = True  # the next batch fails at once unless Redis is back
             raise
@@ -265,11 +261,8 @@ class CeleryBackend(Backend):
 
     def _late_duplicates(self) -> None:
         """Results stored under this backend's ids after their batch ended: a task that ran twice
-        (its result collected, or a copy sent again collected in its place). The results the
-        batches took and left go first; if Redis fails that, no look is taken."""
+        (its result collected, or a copy sent again collected in its place)."""
         with contextlib.suppress(*BROKER_ERRORS):
-            self.watcher.forget(self._collected)
-            self._collected = []
             again = self.watcher.stored_under(self.id_prefix)
             if again:
                 self.watcher.forget(again)

@@ -19,7 +19,7 @@ import time
 from producer.backends.celery.app import BROKER_ERRORS, failure_of
 from producer.backends.celery.liveness import parse
 from producer.backends.celery.recovery import Recovery
-from producer.backends.celery.results import CHUNK, READY
+from producer.backends.celery.results import READY
 from producer.backends.celery.task_ids import TaskIds
 from producer.measure.records import Records
 from worker import protocol
@@ -43,9 +43,6 @@ class CeleryBatch(Recovery):
         """Each index's first result, in the order they came (by column: bytes a task, not a KB)."""
         self._have = bytearray(tasks)
         self._forget: list[str] = []
-        """Ids whose results were taken: deleted from Redis a chunk of 1,000 at a time."""
-        self.collected: list[str] = []
-        """What ``_forget`` held when the batch ended, for the backend to delete outside its clock."""
         self._seen_retries: set[tuple] = set()
         self._remaining = tasks
         """Tasks without a result yet (``_have`` says which)."""
@@ -73,10 +70,9 @@ class CeleryBatch(Recovery):
             self.backend.watcher.watch_prefix(self.ids.prefix)  # before sending: no result lands unheard
             self._unsent = range(self.tasks)
             self._collect(deadline)
-            # The last results, and those of superseded ids if any landed, are deleted by the
-            # backend after the batch's clock (_through): a round trip fewer inside it.
-            self.collected, self._forget = [*self._forget, *self.ids.unhandled()], []
+            self._forget += self.ids.unhandled()
             with self._broker_guard(deadline):
+                self._flush()  # results of superseded ids, if any landed, go too
                 self.backend.watcher.unwatch_prefix(self.ids.prefix)
         except BaseException:  # a failure, an overrun or Ctrl-C: leave nothing behind
             self._abandon()
@@ -183,8 +179,7 @@ class CeleryBatch(Recovery):
         self.backend.incident("retried", f"{task_sentence(index, why)}; Celery ran it again")
 
     def _flush(self) -> None:
-        """Delete the taken results once a chunk of them waits: one DEL a chunk, not one a wait."""
-        if len(self._forget) >= CHUNK:
+        if self._forget:
             self.backend.watcher.forget(self._forget)
             self._forget = []
 
