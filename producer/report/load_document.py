@@ -10,6 +10,10 @@ Schema history (kept beside the version, as pyperf does):
        others; call_cpu_p50, runq_p50), results[].model_cpu_left (the CPU-bound model with
        the CPU left for calls); ``stack`` is what the families said of their services.
        Version 1 documents read as before (no CPU figures).
+    3  (2026-12-06) results[].steps[].settle: ``achieved`` counts the answers that came
+       by the step's end plus the first half's median latency (it counted up to the end,
+       which called short steady steps of slow calls saturated). Versions 1 and 2 read as
+       before; their achieved rates are the old, lower count.
 """
 
 from __future__ import annotations
@@ -17,8 +21,12 @@ from __future__ import annotations
 from producer.errors import UsageError
 
 KIND = "load"
-SCHEMA = 2
-HISTORY = {1: "first version (issue 18)", 2: "steps[].cpu and results[].model_cpu_left"}
+SCHEMA = 3
+HISTORY = {
+    1: "first version (issue 18)",
+    2: "steps[].cpu and results[].model_cpu_left",
+    3: "steps[].settle: achieved counts answers by the step's end plus its first half's median latency",
+}
 RESULT_KEYS = ("name", "model", "via", "steps", "capacity")
 STEP_KEYS = ("offered", "achieved", "latency", "outstanding", "generator_lag", "verified")
 

@@ -126,6 +126,26 @@ def test_a_steady_step_is_sustained():
     assert step["queue_wait"]["p50"] == pytest.approx(0.01)
 
 
+def test_answers_still_on_their_way_at_the_end_of_a_steady_step_count():
+    items = _items(200, 0.01, lambda i: 0.3)  # 100/s, every answer 300 ms: 30 in flight at the end
+    step = figures.figures(items, 1000.0, 2.0, offered=100)
+    assert step["outstanding"] in (29, 30)  # the 170th answer lands on the end, give or take a float
+    assert step["settle"] == pytest.approx(0.3)
+    assert step["achieved"] == pytest.approx(100, rel=0.02)
+    assert step["sustained"]
+
+
+def test_a_pool_past_its_capacity_stays_below_in_the_shifted_window():
+    # 100/s sent, answered at 60/s in order: the shifted window does not hide the shortfall
+    items = []
+    for i in range(200):
+        intended = 1000.0 + i * 0.01
+        result_at = 1000.02 + i / 60
+        items.append(figures.Arrival(i, intended, _record(started=result_at - 0.01, ended=result_at), result_at))
+    step = figures.figures(items, 1000.0, 2.0, offered=100)
+    assert step["achieved"] < 0.95 * 100 and not step["sustained"]
+
+
 def test_a_few_late_answers_are_not_growth():
     late = {150, 190}  # two answers in the second half held up 100 ms (a busy machine), no queue
     items = _items(200, 0.01, lambda i: 0.1 if i in late else 0.02)
