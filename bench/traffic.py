@@ -55,6 +55,7 @@ def run_case(case: str, args) -> list[str]:
     doc = session.run(load, progress=lambda line: print("  ..." + line, file=sys.stderr))
     after = os.getloadavg()[0]
     if args.save:
+        Path(args.save).mkdir(parents=True, exist_ok=True)
         path = Path(args.save) / f"load-{case}.json"
         path.write_text(json.dumps(doc, indent=1))
         print(f"  (document: {path})", file=sys.stderr)
