@@ -80,6 +80,15 @@ def run_case(case: str, args) -> list[str]:
             f"  {result['name']:<15} {c['value']:>6.0f}/s [{c['low']:.0f}-{high}]  "
             f"model {model['formula']} = {model['value']:.0f}/s  ratio {ratio:.2f}  {verdict}"
         )
+        turn = result.get("model_turnaround")
+        if turn:
+            ratio = c["value"] / turn["value"]
+            verdict = "within 15%" if abs(ratio - 1) <= TOLERANCE else "OUTSIDE 15%"
+            lines.append(
+                f"  {'':<15} with each slot's turnaround g = {turn['turnaround_s'] * 1000:.1f} ms "
+                f"({turn['gaps']} gaps at {turn['at_rate']:.0f}/s): {turn['formula']} = "
+                f"{turn['value']:.0f}/s  ratio {ratio:.2f}  {verdict}"
+            )
         left = result.get("model_cpu_left")
         if left:
             ratio = c["value"] / left["value"] if left["value"] else float("inf")

@@ -13,7 +13,8 @@ Schema history (kept beside the version, as pyperf does):
     3  (2026-12-06) results[].steps[].settle: ``achieved`` counts the answers that came
        by the step's end plus the first half's median latency (it counted up to the end,
        which called short steady steps of slow calls saturated). Versions 1 and 2 read as
-       before; their achieved rates are the old, lower count.
+       before; their achieved rates are the old, lower count. steps[].turnaround and
+       results[].model_turnaround (slots/(t + g), g a slot's idle time between calls).
 """
 
 from __future__ import annotations

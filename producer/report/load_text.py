@@ -74,6 +74,13 @@ def capacity_line(result: dict) -> str:
         text += f"; peak achieved {rate(c['peak'])}/s"
     if model and c["value"]:
         text += f"\n  model {model['formula']} = {rate(model['value'])}/s; {_against(c, model['value'])}"
+    turn = result.get("model_turnaround")
+    if turn and c["value"]:
+        text += (
+            f"\n  with each slot's turnaround ({ms(turn['turnaround_s'])} ms from a call's end to the "
+            f"next's start, {turn['gaps']} gaps at {rate(turn['at_rate'])}/s) {turn['formula']} = "
+            f"{rate(turn['value'])}/s; {_against(c, turn['value'])}"
+        )
     left = result.get("model_cpu_left")
     if left and c["value"]:
         text += (

@@ -153,3 +153,37 @@ def model_capacity(kind: str, concurrency: int, run_s: float, shares_gil: bool, 
         formula = "1/t (one GIL)" if shares_gil else f"min(C, CPUs)/t = {slots}/{run_s:.4f} s"
         return {"value": slots / run_s, "formula": formula}
     return None
+
+
+TURNAROUND_MIN_GAPS = 10
+"""A slot's turnaround is read from a saturated step with at least this many gaps."""
+
+
+def turnaround_model(
+    kind: str, concurrency: int, run_s: float, shares_gil: bool, cpus: int, steps: list[dict]
+) -> dict | None:
+    """The simple model with each slot's measured turnaround added to its call: slots/(t + g).
+
+    g is the median idle time of a slot between two calls with the next already due
+    (``steps[].turnaround``), read at the lowest-rate saturated step, where slots were fed
+    without pause. Not for CPU work sharing one GIL: there another thread runs in the gap."""
+    kind = word(kind)
+    if not run_s or run_s <= 0 or kind not in ("io-bound", "cpu-bound") or (kind == "cpu-bound" and shares_gil):
+        return None
+    fed = [
+        s
+        for s in counted(steps)
+        if not s["sustained"] and (s.get("turnaround") or {}).get("count", 0) >= TURNAROUND_MIN_GAPS
+    ]
+    if not fed:
+        return None
+    step = min(fed, key=lambda s: s["offered"])
+    gap = step["turnaround"]["p50"]
+    slots = concurrency if kind == "io-bound" else min(concurrency, cpus)
+    return {
+        "value": slots / (run_s + gap),
+        "turnaround_s": gap,
+        "gaps": step["turnaround"]["count"],
+        "at_rate": step["offered"],
+        "formula": f"{slots}/(t + g) = {slots}/({run_s:.4f} + {gap:.4f} s)",
+    }

@@ -128,9 +128,31 @@ def figures(items: list[Arrival], wall_start: float, duration: float, offered: f
         "queue_wait": {"p50": _median(waits), "p99": histogram.of(waits).percentile(99)},
         "run_time": {"p50": run_median or None, "p99": histogram.of(runs).percentile(99)},
         "outstanding": outstanding,
+        "turnaround": turnaround(done),
         "sustained": achieved >= SUSTAINED_SHARE * (len(items) / duration) and not growing,
         "timeline": timeline(items, wall_start, duration),
     }
+
+
+def turnaround(done: list[Arrival]) -> dict | None:
+    """How long a slot stood idle between two calls while the next was already due: from one
+    call's end to the next's start on the same slot (host, process, thread), counted only
+    where the next task's intended send came before that end. It is what each task costs a
+    slot beyond its call (the pool's dispatch, and for a broker its ack and fetch)."""
+    slots: dict[tuple, list[Arrival]] = {}
+    for a in done:
+        r = a.record
+        if r and "started" in r and "ended" in r:
+            slots.setdefault((r.get("host"), r.get("pid"), r.get("tid"), r.get("interpreter")), []).append(a)
+    gaps = []
+    for calls in slots.values():
+        calls.sort(key=lambda a: a.record["started"])
+        for before, after in zip(calls, calls[1:]):
+            if after.intended <= before.record["ended"]:
+                gaps.append(max(0.0, after.record["started"] - before.record["ended"]))
+    if not gaps:
+        return None
+    return {"p50": statistics.median(gaps), "p90": histogram.of(gaps).percentile(90), "count": len(gaps)}
 
 
 def _apart(first: list[float] | None, second: list[float] | None) -> bool:

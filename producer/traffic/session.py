@@ -174,6 +174,9 @@ def _result(row, concurrency: int, described: dict, steps, kind: str, base: dict
         "capacity": found,
         "send_ceiling": _send_ceiling(steps),
         "model_capacity": capacity.model_capacity(kind, concurrency, base["run_s"], entry.shares_gil, cpus),
+        "model_turnaround": capacity.turnaround_model(
+            kind, concurrency, base["run_s"], entry.shares_gil, cpus, steps
+        ),
         "model_cpu_left": cpu.left_model(
             kind, 1 if entry.shares_gil else concurrency, base["run_s"], cpus, cpu.at_capacity(steps, found)
         ),

@@ -337,3 +337,36 @@ def test_pictures_and_html_render():
     assert plot.render(doc, "png").startswith(b"\x89PNG")
     page = html.render(doc)
     assert page.count("<svg") == 1 and "<script" not in page and "none lost or doubled" in page
+
+
+def test_a_slots_turnaround_counts_only_gaps_with_the_next_task_already_due():
+    def arrival(i, intended, started, ended, tid):
+        record = {**_record(started=started, ended=ended), "host": "h", "pid": 1, "tid": tid}
+        return figures.Arrival(i, intended, record, ended + 0.001)
+
+    items = [
+        arrival(0, 0.0, 0.0, 1.0, tid=1),
+        arrival(1, 0.5, 1.004, 2.0, tid=1),  # due before 0 ended: a 4 ms turnaround
+        arrival(2, 1.9, 2.006, 3.0, tid=1),  # due before 1 ended: 6 ms
+        arrival(3, 5.0, 5.0, 6.0, tid=1),  # due after 2 ended: an idle slot, not a turnaround
+        arrival(4, 0.0, 0.0, 1.0, tid=2),  # another slot, one call: no gap
+    ]
+    found = figures.turnaround(items)
+    assert found["count"] == 2
+    assert found["p50"] == pytest.approx(0.005)
+    assert figures.turnaround(items[3:]) is None
+
+
+def test_the_turnaround_model_adds_the_gap_read_at_the_lowest_saturated_step():
+    steps = [
+        {"offered": 50.0, "sustained": True, "turnaround": {"p50": 0.001, "count": 40}},
+        {"offered": 90.0, "sustained": False, "turnaround": {"p50": 0.005, "count": 80}},
+        {"offered": 120.0, "sustained": False, "turnaround": {"p50": 0.009, "count": 90}},
+        {"offered": 70.0, "sustained": False, "refused": "behind", "turnaround": {"p50": 1.0, "count": 99}},
+    ]
+    model = capacity.turnaround_model("io-bound", 2, 0.020, False, 2, steps)
+    assert model["value"] == pytest.approx(2 / 0.025)
+    assert (model["turnaround_s"], model["at_rate"], model["gaps"]) == (0.005, 90.0, 80)
+    assert capacity.turnaround_model("cpu-bound", 4, 0.020, False, 2, steps)["value"] == pytest.approx(2 / 0.025)
+    assert capacity.turnaround_model("cpu-bound", 2, 0.020, True, 2, steps) is None  # one GIL: the gap is filled
+    assert capacity.turnaround_model("io-bound", 2, 0.020, False, 2, steps[:1]) is None  # never fed without pause
