@@ -168,7 +168,12 @@ def turnaround_model(
     (``steps[].turnaround``), read at the lowest-rate saturated step, where slots were fed
     without pause. Not for CPU work sharing one GIL: there another thread runs in the gap."""
     kind = word(kind)
-    if not run_s or run_s <= 0 or kind not in ("io-bound", "cpu-bound") or (kind == "cpu-bound" and shares_gil):
+    if (
+        not run_s
+        or run_s <= 0
+        or kind not in ("io-bound", "cpu-bound")
+        or (kind == "cpu-bound" and shares_gil)
+    ):
         return None
     fed = [
         s
