@@ -85,7 +85,7 @@ def run_case(case: str, args) -> list[str]:
             ratio = c["value"] / turn["value"]
             verdict = "within 15%" if abs(ratio - 1) <= TOLERANCE else "OUTSIDE 15%"
             lines.append(
-                f"  {'':<15} with each slot's turnaround g = {turn['turnaround_s'] * 1000:.1f} ms "
+                f"  {'':<15} with each slot's turnaround, mean g = {turn['turnaround_s'] * 1000:.1f} ms "
                 f"({turn['gaps']} gaps at {turn['at_rate']:.0f}/s): {turn['formula']} = "
                 f"{turn['value']:.0f}/s  ratio {ratio:.2f}  {verdict}"
             )

@@ -77,7 +77,7 @@ def capacity_line(result: dict) -> str:
     turn = result.get("model_turnaround")
     if turn and c["value"]:
         text += (
-            f"\n  with each slot's turnaround ({ms(turn['turnaround_s'])} ms from a call's end to the "
+            f"\n  with each slot's turnaround (a mean {ms(turn['turnaround_s'])} ms from a call's end to the "
             f"next's start, {turn['gaps']} gaps at {rate(turn['at_rate'])}/s) {turn['formula']} = "
             f"{rate(turn['value'])}/s; {_against(c, turn['value'])}"
         )

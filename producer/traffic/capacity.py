@@ -164,7 +164,7 @@ def turnaround_model(
 ) -> dict | None:
     """The simple model with each slot's measured turnaround added to its call: slots/(t + g).
 
-    g is the median idle time of a slot between two calls with the next already due
+    g is the mean idle time of a slot between two calls with the next already due
     (``steps[].turnaround``), read at the lowest-rate saturated step, where slots were fed
     without pause. Not for CPU work sharing one GIL: there another thread runs in the gap."""
     kind = word(kind)
@@ -183,7 +183,7 @@ def turnaround_model(
     if not fed:
         return None
     step = min(fed, key=lambda s: s["offered"])
-    gap = step["turnaround"]["p50"]
+    gap = step["turnaround"].get("mean", step["turnaround"]["p50"])
     slots = concurrency if kind == "io-bound" else min(concurrency, cpus)
     return {
         "value": slots / (run_s + gap),

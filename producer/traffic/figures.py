@@ -7,6 +7,7 @@ ran) and ``result_at`` (when the producer had its result).
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from dataclasses import dataclass
 
@@ -138,7 +139,8 @@ def turnaround(done: list[Arrival]) -> dict | None:
     """How long a slot stood idle between two calls while the next was already due: from one
     call's end to the next's start on the same slot (host, process, thread), counted only
     where the next task's intended send came before that end. It is what each task costs a
-    slot beyond its call (the pool's dispatch, and for a broker its ack and fetch)."""
+    slot beyond its call (the pool's dispatch, and for a broker its ack and fetch). The mean
+    is what a capacity model needs (a slot's tasks per second are 1/(call + mean gap))."""
     slots: dict[tuple, list[Arrival]] = {}
     for a in done:
         r = a.record
@@ -147,12 +149,17 @@ def turnaround(done: list[Arrival]) -> dict | None:
     gaps = []
     for calls in slots.values():
         calls.sort(key=lambda a: a.record["started"])
-        for before, after in zip(calls, calls[1:]):
+        for before, after in itertools.pairwise(calls):
             if after.intended <= before.record["ended"]:
                 gaps.append(max(0.0, after.record["started"] - before.record["ended"]))
     if not gaps:
         return None
-    return {"p50": statistics.median(gaps), "p90": histogram.of(gaps).percentile(90), "count": len(gaps)}
+    return {
+        "mean": statistics.fmean(gaps),
+        "p50": statistics.median(gaps),
+        "p90": histogram.of(gaps).percentile(90),
+        "count": len(gaps),
+    }
 
 
 def _apart(first: list[float] | None, second: list[float] | None) -> bool:

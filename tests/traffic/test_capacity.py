@@ -102,10 +102,10 @@ def test_model_with_the_cpu_left_subtracts_what_was_measured():
 
 def test_the_turnaround_model_adds_the_gap_read_at_the_lowest_saturated_step():
     steps = [
-        {"offered": 50.0, "sustained": True, "turnaround": {"p50": 0.001, "count": 40}},
-        {"offered": 90.0, "sustained": False, "turnaround": {"p50": 0.005, "count": 80}},
-        {"offered": 120.0, "sustained": False, "turnaround": {"p50": 0.009, "count": 90}},
-        {"offered": 70.0, "sustained": False, "refused": "behind", "turnaround": {"p50": 1.0, "count": 99}},
+        {"offered": 50.0, "sustained": True, "turnaround": {"mean": 0.001, "count": 40}},
+        {"offered": 90.0, "sustained": False, "turnaround": {"mean": 0.005, "p50": 0.004, "count": 80}},
+        {"offered": 120.0, "sustained": False, "turnaround": {"mean": 0.009, "count": 90}},
+        {"offered": 70.0, "sustained": False, "refused": "behind", "turnaround": {"mean": 1.0, "count": 99}},
     ]
     model = capacity.turnaround_model("io-bound", 2, 0.020, False, 2, steps)
     assert model["value"] == pytest.approx(2 / 0.025)
