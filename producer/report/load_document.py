@@ -14,7 +14,9 @@ Schema history (kept beside the version, as pyperf does):
        by the step's end plus the first half's median latency (it counted up to the end,
        which called short steady steps of slow calls saturated). Versions 1 and 2 read as
        before; their achieved rates are the old, lower count. steps[].turnaround and
-       results[].model_turnaround (slots/(t + g), g a slot's idle time between calls).
+       results[].model_turnaround (slots/(t + g), g a slot's idle time between calls);
+       baseline.run_busy_s, runs_busy_s, spinners (the call timed with the other CPUs busy,
+       which the models of pools with a GIL each use).
 """
 
 from __future__ import annotations

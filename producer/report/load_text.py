@@ -13,6 +13,8 @@ HEADER = (
     ),
     COLUMNS.format("/s", "/s", "ms", "ms", " interval", "ms", "ms", "ms", "ms", "tasks", "ms", "").rstrip(),
 )
+SPEED_GAP = 0.15
+"""A call's time alone and with the other CPUs busy differing by more than this: say so."""
 STATES = {"ok": "ok", "saturated": "SAT", "refused": "REF", "interrupted": "INT"}
 
 
@@ -100,6 +102,27 @@ def _against(c: dict, model: float) -> str:
     return f"measured {c['value'] / model - 1:+.0%}"
 
 
+def _busy_text(base: dict) -> str:
+    """The call's time with the other CPUs busy, which the models of parallel pools use, and a
+    warning when it differs from the time alone by more than SPEED_GAP."""
+    busy_s = base.get("run_busy_s")
+    if not busy_s:
+        return ""
+    runs = base["runs_busy_s"]
+    text = (
+        f", {ms(busy_s)} ms with the other CPUs busy ({ms(min(runs))}-{ms(max(runs))}; the models of "
+        "pools with a GIL each use it)"
+    )
+    gap = base["run_s"] / busy_s - 1
+    if abs(gap) > SPEED_GAP:
+        text += (
+            f"\nthis machine runs one call {abs(gap):.0%} {'slower' if gap > 0 else 'faster'} alone "
+            "than with its other CPUs busy (turbo, frequency scaling or a VM's host): a model "
+            "built on one call's time is that uncertain here"
+        )
+    return text
+
+
 def render(doc: dict, width: int = 80) -> str:
     s = doc["settings"]
     base = doc["baseline"]
@@ -111,8 +134,8 @@ def render(doc: dict, width: int = 80) -> str:
         f"{s['arrivals']} arrivals, seed {s['seed']}",
         f"steps of {s['duration']:g} s{' (longer where 100 tasks need it)' if s['rates'] == 'auto' else ''} "
         f"at rates {rates}{repeat}; broker: {s['broker'] or 'none'}",
-        f"baseline: one call {ms(base['run_s'])} ms (median of {len(base['runs_s'])}: "
-        f"{ms(min(base['runs_s']))}-{ms(max(base['runs_s']))} ms)\ngenerator loop alone: "
+        f"baseline: one call {ms(base['run_s'])} ms alone (median of {len(base['runs_s'])}: "
+        f"{ms(min(base['runs_s']))}-{ms(max(base['runs_s']))} ms){_busy_text(base)}\ngenerator loop alone: "
         f"{doc['generator']['ceiling']:,.0f} sends/s here",
         f"latency = result time - intended send time; HDR histogram, {prec['significant_digits']} "
         f"significant digits\n(within {prec['relative_error']:.1%}); left = outstanding at the step's end; "

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from producer.errors import PoolbenchError, PreflightFailed, UsageError
 from producer.measure import host
-from producer.traffic import capacity, cpu, document, generator, targets
+from producer.traffic import busy, capacity, cpu, document, generator, targets
 from producer.traffic.steps import run_step, step_seed
 from workloads import is_builtin, resolve, run_task
 
@@ -50,8 +50,9 @@ class LoadSettings:
     """Steps at each listed rate."""
 
 
-def baseline(spec: str, size: int) -> dict:
-    """The sequential baseline: the answer every task must give, and one call's time."""
+def baseline(spec: str, size: int, cpus: int = 1) -> dict:
+    """The sequential baseline: the answer every task must give, and one call's time, alone
+    and with the other CPUs busy (:mod:`.busy`)."""
     run_task(spec, size, None)
     records = [run_task(spec, size, i) for i in range(BASELINE_CALLS)]
     failed = next((r for r in records if "error" in r), None)
@@ -59,7 +60,8 @@ def baseline(spec: str, size: int) -> dict:
         error = failed["error"]
         raise PreflightFailed(f"the workload raised {error['type']}: {error['message']}; fix it first")
     times = [r["ended"] - r["started"] for r in records]
-    return {"summary": records[0]["summary"], "run_s": statistics.median(times), "runs_s": times}
+    base = {"summary": records[0]["summary"], "run_s": statistics.median(times), "runs_s": times}
+    return {**base, **busy.time_busy(lambda: run_task(spec, size, None), cpus, BASELINE_CALLS)}
 
 
 def ladder(start: float) -> list[float]:
@@ -118,8 +120,9 @@ def run(load: LoadSettings, progress=None) -> dict:
     settings = load.base
     work = resolve(settings.workload)
     size = settings.size if settings.size is not None else work.default_size
-    say("baseline: sequential calls...")
-    base = baseline(work.spec, size)
+    machine = host.describe()
+    say("baseline: sequential calls, alone and with the other CPUs busy...")
+    base = baseline(work.spec, size, int(host.usable_cpus(machine)) or 1)
     ceiling = generator.own_ceiling()
     top = max(load.rates) if load.rates else None
     if top and top > ceiling * generator.CEILING_USE:
@@ -128,7 +131,6 @@ def run(load: LoadSettings, progress=None) -> dict:
             f"and rates above {generator.CEILING_USE:.0%} of that are refused"
         )
     start_rate = float(f"{START_SHARE / base['run_s']:.3g}") if base["run_s"] > 0 else 10.0
-    machine = host.describe()
     results = []
     began = time.time()
     allow = [] if is_builtin(work.spec) else [work.spec]
@@ -173,14 +175,20 @@ def _result(row, concurrency: int, described: dict, steps, kind: str, base: dict
         "steps": steps,
         "capacity": found,
         "send_ceiling": _send_ceiling(steps),
-        "model_capacity": capacity.model_capacity(kind, concurrency, base["run_s"], entry.shares_gil, cpus),
+        "model_capacity": capacity.model_capacity(kind, concurrency, _t(base, entry), entry.shares_gil, cpus),
         "model_turnaround": capacity.turnaround_model(
-            kind, concurrency, base["run_s"], entry.shares_gil, cpus, steps
+            kind, concurrency, _t(base, entry), entry.shares_gil, cpus, steps
         ),
         "model_cpu_left": cpu.left_model(
             kind, 1 if entry.shares_gil else concurrency, base["run_s"], cpus, cpu.at_capacity(steps, found)
         ),
     }
+
+
+def _t(base: dict, entry) -> float:
+    """The call time a model of this pool uses: with the other CPUs busy for a pool that runs
+    calls in parallel (a GIL each), alone for one that shares one GIL (:mod:`.busy`)."""
+    return base["run_s"] if entry.shares_gil else base.get("run_busy_s") or base["run_s"]
 
 
 def _send_ceiling(steps: list[dict]) -> float | None:
