@@ -61,7 +61,9 @@ def run_case(case: str, args) -> list[str]:
         print(f"  (document: {path})", file=sys.stderr)
     t = doc["baseline"]["run_s"]
     lines = [
-        f"{workload} size {size:,}: t = {t * 1000:.1f} ms, C = {args.concurrency}, "
+        f"{workload} size {size:,}: t = {t * 1000:.1f} ms alone, "
+        f"{(doc['baseline'].get('run_busy_s') or t) * 1000:.1f} ms with the other CPUs busy, "
+        f"C = {args.concurrency}, "
         f"load average {before:.2f} -> {after:.2f}"
     ]
     for result in doc["results"]:
