@@ -3,9 +3,10 @@
 A task record is a small dict (``index``, ``started``, ``ended``, ``cpu_s``, ``pid``, ``host``,
 ``summary``...). Held as 100,000 dicts, a batch costs the producer about 1.2 KB a task
 (measured: 24 MB for 20,000 records of ``threads``), more than everything else a run holds.
-:class:`Records` keeps each field in one column instead: a float in 8 bytes, an int in 8, and
-any other value (a host name, a workload's summary, an error) as the number of its entry in a
-table of the distinct values the column met, which are few (one host, one summary a size).
+:class:`Records` keeps each field in one column instead: a float in 8 bytes, an int in 4 (8
+once one needs more: a thread id), and any other value (a host name, a workload's summary,
+an error) as the 4-byte number of its entry in a table of the distinct values the column
+met, which are few (one host, one summary a size).
 Reading gives the dicts back, one at a time, equal to those appended; a value from a table is
 shared by the records that hold it, so it is read, never changed.
 
@@ -22,7 +23,11 @@ from array import array
 from collections.abc import Iterable, Iterator
 
 _MISSING_INT = -(2**63)
+_MISSING_SMALL = -(2**31)
 _MISSING = -1
+_MISSING_OF = {"d": math.nan, "i": _MISSING_SMALL, "q": _MISSING_INT, "o": _MISSING}
+_TYPECODE = {"d": "d", "i": "i", "q": "q", "o": "i"}
+"""Each kind's array: floats in 8 bytes, ints in 4 until one needs 8, table entries in 4."""
 
 
 def _key(value) -> tuple:
@@ -51,13 +56,13 @@ class _Table:
 
 
 class _Column:
-    """One field: floats (NaN where a record lacks it), ints, or entries of a table."""
+    """One field: floats (NaN where a record lacks it), small or large ints, or entries of a table."""
 
     def __init__(self, kind: str, length: int) -> None:
         self.kind = kind
         self.table = _Table() if kind == "o" else None
-        missing = {"d": math.nan, "q": _MISSING_INT, "o": _MISSING}[kind]
-        self.cells = array("d" if kind == "d" else "q", [missing]) * length
+        self.missing = _MISSING_OF[kind]
+        self.cells = array(_TYPECODE[kind], [self.missing]) * length
 
     def fits(self, value) -> bool:
         if self.kind == "o":
@@ -68,28 +73,33 @@ class _Column:
             return (isinstance(value, float) and not math.isnan(value)) or (
                 isinstance(value, int) and abs(value) < 2**53
             )
-        return isinstance(value, int) and -(2**63) < value < 2**63
+        if self.kind == "i":
+            return isinstance(value, int) and _MISSING_SMALL < value < 2**31
+        return isinstance(value, int) and _MISSING_INT < value < 2**63
 
     def put(self, value) -> None:
         self.cells.append(self.table.add(value) if self.kind == "o" else value)  # array("d") takes ints
 
     def pad(self) -> None:
-        self.cells.append({"d": math.nan, "q": _MISSING_INT, "o": _MISSING}[self.kind])
+        self.cells.append(self.missing)
 
     def get(self, position: int):
         """The value, or the column's own missing marker (``self`` stands for it)."""
         cell = self.cells[position]
         if self.kind == "d":
             return self if cell != cell else cell
-        if self.kind == "q":
-            return self if cell == _MISSING_INT else cell
-        return self if cell == _MISSING else self.table.values[cell]
+        if self.kind == "o":
+            return self if cell == _MISSING else self.table.values[cell]
+        return self if cell == self.missing else cell
 
     def widened(self, value, length: int) -> _Column:
-        """A column that takes ``value`` too: floats for ints and a float, else table entries."""
-        kind = "o"
-        if self.kind == "q" and _kind(value) == "d":
-            if all(cell == _MISSING_INT or abs(cell) < 2**53 for cell in self.cells):
+        """A column that takes ``value`` too: large ints for small ones, floats for ints and a
+        float, else table entries."""
+        kind, new = "o", _kind(value)
+        if self.kind == "i" and new == "q":
+            kind = "q"
+        elif self.kind in ("i", "q") and new == "d":
+            if all(cell == self.missing or abs(cell) < 2**53 for cell in self.cells):
                 kind = "d"
         wide = _Column(kind, 0)
         for position in range(length):
@@ -101,8 +111,11 @@ class _Column:
 def _kind(value) -> str:
     if isinstance(value, float) and not math.isnan(value):
         return "d"
-    if isinstance(value, int) and not isinstance(value, bool) and -(2**63) < value < 2**63:
-        return "q"
+    if isinstance(value, int) and not isinstance(value, bool):
+        if _MISSING_SMALL < value < 2**31:
+            return "i"
+        if _MISSING_INT < value < 2**63:
+            return "q"
     return "o"
 
 
@@ -175,7 +188,7 @@ class Records:
         """
         n = self._n
         column = self._columns.get("index")
-        cells = column.cells if column is not None and column.kind == "q" else None
+        cells = column.cells if column is not None and column.kind in ("i", "q") else None
         if cells is not None and all(cells[p] == p for p in range(n)):
             return
         where = array("q", [-1]) * n
