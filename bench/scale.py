@@ -38,22 +38,25 @@ BEFORE_RSS = {1000: 61e6, 2000: 66e6, 10000: 105e6, 20000: 157e6, 100000: 517e6}
 """Schema 4 with a batch's records as dicts (main at 1768ac9, 2026-12-05): producer peak RSS."""
 
 
+def _run(argv: list[str], timeout: float) -> None:
+    """``python -m producer ARGV``; on failure, stop with its stderr's last lines."""
+    done = subprocess.run(
+        [sys.executable, "-m", "producer", *argv], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
+    if done.returncode:
+        tail = "\n".join(done.stderr.splitlines()[-5:])
+        sys.exit(f"scale: {' '.join(argv[:1])} exited {done.returncode}:\n{tail}")
+
+
 def measure(tasks: int, folder: Path, backends: str, repeat: int) -> dict:
     doc_path, html = folder / f"run-{tasks}.json", folder / f"run-{tasks}.html"
     load = os.getloadavg()[0]
     args = ["--workload", "sleep", "--size", "0", "--tasks", str(tasks), "--repeat", str(repeat)]
     t0 = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "producer", "compare", *args, "--backends", backends, "--no-progress",
-         "--json", str(doc_path)],
-        cwd=ROOT, check=True, capture_output=True, timeout=3600,
-    )  # fmt: skip
+    _run(["compare", *args, "--backends", backends, "--no-progress", "--json", str(doc_path)], 3600)
     run_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "producer", "report", str(doc_path), "--html", str(html)],
-        cwd=ROOT, check=True, capture_output=True, timeout=600,
-    )  # fmt: skip
+    _run(["report", str(doc_path), "--html", str(html)], 600)
     html_s = time.perf_counter() - t0
     doc = json.loads(doc_path.read_text())
     rounds = (doc["settings"].get("warmup") or 0) + repeat

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import io
 
+from producer.report.bars import spread
+
 
 def render(doc: dict, *, fmt: str = "png", **_options) -> bytes:
     import matplotlib
@@ -24,9 +26,9 @@ def render(doc: dict, *, fmt: str = "png", **_options) -> bytes:
         shown = [p for p in points if p["throughput"] and p["rtt_measured_ms"] is not None]
         x = [p["rtt_measured_ms"] for p in shown]
         rate = [p["throughput"] for p in shown]
-        low = [r - (p.get("throughput_low") or r) for r, p in zip(rate, shown, strict=True)]
-        high = [(p.get("throughput_high") or r) - r for r, p in zip(rate, shown, strict=True)]
-        left.errorbar(x, rate, yerr=[low, high], marker="o", capsize=4, label=name)
+        lows = [p.get("throughput_low") for p in shown]
+        highs = [p.get("throughput_high") for p in shown]
+        left.errorbar(x, rate, yerr=spread(rate, lows, highs), marker="o", capsize=4, label=name)
         right.errorbar(
             x,
             [p["makespan_s"] * 1e3 for p in shown],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from producer.measure.ideal import ideal_of
 from producer.report import missing
+from producer.report.bars import spread
 from producer.report.declared import is_baseline
 from producer.report.document import Document, Result, speedup_value
 from producer.report.palette import FAILED_COLOR, color_of
@@ -41,7 +42,7 @@ def draw_speedup(fig, doc: Document) -> None:
         )
         if paired and not is_baseline(r):
             low, high = paired["min"], paired["max"]
-            ax.errorbar(x, median, yerr=[[median - low], [high - median]], color="#222222", capsize=5, lw=1.2)
+            ax.errorbar(x, median, yerr=spread([median], [low], [high]), color="#222222", capsize=5, lw=1.2)
             values = paired["values"]
             offsets = [(i - (len(values) - 1) / 2) * 0.06 for i in range(len(values))]
             ax.scatter([x + o for o in offsets], values, s=12, color="#222222", zorder=3)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 
 from producer.report import missing
+from producer.report.bars import spread
 from producer.report.document import Document
 
 
@@ -44,7 +45,7 @@ def render(doc: Document, *, fmt: str = "png", **_options) -> bytes:
         ax.errorbar(
             [p[axis] for p in shown],
             [p["speedup"] for p in shown],
-            yerr=[[p["speedup"] - p["low"] for p in shown], [p["high"] - p["speedup"] for p in shown]],
+            yerr=spread([p["speedup"] for p in shown], [p["low"] for p in shown], [p["high"] for p in shown]),
             marker="o",
             capsize=4,
             label=key,

@@ -226,3 +226,21 @@ def test_without_matplotlib_plot_is_one_line_and_html_says_so(saved, tmp_path):
     assert proc.returncode == 0, proc.stderr
     html = page.read_text()
     assert "charts need matplotlib" in html and "<svg" not in html and "<table>" in html
+
+
+def test_a_speedup_a_rounding_outside_its_rounds_range_still_draws(saved, tmp_path):
+    """One round: the geometric mean exp(log(v)) can sit 1e-16 outside [v, v], and matplotlib
+    refused the negative error bar (``report --html`` failed with exit 2 in bench/scale.py)."""
+    doc = json.loads(saved["json"].read_text())
+    changed = 0
+    for result in doc["results"]:
+        paired = (result.get("speedup") or {}).get("paired")
+        if paired and result["speedup"].get("value"):
+            result["speedup"]["value"] = paired["min"] * (1 - 1e-15)
+            changed += 1
+    assert changed
+    path = tmp_path / "edge.json"
+    path.write_text(json.dumps(doc))
+    done = run_cli("report", str(path), "--html", str(tmp_path / "edge.html"))
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "edge.html").stat().st_size > 0
