@@ -10,12 +10,14 @@ busy, the first (``run_s``). When they differ much the report says so
 (:mod:`producer.report.load_text`): every model built on one call's time is that uncertain.
 
 The spinners are poolbench's own processes, each in its own session, killed by the
-kernel if the producer dies (:mod:`producer.services.process`), and stopped at once.
+kernel if the producer dies (each asks for that itself, as :mod:`producer.services.process`
+advises for a child started while other threads may run), and stopped at once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import statistics
 import sys
@@ -23,18 +25,30 @@ import time
 
 from producer.services.process import Child
 
-SPIN = "while True: pass"
+SPIN = """\
+import ctypes, os, signal, sys
+try:  # die with the producer (Linux): asked here, not between fork and exec among threads
+    ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+except (OSError, AttributeError):
+    pass
+if os.getppid() != int(sys.argv[1]):
+    sys.exit(1)  # the producer died before the request took effect
+while True:
+    pass
+"""
 SETTLE_S = 0.2
 """How long the spinners run before the first timed call: long enough to be scheduled."""
 
 
 @contextlib.contextmanager
 def others_busy(cpus: int):
-    """``cpus - 1`` processes spinning on the other CPUs for the length of the block."""
-    spinners = [Child(f"spinner-{i}", [sys.executable, "-c", SPIN], None, None) for i in range(cpus - 1)]
+    """``cpus - 1`` processes spinning on the other CPUs for the length of the block; yields
+    their pids."""
+    argv = [sys.executable, "-c", SPIN, str(os.getpid())]
+    spinners = [Child(f"spinner-{i}", argv, None, None, die_with_parent=False) for i in range(cpus - 1)]
     try:
         time.sleep(SETTLE_S if spinners else 0.0)
-        yield len(spinners)
+        yield [child.pid for child in spinners]
     finally:
         for child in spinners:
             child.signal(signal.SIGKILL)
@@ -51,4 +65,4 @@ def time_busy(call, cpus: int, calls: int) -> dict:
     with others_busy(cpus) as spinning:
         call()  # one uncounted call, as alone
         times = [(r["ended"] - r["started"]) for r in (call() for _ in range(calls))]
-    return {"run_busy_s": statistics.median(times), "runs_busy_s": times, "spinners": spinning}
+    return {"run_busy_s": statistics.median(times), "runs_busy_s": times, "spinners": len(spinning)}

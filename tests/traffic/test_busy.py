@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
 
 from producer.report import load_text
 from producer.traffic import busy, session
+from tests.helpers import ROOT
 
 
 def _alive(pid: int) -> bool:
@@ -20,20 +25,11 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_spinners_run_on_the_other_cpus_during_the_block_and_are_gone_after(monkeypatch):
-    started = []
-    real_child = busy.Child
-
-    def child(*args, **kwargs):
-        made = real_child(*args, **kwargs)
-        started.append(made.pid)
-        return made
-
-    monkeypatch.setattr(busy, "Child", child)
-    with busy.others_busy(3) as spinning:
-        assert spinning == 2 and len(started) == 2
-        assert all(_alive(pid) for pid in started)
-    assert not any(_alive(pid) for pid in started)
+def test_spinners_run_on_the_other_cpus_during_the_block_and_are_gone_after():
+    with busy.others_busy(3) as pids:
+        assert len(pids) == 2
+        assert all(_alive(pid) for pid in pids)
+    assert not any(_alive(pid) for pid in pids)
 
 
 def test_time_busy_times_the_calls_with_the_others_busy_and_none_on_one_cpu():
@@ -67,3 +63,28 @@ def test_the_report_says_when_a_call_runs_at_another_speed_alone():
     assert "68% slower alone" in text
     assert "uncertain" not in load_text._busy_text({**base, "run_s": 0.040})
     assert load_text._busy_text({"run_s": 0.04}) == ""
+
+
+def test_a_spinner_dies_with_a_producer_killed_by_sigkill():
+    script = (
+        "import sys, time\n"
+        "from producer.traffic import busy\n"
+        "with busy.others_busy(2) as pids:\n"
+        "    print(' '.join(map(str, pids)), flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    producer = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        pids = [int(p) for p in producer.stdout.readline().split()]
+        assert len(pids) == 1 and _alive(pids[0])
+    finally:
+        producer.send_signal(signal.SIGKILL)
+        producer.wait(timeout=10)
+        producer.stdout.close()
+    deadline = time.monotonic() + 10
+    while _alive(pids[0]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    survived = _alive(pids[0])
+    if survived:  # leave nothing spinning, even when this fails
+        os.kill(pids[0], signal.SIGKILL)
+    assert not survived
