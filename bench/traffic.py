@@ -75,33 +75,34 @@ def run_case(case: str, args) -> list[str]:
                 f"{refused} refused (generator behind), saturated: {c['saturated']}"
             )
             continue
-        ratio = c["value"] / model["value"]
-        verdict = "within 15%" if abs(ratio - 1) <= TOLERANCE else "OUTSIDE 15%"
         high = f"{c['high']:.0f}" if c.get("high") else "?"
         lines.append(
             f"  {result['name']:<15} {c['value']:>6.0f}/s [{c['low']:.0f}-{high}]  "
-            f"model {model['formula']} = {model['value']:.0f}/s  ratio {ratio:.2f}  {verdict}"
+            f"model {model['formula']} = {_judged(c['value'], model['value'])}"
         )
         turn = result.get("model_turnaround")
         if turn:
-            ratio = c["value"] / turn["value"]
-            verdict = "within 15%" if abs(ratio - 1) <= TOLERANCE else "OUTSIDE 15%"
             lines.append(
                 f"  {'':<15} with each slot's turnaround, mean g = {turn['turnaround_s'] * 1000:.1f} ms "
                 f"({turn['gaps']} gaps at {turn['at_rate']:.0f}/s): {turn['formula']} = "
-                f"{turn['value']:.0f}/s  ratio {ratio:.2f}  {verdict}"
+                f"{_judged(c['value'], turn['value'])}"
             )
         left = result.get("model_cpu_left")
         if left:
-            ratio = c["value"] / left["value"] if left["value"] else float("inf")
-            verdict = "within 15%" if abs(ratio - 1) <= TOLERANCE else "OUTSIDE 15%"
             lines.append(
                 f"  {'':<15} with the CPU left at {left['at_rate']:.0f}/s ({left['cores_left']:.2f} cores: "
                 f"poolbench {left['overhead']:.2f}, producer {left['producer']:.3f}, others "
-                f"{left['others']:.2f}) = {left['value']:.0f}/s  ratio {ratio:.2f}  {verdict}"
+                f"{left['others']:.2f}) = {_judged(c['value'], left['value'])}"
             )
         lines.append(f"  {'':<15} {_cpu_steps(result)}")
     return lines
+
+
+def _judged(capacity: float, model: float) -> str:
+    """'<model>/s  ratio <capacity/model>  within 15%' (or OUTSIDE 15%)."""
+    ratio = capacity / model if model else float("inf")
+    verdict = "within 15%" if abs(ratio - 1) <= TOLERANCE else "OUTSIDE 15%"
+    return f"{model:.0f}/s  ratio {ratio:.2f}  {verdict}"
 
 
 def _cpu_steps(result: dict) -> str:

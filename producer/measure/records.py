@@ -73,9 +73,7 @@ class _Column:
             return (isinstance(value, float) and not math.isnan(value)) or (
                 isinstance(value, int) and abs(value) < 2**53
             )
-        if self.kind == "i":
-            return isinstance(value, int) and _MISSING_SMALL < value < 2**31
-        return isinstance(value, int) and _MISSING_INT < value < 2**63
+        return _kind(value) in (("i",) if self.kind == "i" else ("i", "q"))
 
     def put(self, value) -> None:
         self.cells.append(self.table.add(value) if self.kind == "o" else value)  # array("d") takes ints
@@ -88,9 +86,9 @@ class _Column:
         cell = self.cells[position]
         if self.kind == "d":
             return self if cell != cell else cell
-        if self.kind == "o":
-            return self if cell == _MISSING else self.table.values[cell]
-        return self if cell == self.missing else cell
+        if cell == self.missing:
+            return self
+        return self.table.values[cell] if self.kind == "o" else cell
 
     def widened(self, value, length: int) -> _Column:
         """A column that takes ``value`` too: large ints for small ones, floats for ints and a

@@ -183,7 +183,7 @@ def turnaround_model(
     if not fed:
         return None
     step = min(fed, key=lambda s: s["offered"])
-    gap = step["turnaround"].get("mean", step["turnaround"]["p50"])
+    gap = step["turnaround"]["mean"]
     slots = concurrency if kind == "io-bound" else min(concurrency, cpus)
     return {
         "value": slots / (run_s + gap),
