@@ -9,6 +9,7 @@ size, ``report --html``'s time, and that every result was verified once per roun
 
     python bench/scale.py                       # 1,000, 10,000 and 100,000 tasks
     python bench/scale.py --tasks 2000,20000 --plot docs/scale-growth.png
+    python bench/scale.py --tasks 1000,100000 --against a20ad40   # and that commit, side by side
 
 Targets: at the largest count, producer peak RSS at most 1.5x its figure at the smallest;
 a document of at most 2 MB and ``report --html`` under 5 s at every count. Exit 1 when
@@ -38,25 +39,26 @@ BEFORE_RSS = {1000: 61e6, 2000: 66e6, 10000: 105e6, 20000: 157e6, 100000: 517e6}
 """Schema 4 with a batch's records as dicts (main at 1768ac9, 2026-12-05): producer peak RSS."""
 
 
-def _run(argv: list[str], timeout: float) -> None:
-    """``python -m producer ARGV``; on failure, stop with its stderr's last lines."""
+def _run(argv: list[str], timeout: float, root: Path = ROOT) -> None:
+    """``python -m producer ARGV`` from the checkout at ``root``; on failure, stop with its
+    stderr's last lines."""
     done = subprocess.run(
-        [sys.executable, "-m", "producer", *argv], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "producer", *argv], cwd=root, capture_output=True, text=True, timeout=timeout
     )
     if done.returncode:
         tail = "\n".join(done.stderr.splitlines()[-5:])
         sys.exit(f"scale: {' '.join(argv[:1])} exited {done.returncode}:\n{tail}")
 
 
-def measure(tasks: int, folder: Path, backends: str, repeat: int) -> dict:
+def measure(tasks: int, folder: Path, backends: str, repeat: int, root: Path = ROOT) -> dict:
     doc_path, html = folder / f"run-{tasks}.json", folder / f"run-{tasks}.html"
     load = os.getloadavg()[0]
     args = ["--workload", "sleep", "--size", "0", "--tasks", str(tasks), "--repeat", str(repeat)]
     t0 = time.perf_counter()
-    _run(["compare", *args, "--backends", backends, "--no-progress", "--json", str(doc_path)], 3600)
+    _run(["compare", *args, "--backends", backends, "--no-progress", "--json", str(doc_path)], 3600, root)
     run_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    _run(["report", str(doc_path), "--html", str(html)], 600)
+    _run(["report", str(doc_path), "--html", str(html)], 600, root)
     html_s = time.perf_counter() - t0
     doc = json.loads(doc_path.read_text())
     rounds = (doc["settings"].get("warmup") or 0) + repeat
@@ -71,6 +73,7 @@ def measure(tasks: int, folder: Path, backends: str, repeat: int) -> dict:
         "html_s": html_s,
         "html_bytes": html.stat().st_size,
         "verified": verified,
+        "wall_s": {r["backend"]: round(r["wall_s"]["median"], 4) for r in doc["results"] if r.get("wall_s")},
         "others_cores": ((doc.get("load") or {}).get("others_during_cores") or {}).get("median"),
         "loadavg_before": load,
         "schema_version": doc["schema_version"],
@@ -126,13 +129,24 @@ def main() -> int:
     parser.add_argument("--backends", default=BACKENDS)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--plot", help="draw the growth curve into this PNG")
+    parser.add_argument(
+        "--against", metavar="REF", help="measure this git commit too, each count right after this code's"
+    )
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="poolbench-scale-") as folder:
-        for tasks in (int(n) for n in args.tasks.split(",")):
-            row = measure(tasks, Path(folder), args.backends, args.repeat)
-            rows.append(row)
-            print(json.dumps(row), flush=True)
+        base = _checkout(args.against, Path(folder) / "against") if args.against else None
+        try:
+            for tasks in (int(n) for n in args.tasks.split(",")):
+                row = measure(tasks, Path(folder), args.backends, args.repeat)
+                rows.append(row)
+                print(json.dumps({"code": "this", **row}), flush=True)
+                if base is not None:
+                    old = measure(tasks, Path(folder), args.backends, args.repeat, base)
+                    print(json.dumps({"code": args.against, **old}), flush=True)
+        finally:
+            if base is not None:
+                subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT, check=False)
     if args.plot:
         draw(rows, args.plot)
     first, last = rows[0], rows[-1]
@@ -150,6 +164,13 @@ def main() -> int:
     for line in missed:
         print("missed:", line)
     return 1 if missed else 0
+
+
+def _checkout(ref: str, path: Path) -> Path:
+    """A worktree of ``ref``: ``python -m producer`` run from it imports its own code."""
+    subprocess.run(["git", "worktree", "add", "--detach", str(path), ref], cwd=ROOT, check=True,
+                   capture_output=True)  # fmt: skip
+    return path
 
 
 if __name__ == "__main__":

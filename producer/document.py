@@ -43,6 +43,8 @@ away; new fields may appear without a bump):
   worker, and with ``--hosts`` the links: method and shape), ``settings.broker_rtt`` per
   Celery result, ``stack.network``, ``settings.hosts``/``settings.link`` when ``--hosts``
   was given, and the findings ``broker-bound`` (:mod:`producer.report.network`).
+  Later, without a bump: a binned timeline has about 120 to 240 ``bins`` (laid out as the
+  round's tasks arrive and widened as they need), where it always had 240.
 
 The document is built by :mod:`producer.measure.results`.
 """

@@ -14,6 +14,7 @@ import pytest
 import workloads
 from producer.backends.family import FAMILIES
 from producer.errors import BatchTimeout
+from producer.measure.tally import Tally
 from producer.measure.verify import check_batch
 from producer.settings import Settings
 from tests.workloads.test_workloads import TINY
@@ -49,6 +50,16 @@ class BackendContract:
             for tasks in (7, 1, 4):
                 records = backend.run_batch("squares", 500, tasks)
                 assert check_batch(records, tasks, expected("squares", 500, tasks))[1] == []
+
+    def test_records_go_into_the_tally_they_are_handed_as_they_come(self, make):
+        want = expected("squares", 500, 5)
+        with make() as backend:
+            tally = Tally(5, want, measured=True)
+            assert backend.run_batch("squares", 500, 5, into=tally) is tally
+        assert tally.check.problems() == [] and tally.check.verified() == want
+        kept = tally.finish()
+        assert kept["task_count"] == 5 and sorted(t["index"] for t in kept["tasks"]) == list(range(5))
+        assert kept["picture"]["kind"] == "tasks" and len(kept["picture"]["tasks"]) == 5
 
     def test_records_say_which_task_when_where_and_what_it_cost(self, make):
         with make() as backend:

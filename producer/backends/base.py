@@ -68,8 +68,10 @@ class Backend(abc.ABC):
         """Create pools, connect, check readiness. Timed as start-up, not as a batch."""
 
     @abc.abstractmethod
-    def run_batch(self, spec: str, size: int, tasks: int) -> Records | list[dict]:
-        """Run ``tasks`` calls of ``spec(size)``; return their records, or raise BatchTimeout."""
+    def run_batch(self, spec: str, size: int, tasks: int, into=None) -> Records:
+        """Run ``tasks`` calls of ``spec(size)``, appending each task's record to ``into`` (a new
+        :class:`Records` without one; the rounds hand a :class:`~producer.measure.tally.Tally`)
+        as it comes back; return ``into``, or raise BatchTimeout."""
 
     def close(self) -> None:
         """Release everything ``start`` acquired; safe to call twice."""
@@ -79,7 +81,8 @@ class Backend(abc.ABC):
             self.on_task()
 
     def disturbances(self, records: Records | list[dict]) -> list[str]:
-        """What disturbed the batch just run: redelivered tasks, and whatever the backend saw."""
+        """What disturbed the batch just run: redelivered tasks (``records`` holds at least the
+        records that say ``redelivered``), and whatever the backend saw."""
         records = as_records(records)
         again = sorted(
             index

@@ -49,10 +49,11 @@ class PooledBackend(Backend):
             self.close()
             raise
 
-    def run_batch(self, spec: str, size: int, tasks: int) -> Records:
+    def run_batch(self, spec: str, size: int, tasks: int, into=None) -> Records:
         if self._pool is None or not self._pool.children:  # closed, e.g. after an overrun
             raise BatchTimeout(self.name, 0, tasks, self.settings.timeout)
-        return self._pool.run(self.name, spec, size, tasks, self.settings.timeout, on_task=self.task_done)
+        into = Records() if into is None else into
+        return self._pool.run(self.name, spec, size, tasks, self.settings.timeout, self.task_done, into)
 
     def close(self) -> None:
         pool, self._pool = self._pool, None

@@ -89,12 +89,13 @@ class ScriptedBackend(Backend):
     def concurrency(self) -> int:
         return 1
 
-    def run_batch(self, spec: str, size: int, tasks: int) -> list[dict]:
+    def run_batch(self, spec: str, size: int, tasks: int, into=None) -> list[dict]:
         batch, self.batches_run = self.batches_run, self.batches_run + 1
         script = self.script if self.script.batches is None or batch in self.script.batches else HONEST
         began = time.monotonic()
         scripted_s = 0.0  # time that passed on the scripted clock only
-        records: list[dict] = []
+        records = [] if into is None else into  # each record as it is made, as a real backend does
+        first = None
         for index in range(tasks):
             if index in script.hang:
                 raise BatchTimeout(self.name, index, tasks, self.settings.timeout, running=[index])
@@ -106,9 +107,11 @@ class ScriptedBackend(Backend):
                 raise BatchTimeout(self.name, index, tasks, self.settings.timeout, running=[index])
             if index not in script.lose:
                 records.append(record)
+                first = first or record
             if index in script.duplicate:
                 records.append(dict(record))
-        records += [{**records[0], "index": index} for index in sorted(script.stray) if records]
+        for index in sorted(script.stray) if first else ():
+            records.append({**first, "index": index})
         return records
 
     def _task(self, script: Script, spec: str, size: int, index: int) -> dict:

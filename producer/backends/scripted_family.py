@@ -95,10 +95,10 @@ class ScriptedFamilyBackend(Backend):
             spec, size, index = item
             self._done.put(run_task(spec, size, index))
 
-    def run_batch(self, spec: str, size: int, tasks: int) -> list[dict]:
+    def run_batch(self, spec: str, size: int, tasks: int, into=None) -> list[dict]:
         for index in range(tasks):
             self._tasks.put((spec, size, index))
-        records = []
+        records = [] if into is None else into
         for index in range(tasks):
             try:
                 records.append(self._done.get(timeout=self.settings.timeout))

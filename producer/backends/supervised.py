@@ -44,10 +44,19 @@ from __future__ import annotations
 
 import selectors
 import time
-from collections import deque
 
 from producer.backends.failures import died, not_run, tasks_named
-from producer.backends.handles import Batch, Handle, default_budget, how, kill, release, rss, send
+from producer.backends.handles import (
+    Batch,
+    Handle,
+    Pending,
+    default_budget,
+    how,
+    kill,
+    release,
+    rss,
+    send,
+)
 from producer.errors import BatchTimeout, StackError, TooMuchMemory
 from producer.measure.records import Records
 
@@ -96,11 +105,12 @@ class ChildPool:
                         child.failure or f"a local worker process exited during start-up ({how(child)})"
                     )
 
-    def run(self, name: str, spec: str, size: int, tasks: int, timeout: float, on_task=None) -> list[dict]:
-        """Run ``tasks`` calls; return their records, or raise BatchTimeout / TooMuchMemory.
+    def run(self, name: str, spec: str, size: int, tasks: int, timeout: float, on_task=None, into=None):
+        """Run ``tasks`` calls, appending their records to ``into`` (a new :class:`Records`
+        without one); return it, or raise BatchTimeout / TooMuchMemory.
 
         ``on_task()`` is called as each task's record arrives (for progress)."""
-        batch = Batch(deque(range(tasks)), tasks)
+        batch = Batch(Pending(tasks), tasks, Records() if into is None else into)
         deadline = time.monotonic() + timeout
         self._hand_out(batch, spec, size)
         while len(batch.records) < tasks:

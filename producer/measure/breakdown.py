@@ -29,10 +29,9 @@ are recorded beside the figures.
 
 from __future__ import annotations
 
+import heapq
 import statistics
-from collections.abc import Iterator
 
-from producer.measure.records import Records
 from producer.measure.stats import describe
 
 PARTS = ("publish_s", "queue_wait_s", "dispatch_s", "run_s", "result_back_s", "slot_gap_s", "message_gap_s")
@@ -126,29 +125,51 @@ def collect(batches: list[list[dict]]) -> dict[str, list[float]]:
     return parts
 
 
-def stream(records: Records) -> Iterator[tuple[str, float]]:
-    """``collect([records])``'s values as ``(part, value)``, for records of one task a message
-    (no ``message`` field, the default path), without a dict per task held at once."""
-    get = records.get
-    slots: dict[tuple, list[int]] = {}
-    for p in range(len(records)):
-        sent, received, started = get(p, "sent"), get(p, "received"), get(p, "started")
-        ended, publish_s, collected = get(p, "ended"), get(p, "publish_s"), get(p, "collected")
+REORDER = 64
+"""How far out of order (by start) a slot's records may arrive and still give its gaps
+exactly: each slot holds its latest this many, by start, before it reads a gap."""
+
+
+class Parts:
+    """``collect([records])``'s values fed into ``spreads`` (each with an ``add``) as records
+    arrive, for records of one task a message (no ``message`` field, the default path): no
+    record is kept but each slot's latest :data:`REORDER`, for its idle time between tasks.
+    :meth:`finish` reads the gaps still held."""
+
+    def __init__(self, spreads: dict) -> None:
+        self._to = spreads
+        self._slots: dict[tuple, list] = {}
+        """Each slot's ``[heap of (started, ended), the last ended read]``."""
+
+    def add(self, record: dict) -> None:
+        get, to = record.get, self._to
+        sent, received, started = get("sent"), get("received"), get("started")
+        ended, publish_s, collected = get("ended"), get("publish_s"), get("collected")
         if _number(publish_s):
-            yield "publish_s", publish_s
+            to["publish_s"].add(publish_s)
         if _number(sent) and _number(received):
-            yield "queue_wait_s", received - sent
+            to["queue_wait_s"].add(received - sent)
         if _number(received) and _number(started):
-            yield "dispatch_s", started - received
+            to["dispatch_s"].add(started - received)
         if _number(collected) and _number(ended):
-            yield "result_back_s", collected - ended
-        if _number(started) and _number(ended):
-            yield "run_s", ended - started
-            slots.setdefault((get(p, "worker"), get(p, "pid"), get(p, "tid")), []).append(p)
-    for positions in slots.values():
-        positions.sort(key=lambda p: get(p, "started"))
-        for a, b in zip(positions, positions[1:], strict=False):
-            yield "slot_gap_s", get(b, "started") - get(a, "ended")
+            to["result_back_s"].add(collected - ended)
+        if _number(started) and _number(ended):  # run_s: the fold's own (fold.Fold.run_s)
+            slot = self._slots.setdefault((get("worker"), get("pid"), get("tid")), [[], None])
+            heapq.heappush(slot[0], (started, ended))
+            if len(slot[0]) > REORDER:
+                self._gap(slot)
+
+    def _gap(self, slot: list) -> None:
+        started, ended = heapq.heappop(slot[0])
+        if slot[1] is not None:
+            self._to["slot_gap_s"].add(started - slot[1])
+        slot[1] = ended
+
+    def finish(self) -> None:
+        for slot in self._slots.values():
+            while slot[0]:
+                self._gap(slot)
+        self._slots = {}
 
 
 def _number(value) -> bool:

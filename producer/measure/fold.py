@@ -1,21 +1,16 @@
-"""A backend's task records folded into aggregates batch by batch, then let go.
+"""A backend's measured tasks folded into aggregates, one record at a time, then let go.
 
-The records of a batch are verified (:mod:`producer.measure.verify`) and then folded
-here, where each adds to running sums and histograms (:mod:`producer.measure.spread`);
-what the document keeps of a round is its totals, a picture of its timeline
-(:mod:`producer.measure.picture`) and a bounded sample of its tasks; a round of at
-most ``WHOLE`` tasks keeps them all, as before (their size is bounded too). So the producer
-holds one batch's records at a time, whatever the number of rounds, and the document's
-size does not grow with the tasks.
-
-Warm-up rounds are verified and counted (``records``) but their times enter nothing.
+Each record of a measured batch adds to running sums and histograms
+(:mod:`producer.measure.spread`) as it arrives (:class:`producer.measure.tally.Tally`):
+nothing is kept per task. A batch folds into a :class:`Fold` of its own, which joins its
+run's (:meth:`Fold.merge`) once the batch has ended within its time: a batch cut short by
+``--timeout`` adds nothing to the figures.
 """
 
 from __future__ import annotations
 
 from producer.measure import breakdown as parts_of
-from producer.measure.picture import WHOLE, picture, sample, timed
-from producer.measure.records import Records, as_records
+from producer.measure.picture import timed
 from producer.measure.spread import Spread
 
 
@@ -37,60 +32,69 @@ class Fold:
         # the baseline's CPU share: the same tasks, their run-queue time left out
         self.share_wall = 0.0
         self.parts = {part: Spread() for part in parts_of.PARTS}
+        """The breakdown's figures; its ``run_s`` is :attr:`run_s` (the same tasks')."""
         self.hosts: set[str] = set()
         self.messages = self.calls = 0
         self.sent = False
 
-    def add(self, records: Records | list[dict], measured: bool) -> dict:
-        """Fold one verified batch; returns what its round keeps: ``task_count``, ``task_cpu_s``
-        (the sum of its tasks' own CPU time), ``tasks`` (all of them up to ``WHOLE``, else
-        none), and for a measured round ``picture`` and ``sample``."""
-        records = as_records(records)
-        self.records += len(records)
-        kept = {
-            "task_count": len(records),
-            "task_cpu_s": sum(t.get("cpu_s") or 0.0 for t in records),
-            "tasks": list(records) if len(records) <= WHOLE else [],
-        }
-        if not measured:
-            return kept
-        self.measured += len(records)
-        for t in records:
-            self.task_cpu_s.add(t.get("cpu_s") or 0.0)
-            if not timed(t):
-                continue
-            wall = t["ended"] - t["started"]
-            self.run_s.add(wall)
-            if isinstance(t.get("sent"), (int, float)):
-                self.queue_s.add(t["started"] - t["sent"])
-            if "cpu_s" in t:
-                self.split_tasks += 1
-                self.split_wall += wall
-                self.split_cpu += t["cpu_s"]
-                if "runq_s" in t:
-                    self.split_runq += t["runq_s"]
-                else:
-                    self.split_without_runq = True
-                self.share_wall += wall - (t.get("runq_s") or 0.0)
-        self._add_parts(records)
-        kept.update(picture=picture(records), sample=sample(records))
-        return kept
-
-    def _add_parts(self, records: Records) -> None:
-        if not any(isinstance(records.get(p, "sent"), (int, float)) for p in range(len(records))):
+    def take(self, t: dict) -> None:
+        """Fold one measured task's own figures (the breakdown's are :class:`Parts`'s)."""
+        self.measured += 1
+        cpu_s = t.get("cpu_s")
+        self.task_cpu_s.add(cpu_s or 0.0)
+        if not timed(t):
             return
+        wall = t["ended"] - t["started"]
+        self.run_s.add(wall)
+        sent = t.get("sent")
+        if isinstance(sent, (int, float)):
+            self.queue_s.add(t["started"] - sent)
+        if cpu_s is not None:
+            self.split_tasks += 1
+            self.split_wall += wall
+            self.split_cpu += cpu_s
+            runq_s = t.get("runq_s")
+            if runq_s is not None:
+                self.split_runq += runq_s
+            else:
+                self.split_without_runq = True
+            self.share_wall += wall - (runq_s or 0.0)
+
+    def take_call(self, t: dict) -> None:
+        """Count one call of a Celery batch (it carries ``sent``) in the breakdown."""
         self.sent = True
-        if records.has("message"):  # --chunks: calls grouped by message, few records a batch
-            listed = list(records)
-            for part, values in parts_of.collect([listed]).items():
-                self.parts[part].extend(values)
-            self.messages += len(parts_of.messages(listed))
-        else:  # one message a task: read field by field, never a dict per task at once
-            for part, value in parts_of.stream(records):
-                self.parts[part].add(value)
-            self.messages += len(records)
-        self.hosts.update(h for p in range(len(records)) if (h := records.get(p, "host")))
-        self.calls += len(records)
+        self.calls += 1
+        host = t.get("host")
+        if host:
+            self.hosts.add(host)
+
+    def take_chunked(self, records: list[dict]) -> None:
+        """A --chunks batch's calls, grouped by message: few records a batch, read at once."""
+        for part, values in parts_of.collect([records]).items():
+            self.parts[part].extend(values)
+        self.messages += len(parts_of.messages(records))
+
+    def merge(self, other: Fold) -> None:
+        """Take a batch's aggregates into its run's."""
+        self.records += other.records
+        self.measured += other.measured
+        for mine, theirs in (
+            (self.run_s, other.run_s),
+            (self.queue_s, other.queue_s),
+            (self.task_cpu_s, other.task_cpu_s),
+            *((self.parts[p], other.parts[p]) for p in parts_of.PARTS if p != "run_s"),
+        ):
+            mine.merge(theirs)
+        self.split_tasks += other.split_tasks
+        self.split_wall += other.split_wall
+        self.split_cpu += other.split_cpu
+        self.split_runq += other.split_runq
+        self.split_without_runq = self.split_without_runq or other.split_without_runq
+        self.share_wall += other.share_wall
+        self.hosts |= other.hosts
+        self.messages += other.messages
+        self.calls += other.calls
+        self.sent = self.sent or other.sent
 
     def time_split(self) -> dict | None:
         """Shares of the tasks' wall time: on a CPU, waiting for one (run queue), or waiting."""
@@ -113,6 +117,7 @@ class Fold:
         """:func:`producer.measure.breakdown.breakdown`'s dict, from the folded batches."""
         if not self.sent:
             return None
+        self.parts["run_s"] = self.run_s  # every measured task's, as collect() reads it
         out: dict = {part: s.as_dict() for part, s in self.parts.items() if s.n}
         hosts = sorted(self.hosts)
         out.update(

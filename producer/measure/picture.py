@@ -1,27 +1,35 @@
-"""What a round keeps of its tasks for the timeline and the sample, bounded whatever their number.
+"""What a round keeps of its tasks for the timeline and the sample, bounded whatever their number,
+built as the tasks arrive.
 
 Up to :data:`BOXES_PER_LANE` tasks on its busiest lane (a thread, process or worker slot)
 and :data:`BOXES` in all, a round keeps its tasks' timing fields and the timeline draws
-one box per task. Above that, boxes would be thinner than a pixel: the round keeps, per lane, its *occupancy*
-in :data:`BINS` equal time bins (the share of each bin the slot was running a task, and
-the share it was on a CPU), and the chart says it is binned. The sample is every k-th
-task by index, at most :data:`SAMPLE_SIZE`, all fields but the verified summary.
+one box per task. Above that, boxes would be thinner than a pixel: the round keeps, per lane,
+its *occupancy* in time bins (the share of each bin the slot was running a task, and the share
+it was on a CPU), and the chart says it is binned. The bins are laid out when the boxes run
+out, over the time they span, and widened (whole bins merged) whenever a task falls outside
+them, so the round's end need not be known in advance: a round keeps between about
+``BINS / 2`` and :data:`BINS` of them. The sample is every k-th task by index, at most
+:data:`SAMPLE_SIZE`, all fields but the verified summary.
 """
 
 from __future__ import annotations
 
-from producer.measure.records import Records, as_records
+import math
+from collections.abc import Iterable
 
 BOXES_PER_LANE = 200
 """More tasks than this on one lane are drawn as occupancy, not boxes."""
 BOXES = 300
 """More tasks than this in a round are drawn as occupancy: each box costs the picture."""
 BINS = 240
+"""The most bins a binned round keeps (even: two merge into one)."""
 SAMPLE_SIZE = 50
 WHOLE = SAMPLE_SIZE
 """A round of at most this many tasks keeps every record (``rounds[].tasks``)."""
 SAMPLE_RULE = "every k-th task by index of the typical round, k = ceil(tasks / 50)"
 TIMING = ("index", "started", "ended", "cpu_s", "sent", "pid", "tid", "worker", "host", "interpreter")
+NARROWEST_S = 1e-9
+"""The first bins' width when every task so far took no time at all."""
 
 
 def timed(task: dict) -> bool:
@@ -34,113 +42,225 @@ def lane_key(task: dict) -> tuple:
     return (task.get("worker") or task.get("host") or "", task.get("pid"), lane)
 
 
-def _boxes(tasks: list[dict]) -> dict:
-    kept = []
-    for t in tasks:
-        box = {k: t[k] for k in TIMING if k in t}
-        if "error" in t:
-            box["error"] = {k: t["error"].get(k) for k in ("type", "message")}
-        kept.append(box)
-    return {"kind": "tasks", "tasks": kept}
+def _box(task: dict) -> dict:
+    box = {k: task[k] for k in TIMING if k in task}
+    if task.get("error") is not None:
+        box["error"] = {k: task["error"].get(k) for k in ("type", "message")}
+    return box
 
 
-def picture(records: Records | list[dict]) -> dict | None:
-    """The round's timeline: its tasks (``kind: tasks``) or its lanes' occupancy (``kind: occupancy``).
+class _Series:
+    """One curve over the bins: what a span adds to its first and last bin, and, for the bins
+    it covers whole, a difference array (a span of a hundred bins costs two additions)."""
 
-    Read field by field: a round of 100,000 tasks is binned without a dict per task.
-    """
-    records = as_records(records)
-    field = records.get
-    by_lane: dict[tuple, list[int]] = {}
-    first: dict[tuple, tuple] = {}
-    count = 0
-    for p in range(len(records)):
-        started = field(p, "started")
-        if isinstance(started, (int, float)) and isinstance(field(p, "ended"), (int, float)):
-            lane = _lane(records, p)
-            by_lane.setdefault(lane, []).append(p)
-            first[lane] = min(first.get(lane, (started, p)), (started, p))
-            count += 1
-    if not count:
-        return None
-    by_lane = {lane: by_lane[lane] for lane in sorted(by_lane, key=first.__getitem__)}  # lanes by first start
-    most = max(len(v) for v in by_lane.values())
-    if most <= BOXES_PER_LANE and count <= BOXES:
-        tasks = sorted((records[p] for on_lane in by_lane.values() for p in on_lane),
-                       key=lambda t: (t["started"], t.get("index", 0)))  # fmt: skip
-        return _boxes(tasks)
-    positions = [p for on_lane in by_lane.values() for p in on_lane]
-    origin = min(min(field(p, "started"), field(p, "sent", field(p, "started"))) for p in positions)
-    end = max(field(p, "ended") for p in positions) - origin
-    bin_s = end / BINS if end > 0 else 1e-9
-    lanes = [_occupancy(records, key, on_lane, origin, bin_s) for key, on_lane in by_lane.items()]
-    out = {
-        "kind": "occupancy",
-        "tasks": count,
-        "bins": BINS,
-        "bin_s": bin_s,
-        "end_s": end,
-        "most_per_lane": most,
-        "lanes": lanes,
-    }
-    if records.has("sent"):  # tasks waiting at the broker, on average over each bin
-        queued = [0.0] * BINS
-        for p in positions:
-            sent = field(p, "sent")
-            if isinstance(sent, (int, float)):
-                _add(queued, sent - origin, field(p, "started") - origin, 1.0, bin_s)
-        out["queued"] = _round(queued)
-    return out
+    def __init__(self) -> None:
+        self.part = [0.0] * BINS
+        self.diff = [0.0] * (BINS + 1)
+
+    def add(self, a: float, b: float, weight: float) -> None:
+        """Add ``weight`` over bins ``a`` to ``b`` (in bins from the origin, fractions included)."""
+        first, last = min(BINS - 1, int(a)), min(BINS - 1, int(b))
+        if first >= last:
+            self.part[first] += (b - a) * weight
+            return
+        self.part[first] += (first + 1 - a) * weight
+        self.part[last] += (b - last) * weight
+        if last > first + 1:
+            self.diff[first + 1] += weight
+            self.diff[last] -= weight
+
+    def values(self) -> list[float]:
+        out, running = [], 0.0
+        for part, step in zip(self.part, self.diff, strict=False):
+            running += step
+            out.append(part + running)
+        return out
+
+    def regrid(self, shift: int, factor: int) -> None:
+        """Merge each ``factor`` bins into one, the first of them now bin ``shift``."""
+        out = [0.0] * BINS
+        for i, value in enumerate(self.values()):
+            if value:
+                out[min(BINS - 1, shift + i // factor)] += value / factor
+        self.part = out
+        self.diff = [0.0] * (BINS + 1)
 
 
-def _lane(records: Records, p: int) -> tuple:
-    return lane_key({k: records.get(p, k) for k in ("worker", "host", "pid", "tid", "interpreter")})
+class _Grid:
+    """:data:`BINS` bins of one width from an origin, and every curve drawn on them."""
+
+    def __init__(self, origin: float, width: float) -> None:
+        self.origin, self.width = origin, width
+        self.series: list[_Series] = []
+
+    def curve(self) -> _Series:
+        series = _Series()
+        self.series.append(series)
+        return series
+
+    def cover(self, lo: float, hi: float) -> None:
+        """Widen the bins, by the fewest doublings, until ``lo`` to ``hi`` lies within them: a
+        bin of the new width is a whole number of old ones, so nothing drawn moves. The time
+        drawn spans more than half the bins after (else one doubling fewer would have done)."""
+        if self.origin <= lo and hi <= self.origin + BINS * self.width:
+            return
+        factor = 2
+        while True:
+            width = self.width * factor
+            shift = max(0, math.ceil((self.origin - lo) / width))
+            if self.origin - shift * width + BINS * width >= hi:
+                break
+            factor *= 2
+        for series in self.series:
+            series.regrid(shift, factor)
+        self.origin -= shift * width
+        self.width = width
+
+    def add(self, series: _Series, start: float, end: float, weight: float) -> None:
+        a = max(0.0, (start - self.origin) / self.width)
+        series.add(a, max(a, (end - self.origin) / self.width), weight)
 
 
-def _occupancy(records: Records, key: tuple, positions: list[int], origin: float, bin_s: float) -> dict:
-    busy, cpu = [0.0] * BINS, [0.0] * BINS
-    failed = 0
-    for p in positions:
-        start, end = records.get(p, "started") - origin, records.get(p, "ended") - origin
-        share = (records.get(p, "cpu_s") or 0.0) / (end - start) if end > start else 0.0
-        _add(busy, start, end, 1.0, bin_s)
-        _add(cpu, start, end, min(1.0, max(0.0, share)), bin_s)
-        failed += records.get(p, "error") is not None
-    node, pid, lane = key
-    return {
-        "key": [node, pid, list(lane) if isinstance(lane, tuple) else lane],
-        "tasks": len(positions),
-        "failed": failed,
-        "busy": _round(busy),
-        "cpu": _round(cpu),
-    }
+class _Lane:
+    def __init__(self, first: tuple) -> None:
+        self.first = first
+        """(started, arrival) of its earliest task: lanes are listed by their first start."""
+        self.tasks = self.failed = 0
+        self.busy: _Series | None = None
+        self.cpu: _Series | None = None
 
 
-def _add(out: list[float], start: float, end: float, weight: float, bin_s: float) -> None:
-    """Add a span's overlap with each bin, times its weight, as a share of the bin."""
-    start, end = max(0.0, start), max(0.0, end)
-    first, last = min(BINS - 1, int(start / bin_s)), min(BINS - 1, int(end / bin_s))
-    for b in range(first, last + 1):
-        overlap = min(end, (b + 1) * bin_s) - max(start, b * bin_s)
-        if overlap > 0:
-            out[b] += overlap * weight / bin_s
+class Timeline:
+    """A round's timeline, fed its tasks one at a time in any order: :meth:`picture` gives its
+    tasks (``kind: tasks``) or its lanes' occupancy (``kind: occupancy``)."""
+
+    def __init__(self) -> None:
+        self._boxes: list[dict] | None = []
+        self._lanes: dict[tuple, _Lane] = {}
+        self._count = 0
+        self._lo, self._hi = math.inf, -math.inf
+        self._grid: _Grid | None = None
+        self._queued: _Series | None = None
+        self._sent = False
+
+    def add(self, task: dict) -> None:
+        if not timed(task):
+            return
+        started, sent = task["started"], task.get("sent")
+        key = lane_key(task)
+        lane = self._lanes.get(key)
+        if lane is None:
+            lane = self._lanes[key] = _Lane((started, self._count))
+        elif started < lane.first[0]:
+            lane.first = (started, self._count)
+        lane.tasks += 1
+        self._count += 1
+        self._sent = self._sent or isinstance(sent, (int, float))
+        self._lo = min(self._lo, started, sent if isinstance(sent, (int, float)) else started)
+        self._hi = max(self._hi, task["ended"])
+        if self._boxes is None:
+            self._bin(lane, task)
+            return
+        self._boxes.append(_box(task))
+        if lane.tasks > BOXES_PER_LANE or self._count > BOXES:
+            self._to_bins()
+
+    def _to_bins(self) -> None:
+        boxes, self._boxes = self._boxes, None
+        self._grid = _Grid(self._lo, max(NARROWEST_S, (self._hi - self._lo) / BINS * (1 + 1e-9)))
+        for box in boxes:
+            self._bin(self._lanes[lane_key(box)], box)
+
+    def _bin(self, lane: _Lane, task: dict) -> None:
+        grid = self._grid
+        start, end, sent = task["started"], task["ended"], task.get("sent")
+        queued = isinstance(sent, (int, float))
+        grid.cover(self._lo, self._hi)
+        if lane.busy is None:
+            lane.busy, lane.cpu = grid.curve(), grid.curve()
+        share = (task.get("cpu_s") or 0.0) / (end - start) if end > start else 0.0
+        grid.add(lane.busy, start, end, 1.0)
+        grid.add(lane.cpu, start, end, min(1.0, max(0.0, share)))
+        lane.failed += task.get("error") is not None
+        if queued:  # tasks waiting at the broker, on average over each bin
+            if self._queued is None:
+                self._queued = grid.curve()
+            grid.add(self._queued, sent, start, 1.0)
+
+    def picture(self) -> dict | None:
+        if not self._count:
+            return None
+        if self._boxes is not None:
+            return {
+                "kind": "tasks",
+                "tasks": sorted(self._boxes, key=lambda t: (t["started"], t.get("index", 0))),
+            }
+        grid = self._grid
+        first = max(0, int((self._lo - grid.origin) / grid.width))
+        last = min(BINS - 1, max(first, math.ceil((self._hi - grid.origin) / grid.width) - 1))
+        origin = grid.origin + first * grid.width
+
+        def kept(series: _Series) -> list[float]:
+            return [round(v, 3) for v in series.values()[first : last + 1]]
+
+        lanes = []
+        for (node, pid, lane), found in sorted(self._lanes.items(), key=lambda item: item[1].first):
+            lanes.append(
+                {
+                    "key": [node, pid, list(lane) if isinstance(lane, tuple) else lane],
+                    "tasks": found.tasks,
+                    "failed": found.failed,
+                    "busy": kept(found.busy),
+                    "cpu": kept(found.cpu),
+                }
+            )
+        out = {
+            "kind": "occupancy",
+            "tasks": self._count,
+            "bins": last - first + 1,
+            "bin_s": grid.width,
+            "end_s": self._hi - origin,
+            "most_per_lane": max(lane.tasks for lane in self._lanes.values()),
+            "lanes": lanes,
+        }
+        if self._sent:
+            out["queued"] = kept(self._queued) if self._queued is not None else [0.0] * (last - first + 1)
+        return out
 
 
-def _round(values: list[float]) -> list[float]:
-    return [round(v, 3) for v in values]
+def picture(tasks: Iterable[dict]) -> dict | None:
+    """The timeline of a round's tasks (:class:`Timeline`)."""
+    timeline = Timeline()
+    for task in tasks:
+        timeline.add(task)
+    return timeline.picture()
 
 
-def sample(records: Records | list[dict]) -> list[dict]:
-    """Every k-th task by index (``SAMPLE_RULE``), without its summary."""
-    records = as_records(records)
+class Sample:
+    """Every k-th task by index (``SAMPLE_RULE``) of a batch of ``tasks``, without its summary."""
 
-    def index(p: int) -> int:
-        found = records.get(p, "index")
-        return found if isinstance(found, int) else -1
+    def __init__(self, tasks: int) -> None:
+        self.step = max(1, -(-tasks // SAMPLE_SIZE))
+        self._kept: dict[int, dict] = {}
 
-    ordered = sorted(range(len(records)), key=index)
-    step = max(1, -(-len(ordered) // SAMPLE_SIZE))
-    return [{k: v for k, v in records[p].items() if k != "summary"} for p in ordered[::step]]
+    def add(self, task: dict) -> None:
+        index = task.get("index")
+        if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+            return
+        if index % self.step == 0 and index not in self._kept:
+            self._kept[index] = {k: v for k, v in task.items() if k != "summary"}
+
+    def rows(self) -> list[dict]:
+        return [self._kept[index] for index in sorted(self._kept)]
+
+
+def sample(tasks: Iterable[dict]) -> list[dict]:
+    """:class:`Sample` of a whole batch's tasks."""
+    tasks = list(tasks)
+    kept = Sample(len(tasks))
+    for task in tasks:
+        kept.add(task)
+    return kept.rows()
 
 
 def typical(walls: list[float]) -> int | None:

@@ -30,7 +30,7 @@ _TYPECODE = {"d": "d", "i": "i", "q": "q", "o": "i"}
 """Each kind's array: floats in 8 bytes, ints in 4 until one needs 8, table entries in 4."""
 
 
-def _key(value) -> tuple:
+def key_of(value) -> tuple:
     """What makes two values one table entry: equal values of one kind."""
     if value is None or isinstance(value, (str, bool)):
         return (type(value).__name__, value)
@@ -46,7 +46,7 @@ class _Table:
         self.number: dict[tuple, int] = {}
 
     def add(self, value) -> int:
-        key = _key(value)
+        key = key_of(value)
         found = self.number.get(key)
         if found is None:
             found = self.number[key] = len(self.values)
@@ -220,9 +220,19 @@ class Summaries:
 
     def __init__(self, values: Iterable = ()) -> None:
         self._table = _Table()
-        self._cells = array("q")
+        self._cells = array("i")
         for value in values:
             self._cells.append(self._table.add(value))
+
+    @classmethod
+    def sized(cls, n: int) -> Summaries:
+        """``n`` tasks without a summary yet (None), each given one by :meth:`put`."""
+        out = cls()
+        out._cells = array("i", [out._table.add(None)]) * n
+        return out
+
+    def put(self, position: int, value) -> None:
+        self._cells[position] = self._table.add(value)
 
     def __len__(self) -> int:
         return len(self._cells)

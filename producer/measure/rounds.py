@@ -27,9 +27,8 @@ from producer.measure import decide
 from producer.measure.cputime import tree_cpu_s
 from producer.measure.host import OtherLoad
 from producer.measure.memory import Sampler
-from producer.measure.records import as_records
 from producer.measure.runs import BackendRun, Batch
-from producer.measure.verify import check_batch
+from producer.measure.tally import Tally
 
 if TYPE_CHECKING:
     from producer.settings import Settings
@@ -202,13 +201,16 @@ def _skip(run: BackendRun, reason: str) -> None:
 
 
 def _run_batch(run, backend, settings, spec, size, r, expected) -> None:
+    """One batch, its records verified and folded as they arrive (:class:`Tally`); kept, and
+    its aggregates added to the run's, only when it ended within ``--timeout``."""
     tasks = settings.tasks
+    tally = Tally(tasks, expected, measured=r >= settings.warmup)
     others = OtherLoad(tree_cpu_s)
     sampler = Sampler(backend.memory_scope()).start()  # its own thread, started outside the clock
     try:
         cpu0 = tree_cpu_s()
         t0 = time.perf_counter()
-        records = as_records(backend.run_batch(spec, size, tasks))
+        backend.run_batch(spec, size, tasks, into=tally)
         wall = time.perf_counter() - t0
         cpu = tree_cpu_s() - cpu0
     except BatchTimeout as exc:
@@ -218,18 +220,14 @@ def _run_batch(run, backend, settings, spec, size, r, expected) -> None:
         return
     finally:
         memory = sampler.stop()
-    summaries, problems = check_batch(records, tasks, expected)
+    problems = tally.check.problems()
     for problem in problems:
         if problem not in run.problems:
             run.problems.append(problem)
     if not problems and run.summaries is None:
-        run.summaries = summaries
-    records.drop("summary")  # verified above; the digest stays in run.checksum
-    records.sort_by_index()
-    disturbed = backend.disturbances(records)
-    batch = Batch(r, r < settings.warmup, wall, cpu, records, disturbed, others.cores(), memory)
-    run.batches.append(batch)
-    run.fold_pending()  # verified above: folded into aggregates, and the records let go
+        run.summaries = tally.check.verified()
+    disturbed = backend.disturbances(tally.redelivered)
+    run.add(Batch(r, r < settings.warmup, wall, cpu, [], disturbed, others.cores(), memory), tally)
 
 
 def _util(run: BackendRun, via: str) -> float | None:

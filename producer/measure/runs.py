@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from producer.measure.fold import Fold
 from producer.measure.records import Records, Summaries
+from producer.measure.tally import Tally
 from producer.measure.verify import checksum
 
 
@@ -19,7 +20,8 @@ class Batch:
     wall_s: float
     cpu_s: float
     tasks: Records | list[dict]
-    """Its task records (:class:`Records`) until folded; then all of a small batch's, as dicts."""
+    """A small batch's records (:data:`producer.measure.picture.WHOLE`), as dicts; a batch
+    built by hand (tests) holds all of its own until :meth:`BackendRun.fold_pending`."""
     disturbed: list[str] = field(default_factory=list)
     """What disturbed the batch (a redelivered task, a pool process that died), if anything."""
     others_cores: float | None = None
@@ -53,13 +55,25 @@ class BackendRun:
     fold: Fold = field(default_factory=Fold)
     """Its measured tasks' aggregates; a batch's ``tasks`` are folded in and let go."""
 
+    def add(self, batch: Batch, tally: Tally) -> None:
+        """Keep a batch that ended in time, its tally's aggregates joining the run's."""
+        self._absorb(batch, tally)
+        self.batches.append(batch)
+
     def fold_pending(self) -> None:
-        """Fold the records of every batch that still holds them, and let them go."""
+        """Fold the records of every batch built with them (tests), and let them go."""
         for b in self.batches:
             if not b.folded:
-                for key, value in self.fold.add(b.tasks, not b.warmup).items():
-                    setattr(b, key, value)
-                b.folded = True
+                tally = Tally(len(b.tasks), None, not b.warmup)
+                for record in b.tasks:
+                    tally.append(record)
+                self._absorb(b, tally)
+
+    def _absorb(self, batch: Batch, tally: Tally) -> None:
+        for key, value in tally.finish().items():
+            setattr(batch, key, value)
+        self.fold.merge(tally.fold)
+        batch.folded = True
 
     @property
     def measured(self) -> list[Batch]:

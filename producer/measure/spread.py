@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import math
 import statistics
+from array import array
+from collections import Counter
 
 UNIT_S = 1e-7
 HIGHEST = 3600 * 10_000_000
@@ -29,6 +31,8 @@ HIGHEST = 3600 * 10_000_000
 SIGNIFICANT_DIGITS = 3
 EXACT = 1000
 """Quantiles are exact up to this many values; the histogram's above."""
+CHUNK = 1024
+"""Values wait in a buffer of at most this many before they are folded in together."""
 QUANTILES = {"q1": 25.0, "median": 50.0, "q3": 75.0, "p90": 90.0, "p99": 99.0}
 METHOD = {
     "library": "hdrhistogram",
@@ -42,51 +46,100 @@ METHOD = {
 
 
 class Spread:
-    """Running statistics of one per-task figure (seconds)."""
+    """Running statistics of one per-task figure (seconds).
+
+    ``add`` only appends to a buffer of at most :data:`CHUNK` values (a tenth of a
+    microsecond: it runs inside a batch's clock, once per task and figure); the buffer is
+    folded in at once when full or read (:meth:`_settle`): its count, mean and sum of squared
+    deviations are merged with the running ones (Chan et al.), and the histogram records each
+    distinct bucket once, with its count."""
 
     def __init__(self) -> None:
-        self.n = 0
+        self._n = 0
         self._mean = 0.0
-        self._m2 = 0.0  # Welford's sum of squared deviations
-        self.min = math.inf
-        self.max = -math.inf
-        self.below_zero = 0
-        self.clamped = 0
+        self._m2 = 0.0  # sum of squared deviations from the mean
+        self._min = math.inf
+        self._max = -math.inf
+        self._below_zero = 0
+        self._clamped = 0
         self._h = None
         self._exact: list[float] | None = []
+        self._pending = array("d")
 
     def add(self, value: float) -> None:
-        self.n += 1
-        delta = value - self._mean
-        self._mean += delta / self.n
-        self._m2 += delta * (value - self._mean)
-        self.min = min(self.min, value)
-        self.max = max(self.max, value)
-        units = round(value / UNIT_S)
-        if units < 0:
-            self.below_zero += 1
-        if units > HIGHEST:
-            self.clamped += 1
-        if self._exact is not None:
-            self._exact.append(value)
-            if len(self._exact) <= EXACT:
-                return  # no histogram yet: its C extension is loaded only when needed
-            from hdrh.histogram import HdrHistogram
-
-            self._h = HdrHistogram(1, HIGHEST, SIGNIFICANT_DIGITS)
-            kept, self._exact = self._exact, None
-            for v in kept:
-                self._h.record_value(min(HIGHEST, max(0, round(v / UNIT_S))))
-            return
-        self._h.record_value(min(HIGHEST, max(0, units)))
+        self._pending.append(value)
+        if len(self._pending) >= CHUNK:
+            self._settle()
 
     def extend(self, values) -> Spread:
         for value in values:
             self.add(value)
         return self
 
+    def merge(self, other: Spread) -> None:
+        """Take ``other``'s values too (a batch's figures into its run's)."""
+        other._settle()
+        self._settle()
+        if not other._n:
+            return
+        if other._exact is not None:
+            self.extend(other._exact)
+            return self._settle()
+        n = self._n + other._n
+        delta = other._mean - self._mean
+        self._m2 += other._m2 + delta * delta * self._n * other._n / n
+        self._mean += delta * other._n / n
+        self._n = n
+        self._min, self._max = min(self._min, other._min), max(self._max, other._max)
+        self._below_zero += other._below_zero
+        self._clamped += other._clamped
+        self._histogram().add(other._h)
+
+    def _settle(self) -> None:
+        chunk = self._pending
+        if not chunk:
+            return
+        self._pending = array("d")
+        k = len(chunk)
+        mean = math.fsum(chunk) / k
+        m2 = math.fsum((v - mean) ** 2 for v in chunk)
+        n = self._n + k
+        delta = mean - self._mean
+        self._m2 += m2 + delta * delta * self._n * k / n
+        self._mean += delta * k / n
+        self._n = n
+        self._min, self._max = min(self._min, min(chunk)), max(self._max, max(chunk))
+        units = [round(v / UNIT_S) for v in chunk]
+        if min(units) < 0:
+            self._below_zero += sum(1 for u in units if u < 0)
+        if max(units) > HIGHEST:
+            self._clamped += sum(1 for u in units if u > HIGHEST)
+        if self._exact is not None and len(self._exact) + k <= EXACT:
+            self._exact.extend(chunk)  # no histogram yet: its C extension is loaded only when needed
+            return
+        if self._exact is not None:
+            units += [round(v / UNIT_S) for v in self._exact]
+            self._exact = None
+        _record(self._histogram(), units)
+
+    def _histogram(self):
+        if self._h is None:
+            from hdrh.histogram import HdrHistogram
+
+            self._h = HdrHistogram(1, HIGHEST, SIGNIFICANT_DIGITS, word_size=4)
+            if self._exact is not None:
+                kept, self._exact = self._exact, None
+                _record(self._h, [round(v / UNIT_S) for v in kept])
+        return self._h
+
+    @property
+    def n(self) -> int:
+        self._settle()
+        return self._n
+
     def quantile(self, percent: float) -> float:
-        if not self.n:
+        self._settle()
+        if not self._n:
             raise ValueError("no values")
         if self._exact is not None:
             if len(self._exact) == 1:
@@ -96,20 +149,46 @@ class Spread:
             cuts = statistics.quantiles(self._exact, n=100 if percent % 5 else 20, method="inclusive")
             return cuts[round(percent / (1 if percent % 5 else 5)) - 1]
         value = self._h.get_value_at_percentile(percent) * UNIT_S
-        return min(self.max, max(self.min, value))  # the histogram's bucket edge, never beyond the data
+        return min(self._max, max(self._min, value))  # the histogram's bucket edge, never beyond the data
 
     def as_dict(self) -> dict | None:
         """A StatsDict's fields (``values`` left out: there are too many) with ``p90`` and
         ``p99``; None when nothing was added."""
-        if not self.n:
+        self._settle()
+        if not self._n:
             return None
-        out = {"n": self.n, "mean": self._mean, "min": self.min, "max": self.max}
-        out["stdev"] = math.sqrt(self._m2 / (self.n - 1)) if self.n > 1 else 0.0
+        out = {"n": self._n, "mean": self._mean, "min": self._min, "max": self._max}
+        out["stdev"] = math.sqrt(self._m2 / (self._n - 1)) if self._n > 1 else 0.0
         out.update({name: self.quantile(p) for name, p in QUANTILES.items()})
         out["iqr"] = out["q3"] - out["q1"]
         out["rsd"] = out["stdev"] / out["mean"] if out["mean"] else 0.0
-        if self.below_zero:
-            out["below_zero"] = self.below_zero
-        if self.clamped:
-            out["clamped"] = self.clamped
+        if self._below_zero:
+            out["below_zero"] = self._below_zero
+        if self._clamped:
+            out["clamped"] = self._clamped
         return out
+
+
+def _record(h, units: list[int]) -> None:
+    """Record values (in units) into the histogram ``h`` as its ``record_value`` would, one at
+    a time, but with each distinct bucket's count added once: the bucket of a value is found
+    by ``record_value``'s own arithmetic (a test holds the two to the same counts)."""
+    if not units:
+        return
+    if min(units) < 0 or max(units) > HIGHEST:
+        units = [min(HIGHEST, max(0, u)) for u in units]
+    magnitude, half_magnitude = h.unit_magnitude, h.sub_bucket_half_count_magnitude
+    top, mask, half = magnitude + half_magnitude + 1, h.sub_bucket_mask, h.sub_bucket_half_count
+    first = top - 1  # bucket + 1, for its base index (bucket + 1) << half_magnitude
+    at = Counter(
+        (((u | mask).bit_length() - first) << half_magnitude)
+        + (u >> ((u | mask).bit_length() - top + magnitude))
+        - half
+        for u in units
+    )
+    counts = h.counts
+    for index, count in at.items():
+        counts[index] += count
+    h.total_count += len(units)
+    h.min_value = min(h.min_value, min(units))
+    h.max_value = max(h.max_value, max(units))

@@ -1,13 +1,16 @@
-"""Check every batch against the sequential baseline: nothing lost, nothing twice, same answers."""
+"""Check every batch against the sequential baseline: nothing lost, nothing twice, same answers.
+
+A batch is checked as its results arrive (:class:`Check`), each once: what it keeps is a byte
+a task (which indexes came back) and, for the batch that becomes the baseline, its summaries.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from array import array
 from collections.abc import Iterable
 
-from producer.measure.records import Records, Summaries, as_records
+from producer.measure.records import Summaries, key_of
 
 
 def checksum(summaries: Iterable) -> str:
@@ -17,45 +20,80 @@ def checksum(summaries: Iterable) -> str:
     return hashlib.sha256(json.dumps(list(summaries), sort_keys=True).encode()).hexdigest()[:16]
 
 
-def check_batch(
-    records: Records | Iterable[dict], tasks: int, expected: Summaries | list | None
-) -> tuple[Summaries, list[str]]:
-    """Return the batch's summaries in task order and a list of problems (empty when verified).
+class Check:
+    """One batch of ``tasks`` checked result by result, against ``expected`` (the baseline's
+    summaries in task order) when there are any; without them (the baseline's own batch), or
+    with ``keep``, its summaries are kept in task order."""
 
-    Read field by field (:class:`Records`): a batch of 100,000 records is never a list of dicts.
-    """
-    records = as_records(records)
-    problems: list[str] = []
-    position_of = array("q", [-1]) * tasks  # 8 bytes a task, not a list of Python ints
-    stray: list = []
-    for position in range(len(records)):
-        index = records.get(position, "index")
-        known = isinstance(index, int) and not isinstance(index, bool) and 0 <= index < tasks
-        if (known and position_of[index] >= 0) or (not known and index in stray):
-            problems.append(f"task {index} returned twice")
-        if known:
-            position_of[index] = position
-        elif index not in stray:
-            stray.append(index)
-    missing = position_of.count(-1)
-    if missing:
-        problems.append(f"{missing} of {tasks} results missing")
-    if stray:
-        problems.append(f"unexpected results for tasks {sorted(stray, key=str)[:5]}")
-    if records.has("error"):
-        for index, position in enumerate(position_of):
-            error = records.get(position, "error") if position >= 0 else None
-            if error:  # a backend may phrase its own failures, e.g. "task 3 killed its process (...)"
-                problems.append(
-                    error.get("problem") or f"task {index} raised {error['type']}: {error['message']}"
-                )
-    summaries = Summaries(records.get(p, "summary") if p >= 0 else None for p in position_of)
-    if expected is not None and not problems:
-        want = expected if isinstance(expected, Summaries) else Summaries(expected)
-        wrong = [i for i in range(tasks) if summaries.key(i) != want.key(i) and summaries[i] != want[i]]
-        if wrong:
-            problems.append(
-                f"{len(wrong)} of {tasks} results differ from the sequential baseline "
-                f"(task {wrong[0]}: {summaries[wrong[0]]} != {want[wrong[0]]})"
+    def __init__(self, tasks: int, expected: Summaries | list | None, keep: bool = False) -> None:
+        self.tasks = tasks
+        self.expected = Summaries(expected) if isinstance(expected, list) else expected
+        self._have = bytearray(tasks)
+        self._twice: list[str] = []
+        self._stray: list = []
+        self._errors: list[tuple[int, str]] = []
+        self._wrong = 0
+        self._first_wrong: int | None = None
+        self._wrong_pair: tuple = (None, None)
+        self.summaries = Summaries.sized(tasks) if keep or expected is None else None
+
+    def add(self, record: dict) -> bool:
+        """Check one result; False for a second result of a task (it counts once)."""
+        index = record.get("index")
+        known = isinstance(index, int) and not isinstance(index, bool) and 0 <= index < self.tasks
+        if (known and self._have[index]) or (not known and index in self._stray):
+            self._twice.append(f"task {index} returned twice")
+            return False
+        if not known:
+            self._stray.append(index)
+            return True
+        self._have[index] = 1
+        error = record.get("error")
+        if error:  # a backend may phrase its own failures, e.g. "task 3 killed its process (...)"
+            self._errors.append(
+                (index, error.get("problem") or f"task {index} raised {error['type']}: {error['message']}")
             )
-    return summaries, problems
+        summary = record.get("summary")
+        if self.summaries is not None:
+            self.summaries.put(index, summary)
+        want = self.expected
+        if want is not None and summary != want[index] and key_of(summary) != want.key(index):
+            self._wrong += 1
+            if self._first_wrong is None or index < self._first_wrong:
+                self._first_wrong = index
+                self._wrong_pair = (summary, want[index])
+        return True
+
+    def problems(self) -> list[str]:
+        """What went wrong, in the order a reader needs it; empty when the batch is verified."""
+        problems = list(self._twice)
+        missing = self.tasks - self._have.count(1)
+        if missing:
+            problems.append(f"{missing} of {self.tasks} results missing")
+        if self._stray:
+            problems.append(f"unexpected results for tasks {sorted(self._stray, key=str)[:5]}")
+        problems += [problem for _, problem in sorted(self._errors, key=lambda pair: pair[0])]
+        if self._wrong and not problems:
+            got, want = self._wrong_pair
+            problems.append(
+                f"{self._wrong} of {self.tasks} results differ from the sequential baseline "
+                f"(task {self._first_wrong}: {got} != {want})"
+            )
+        return problems
+
+    def verified(self) -> Summaries | None:
+        """The batch's summaries in task order once it is verified: its own if kept, else the
+        ones it was checked against, which it equals; None while anything is wrong."""
+        if self.problems():
+            return None
+        return self.summaries if self.summaries is not None else self.expected
+
+
+def check_batch(
+    records: Iterable[dict], tasks: int, expected: Summaries | list | None
+) -> tuple[Summaries, list[str]]:
+    """Return the batch's summaries in task order and a list of problems (empty when verified)."""
+    check = Check(tasks, expected, keep=True)
+    for record in records:
+        check.add(record)
+    return check.summaries, check.problems()

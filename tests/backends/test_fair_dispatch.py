@@ -5,10 +5,8 @@ what they are sent); the last one runs ``sleep`` on real processes."""
 
 from __future__ import annotations
 
-from collections import deque
-
 from producer import backends
-from producer.backends.handles import Batch, Handle
+from producer.backends.handles import Batch, Handle, Pending
 from producer.backends.supervised import ChildPool
 from producer.settings import Settings
 
@@ -30,7 +28,7 @@ def _pool(processes: int, threads: int = 1) -> ChildPool:
 
 
 def _hand_out(pool: ChildPool, tasks: int) -> Batch:
-    batch = Batch(deque(range(tasks)), tasks)
+    batch = Batch(Pending(tasks), tasks)
     pool._hand_out(batch, "sleep", 1)
     return batch
 

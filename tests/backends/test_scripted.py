@@ -95,6 +95,7 @@ def test_a_hung_task_overruns_names_itself_and_skips_the_later_rounds():
         "still running, and stopped: task 1"
     ]
     assert [b.round for b in run.batches] == [0]  # the warm-up; rounds 1 and 2 were not run
+    assert (run.fold.records, run.fold.measured) == (TASKS, 0)  # the cut batch's first task: nowhere
 
 
 def test_a_delay_on_the_scripted_clock_overruns_without_sleeping():

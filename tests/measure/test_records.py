@@ -134,12 +134,21 @@ def test_picture_and_sample_are_the_same_from_columns_and_from_dicts(n):
     assert kind == ("tasks" if n <= 300 else "occupancy")
 
 
-def test_the_streamed_breakdown_holds_the_values_collect_finds():
+def test_the_streamed_breakdown_holds_the_values_collect_finds_even_a_little_out_of_order():
     rows = celery_like(500)
-    streamed: dict[str, list[float]] = {}
-    for part, value in breakdown.stream(Records(rows)):
-        streamed.setdefault(part, []).append(value)
+    rng = random.Random(5)
+    arrived = sorted(rows, key=lambda r: r["index"] + rng.uniform(0, 2 * breakdown.REORDER))
+    streamed: dict[str, list[float]] = {part: _Values() for part in breakdown.PARTS}
+    parts = breakdown.Parts(streamed)
+    for row in arrived:
+        parts.add(row)
+    parts.finish()
     listed = {part: values for part, values in breakdown.collect([rows]).items() if values}
-    assert set(streamed) == set(listed) and len(listed) >= 6
+    listed.pop("run_s")  # the fold's own run_s stands for the breakdown's (fold.Fold.breakdown)
+    assert {part for part, values in streamed.items() if values} == set(listed) and len(listed) >= 5
     for part, values in listed.items():
         assert sorted(streamed[part]) == pytest.approx(sorted(values)), part
+
+
+class _Values(list):
+    add = list.append

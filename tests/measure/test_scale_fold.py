@@ -10,7 +10,6 @@ import statistics
 import pytest
 
 from producer.measure import picture
-from producer.measure.fold import Fold
 from producer.measure.runs import BackendRun, Batch
 from producer.measure.spread import EXACT, Spread
 from producer.report import lanes
@@ -69,20 +68,6 @@ def test_the_sample_is_every_kth_task_and_bounded():
     rows = picture.sample(records(1000))
     assert len(rows) == picture.SAMPLE_SIZE and [r["index"] for r in rows[:3]] == [0, 20, 40]
     assert len(picture.sample(records(7))) == 7
-
-
-def test_a_fold_counts_warmup_rounds_as_verified_but_times_only_measured_ones():
-    fold = Fold()
-    fold.add(records(500), measured=False)
-    kept = fold.add(records(500, sent=True), measured=True)
-    assert fold.records == 1000 and fold.measured == 500 and fold.run_s.n == 500
-    assert kept["tasks"] == [] and kept["task_count"] == 500
-    assert kept["task_cpu_s"] == pytest.approx(500 * 0.5e-3)
-    assert fold.time_split() == pytest.approx({"cpu": 0.5, "runq": 0.0, "waiting": 0.5})
-    parts = fold.breakdown("box")
-    assert parts["calls"] == 500 and parts["messages"] == 500 and parts["clock"] == "one host"
-    assert parts["run_s"]["median"] == pytest.approx(1e-3)
-    assert fold.add(records(10), measured=True)["tasks"][0]["index"] == 0  # a small round keeps all
 
 
 def test_a_run_lets_each_batchs_records_go_once_folded():

@@ -183,7 +183,7 @@ class CeleryBackend(Backend):
         self.incident_count = 0
         self._batch_incidents = []
 
-    def run_batch(self, spec: str, size: int, tasks: int) -> Records | list[dict]:
+    def run_batch(self, spec: str, size: int, tasks: int, into=None) -> Records | list[dict]:
         """One batch under the backend's run: the default path (:mod:`.batch`), or, with
         --chunks or --no-result, :mod:`.messages`."""
         spec = canonical(spec)  # a file path must mean the same file on the worker
@@ -203,11 +203,11 @@ class CeleryBackend(Backend):
             ) from None
         if self.settings.chunks > 1 or self.settings.no_result:
             try:
-                return MessageBatch(self).run(spec, size, tasks)
+                return MessageBatch(self).run(spec, size, tasks, Records() if into is None else into)
             except BrokerLost:
                 self.broker_lost = True  # the next batch fails at once unless Redis is back
                 raise
-        return self._through(CeleryBatch(self, spec, size, tasks), deadline)
+        return self._through(CeleryBatch(self, spec, size, tasks, into), deadline)
 
     def _through(self, batch: CeleryBatch, deadline: float) -> list[dict]:
         """Run a batch, then take what it found: Redis's run id, a lost Redis."""

@@ -34,13 +34,14 @@ def task_sentence(index: int, what: str) -> str:
 
 
 class CeleryBatch(Recovery):
-    def __init__(self, backend, spec: str, size: int, tasks: int):
+    def __init__(self, backend, spec: str, size: int, tasks: int, into=None):
         self.backend = backend
         self.spec, self.size, self.tasks = spec, size, tasks
         self.ids = TaskIds(backend.batch_prefix(), tasks)
         """Each task's ids, when each was sent, which brought a result (:mod:`.task_ids`)."""
-        self.records = Records()
-        """Each index's first result, in the order they came (by column: bytes a task, not a KB)."""
+        self.records = Records() if into is None else into
+        """Each index's first result, in the order they came: by column (bytes a task, not a
+        KB), or into the rounds' :class:`~producer.measure.tally.Tally`, which folds them."""
         self._have = bytearray(tasks)
         self._forget: list[str] = []
         self._seen_retries: set[tuple] = set()

@@ -74,7 +74,8 @@ class MessageBatch:
         self.per_message = max(1, backend.settings.chunks)
         self.no_result = backend.settings.no_result
 
-    def run(self, spec: str, size: int, tasks: int) -> list[dict]:
+    def run(self, spec: str, size: int, tasks: int, into) -> list[dict]:
+        """Send the batch's messages and append each call's record to ``into``; return it."""
         backend = self.backend
         deadline = time.monotonic() + backend.settings.timeout
         token = secrets.token_hex(8) if self.no_result else None
@@ -89,8 +90,8 @@ class MessageBatch:
                     client.set(keys["count"], 0, ex=RESULT_EXPIRES_S)
                 messages = self._send(calls)
                 if keys:
-                    return self._wait_reports(keys, messages, deadline)
-                return self._collect(messages, deadline)
+                    return self._wait_reports(keys, messages, deadline, into)
+                return self._collect(messages, deadline, into)
             except _Overrun:
                 try:
                     done = self._abandon(messages, keys, tasks)
@@ -146,11 +147,10 @@ class MessageBatch:
             record["message"] = message.number
         return record
 
-    def _collect(self, messages: list[Message], deadline: float) -> list[dict]:
+    def _collect(self, messages: list[Message], deadline: float, into) -> list[dict]:
         """Each message's result as it lands; a message's result is deleted once read."""
         watcher = self.backend.watcher
         waiting = {message.task_id: message for message in messages}
-        records: list[dict] = []
         next_look = time.monotonic() + WAIT_SLICE_S
         while waiting:
             now = time.monotonic()
@@ -165,10 +165,11 @@ class MessageBatch:
                 if message is None or meta.get("status") not in READY:
                     continue
                 del waiting[message.task_id]
-                records += self._records(message, meta)
+                for record in self._records(message, meta):
+                    into.append(record)
                 message.collected = True
                 watcher.forget([message.task_id])  # while later messages still run
-        return records
+        return into
 
     def _records(self, message: Message, meta: dict) -> list[dict]:
         collected = time.time()
@@ -180,19 +181,18 @@ class MessageBatch:
             values = [{"index": index, "error": failure} for index in message.indices]
         return [self._stamp(message, {**v, "collected": collected}) for v in values]
 
-    def _wait_reports(self, keys: dict, messages: list[Message], deadline: float) -> list[dict]:
+    def _wait_reports(self, keys: dict, messages: list[Message], deadline: float, into) -> list[dict]:
         """``--no-result``: wait for the last task's push, then read every task's record."""
         client = self.backend.lease.client
         while not client.blpop([keys["done"]], timeout=self._slice(deadline)):
             if time.monotonic() >= deadline:
                 raise _Overrun
         by_index = {index: message for message in messages for index in message.indices}
-        records = []
         for raw in client.hvals(keys["records"]):
             record = json.loads(raw)
             message = by_index.get(record.get("index"))
-            records.append(self._stamp(message, record) if message else record)
-        return records
+            into.append(self._stamp(message, record) if message else record)
+        return into
 
     @staticmethod
     def _slice(deadline: float) -> float:
