@@ -142,18 +142,20 @@ class Parts:
         """Each slot's ``[heap of (started, ended), the last ended read]``."""
 
     def add(self, record: dict) -> None:
-        get, to = record.get, self._to
+        get, to = record.get, self._to  # once a task, in its batch's clock: no call it can spare
         sent, received, started = get("sent"), get("received"), get("started")
         ended, publish_s, collected = get("ended"), get("publish_s"), get("collected")
-        if _number(publish_s):
+        if isinstance(publish_s, _NUMBERS):
             to["publish_s"].add(publish_s)
-        if _number(sent) and _number(received):
+        if isinstance(sent, _NUMBERS) and isinstance(received, _NUMBERS):
             to["queue_wait_s"].add(received - sent)
-        if _number(received) and _number(started):
+        if isinstance(received, _NUMBERS) and isinstance(started, _NUMBERS):
             to["dispatch_s"].add(started - received)
-        if _number(collected) and _number(ended):
+        if isinstance(collected, _NUMBERS) and isinstance(ended, _NUMBERS):
             to["result_back_s"].add(collected - ended)
-        if _number(started) and _number(ended):  # run_s: the fold's own (fold.Fold.run_s)
+        if isinstance(started, _NUMBERS) and isinstance(
+            ended, _NUMBERS
+        ):  # run_s: the fold's own (fold.Fold.run_s)
             slot = self._slots.setdefault((get("worker"), get("pid"), get("tid")), [[], None])
             heapq.heappush(slot[0], (started, ended))
             if len(slot[0]) > REORDER:
@@ -172,8 +174,7 @@ class Parts:
         self._slots = {}
 
 
-def _number(value) -> bool:
-    return isinstance(value, (int, float))
+_NUMBERS = (int, float)
 
 
 def breakdown(batches: list[list[dict]], producer_host: str | None) -> dict | None:

@@ -147,17 +147,21 @@ class Timeline:
         if not timed(task):
             return
         started, sent = task["started"], task.get("sent")
-        key = lane_key(task)
-        lane = self._lanes.get(key)
+        lane = self._lanes.get(key := lane_key(task))
         if lane is None:
             lane = self._lanes[key] = _Lane((started, self._count))
         elif started < lane.first[0]:
             lane.first = (started, self._count)
         lane.tasks += 1
         self._count += 1
-        self._sent = self._sent or isinstance(sent, (int, float))
-        self._lo = min(self._lo, started, sent if isinstance(sent, (int, float)) else started)
-        self._hi = max(self._hi, task["ended"])
+        if isinstance(sent, (int, float)):
+            self._sent = True
+            if sent < self._lo:
+                self._lo = sent
+        if started < self._lo:
+            self._lo = started
+        if task["ended"] > self._hi:
+            self._hi = task["ended"]
         if self._boxes is None:
             self._bin(lane, task)
             return
@@ -179,8 +183,10 @@ class Timeline:
         if lane.busy is None:
             lane.busy, lane.cpu = grid.curve(), grid.curve()
         share = (task.get("cpu_s") or 0.0) / (end - start) if end > start else 0.0
-        grid.add(lane.busy, start, end, 1.0)
-        grid.add(lane.cpu, start, end, min(1.0, max(0.0, share)))
+        a = max(0.0, (start - grid.origin) / grid.width)  # grid.add's, once for both curves
+        b = max(a, (end - grid.origin) / grid.width)
+        lane.busy.add(a, b, 1.0)
+        lane.cpu.add(a, b, min(1.0, max(0.0, share)))
         lane.failed += task.get("error") is not None
         if queued:  # tasks waiting at the broker, on average over each bin
             if self._queued is None:

@@ -33,6 +33,8 @@ EXACT = 1000
 """Quantiles are exact up to this many values; the histogram's above."""
 CHUNK = 1024
 """Values wait in a buffer of at most this many before they are folded in together."""
+BUCKETS = 2048
+"""At most this many buckets' counts wait to be written into the histogram."""
 QUANTILES = {"q1": 25.0, "median": 50.0, "q3": 75.0, "p90": 90.0, "p99": 99.0}
 METHOD = {
     "library": "hdrhistogram",
@@ -63,6 +65,8 @@ class Spread:
         self._below_zero = 0
         self._clamped = 0
         self._h = None
+        self._buckets: Counter = Counter()
+        """Counts of the histogram's buckets not yet written into it (at most :data:`BUCKETS`)."""
         self._exact: list[float] | None = []
         self._pending = array("d")
 
@@ -93,6 +97,7 @@ class Spread:
         self._min, self._max = min(self._min, other._min), max(self._max, other._max)
         self._below_zero += other._below_zero
         self._clamped += other._clamped
+        other._write()
         self._histogram().add(other._h)
 
     def _settle(self) -> None:
@@ -120,7 +125,31 @@ class Spread:
         if self._exact is not None:
             units += [round(v / UNIT_S) for v in self._exact]
             self._exact = None
-        _record(self._histogram(), units)
+        self._record(units)
+
+    def _record(self, units: list[int]) -> None:
+        """Count values (in units) in the histogram's buckets, found by ``record_value``'s own
+        arithmetic (a test holds the two to the same counts); the counts are written into the
+        histogram when read, or when :data:`BUCKETS` buckets wait: a value costs a count in a
+        ``Counter``, not a Python call of the histogram's."""
+        if not units:
+            return
+        h = self._histogram()
+        if min(units) < 0 or max(units) > HIGHEST:
+            units = [min(HIGHEST, max(0, u)) for u in units]
+        self._buckets.update(_indexes(h, units))
+        h.total_count += len(units)
+        h.min_value = min(h.min_value, min(units))
+        h.max_value = max(h.max_value, max(units))
+        if len(self._buckets) > BUCKETS:
+            self._write()
+
+    def _write(self) -> None:
+        if self._buckets:
+            counts = self._h.counts
+            for index, count in self._buckets.items():
+                counts[index] += count
+            self._buckets.clear()
 
     def _histogram(self):
         if self._h is None:
@@ -129,7 +158,7 @@ class Spread:
             self._h = HdrHistogram(1, HIGHEST, SIGNIFICANT_DIGITS, word_size=4)
             if self._exact is not None:
                 kept, self._exact = self._exact, None
-                _record(self._h, [round(v / UNIT_S) for v in kept])
+                self._record([round(v / UNIT_S) for v in kept])
         return self._h
 
     @property
@@ -148,6 +177,7 @@ class Spread:
                 return statistics.median(self._exact)
             cuts = statistics.quantiles(self._exact, n=100 if percent % 5 else 20, method="inclusive")
             return cuts[round(percent / (1 if percent % 5 else 5)) - 1]
+        self._write()
         value = self._h.get_value_at_percentile(percent) * UNIT_S
         return min(self._max, max(self._min, value))  # the histogram's bucket edge, never beyond the data
 
@@ -169,26 +199,14 @@ class Spread:
         return out
 
 
-def _record(h, units: list[int]) -> None:
-    """Record values (in units) into the histogram ``h`` as its ``record_value`` would, one at
-    a time, but with each distinct bucket's count added once: the bucket of a value is found
-    by ``record_value``'s own arithmetic (a test holds the two to the same counts)."""
-    if not units:
-        return
-    if min(units) < 0 or max(units) > HIGHEST:
-        units = [min(HIGHEST, max(0, u)) for u in units]
+def _indexes(h, units: list[int]) -> list[int]:
+    """The histogram's counts index of each value (in units, within its range), as its
+    ``_counts_index_for`` finds it."""
     magnitude, half_magnitude = h.unit_magnitude, h.sub_bucket_half_count_magnitude
     top, mask, half = magnitude + half_magnitude + 1, h.sub_bucket_mask, h.sub_bucket_half_count
     first = top - 1  # bucket + 1, for its base index (bucket + 1) << half_magnitude
-    at = Counter(
-        (((u | mask).bit_length() - first) << half_magnitude)
-        + (u >> ((u | mask).bit_length() - top + magnitude))
-        - half
+    return [
+        ((b - first) << half_magnitude) + (u >> (b - top + magnitude)) - half
         for u in units
-    )
-    counts = h.counts
-    for index, count in at.items():
-        counts[index] += count
-    h.total_count += len(units)
-    h.min_value = min(h.min_value, min(units))
-    h.max_value = max(h.max_value, max(units))
+        for b in ((u | mask).bit_length(),)
+    ]

@@ -7,10 +7,15 @@ a task (which indexes came back) and, for the batch that becomes the baseline, i
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 from collections.abc import Iterable
 
 from producer.measure.records import Summaries, key_of
+
+MOST_NAMED = 10
+"""A batch names at most this many tasks that failed, and this many that came back twice; it
+counts the rest (a workload that raises on each of 100,000 tasks is one problem, not 100,000)."""
 
 
 def checksum(summaries: Iterable) -> str:
@@ -30,8 +35,11 @@ class Check:
         self.expected = Summaries(expected) if isinstance(expected, list) else expected
         self._have = bytearray(tasks)
         self._twice: list[str] = []
+        self._twice_count = 0
         self._stray: list = []
         self._errors: list[tuple[int, str]] = []
+        """The failed tasks of lowest index, at most ``MOST_NAMED``, as a heap of (-index, problem)."""
+        self._error_count = 0
         self._wrong = 0
         self._first_wrong: int | None = None
         self._wrong_pair: tuple = (None, None)
@@ -42,7 +50,9 @@ class Check:
         index = record.get("index")
         known = isinstance(index, int) and not isinstance(index, bool) and 0 <= index < self.tasks
         if (known and self._have[index]) or (not known and index in self._stray):
-            self._twice.append(f"task {index} returned twice")
+            self._twice_count += 1
+            if len(self._twice) < MOST_NAMED:
+                self._twice.append(f"task {index} returned twice")
             return False
         if not known:
             self._stray.append(index)
@@ -50,9 +60,11 @@ class Check:
         self._have[index] = 1
         error = record.get("error")
         if error:  # a backend may phrase its own failures, e.g. "task 3 killed its process (...)"
-            self._errors.append(
-                (index, error.get("problem") or f"task {index} raised {error['type']}: {error['message']}")
-            )
+            self._error_count += 1
+            said = error.get("problem") or f"task {index} raised {error['type']}: {error['message']}"
+            heapq.heappush(self._errors, (-index, said))
+            if len(self._errors) > MOST_NAMED:
+                heapq.heappop(self._errors)  # the highest index goes
         summary = record.get("summary")
         if self.summaries is not None:
             self.summaries.put(index, summary)
@@ -67,12 +79,16 @@ class Check:
     def problems(self) -> list[str]:
         """What went wrong, in the order a reader needs it; empty when the batch is verified."""
         problems = list(self._twice)
+        if self._twice_count > len(self._twice):
+            problems.append(f"{self._twice_count - len(self._twice)} more results returned twice")
         missing = self.tasks - self._have.count(1)
         if missing:
             problems.append(f"{missing} of {self.tasks} results missing")
         if self._stray:
             problems.append(f"unexpected results for tasks {sorted(self._stray, key=str)[:5]}")
-        problems += [problem for _, problem in sorted(self._errors, key=lambda pair: pair[0])]
+        problems += [problem for _, problem in sorted(self._errors, reverse=True)]
+        if self._error_count > len(self._errors):
+            problems.append(f"{self._error_count - len(self._errors)} more tasks failed")
         if self._wrong and not problems:
             got, want = self._wrong_pair
             problems.append(

@@ -32,6 +32,29 @@ def test_a_spread_is_exact_up_to_its_limit_and_within_the_histograms_precision_b
         assert big[name] == pytest.approx(cut, rel=3e-3), name  # 3 digits, and one sample's rank
 
 
+def test_a_spread_counts_each_value_in_the_bucket_record_value_would_and_merges_as_one():
+    from hdrh.histogram import HdrHistogram
+
+    from producer.measure.spread import HIGHEST, UNIT_S
+
+    rng = random.Random(3)
+    values = [rng.lognormvariate(-8, 2) for _ in range(EXACT * 30)] + [-1e-4, 0.0, 7200.0]
+    one = HdrHistogram(1, HIGHEST, 3)
+    for v in values:
+        one.record_value(min(HIGHEST, max(0, round(v / UNIT_S))))
+    bulk = Spread().extend(values)
+    bulk.as_dict()  # reads: every value folded in and written
+    assert list(bulk._h.counts) == list(one.counts) and bulk._h.total_count == one.total_count
+    assert (bulk._h.min_value, bulk._h.max_value) == (one.min_value, one.max_value)
+    halves = Spread().extend(values[:7_000])
+    halves.merge(Spread().extend(values[7_000:]))
+    whole, merged = bulk.as_dict(), halves.as_dict()
+    assert merged == pytest.approx(whole, rel=1e-12) and merged["clamped"] == merged["below_zero"] == 1
+    empty = Spread()
+    empty.merge(Spread())
+    assert empty.as_dict() is None
+
+
 def test_a_negative_value_counts_and_is_said():
     s = Spread().extend([-0.001, 0.002, 0.003]).as_dict()
     assert s["below_zero"] == 1 and s["min"] == -0.001

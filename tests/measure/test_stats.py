@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from producer.measure.stats import describe, welch_p
-from producer.measure.verify import check_batch, checksum
+from producer.measure.verify import MOST_NAMED, check_batch, checksum
 
 
 def test_describe_gives_median_spread_and_quartiles():
@@ -63,3 +63,14 @@ def test_check_batch_names_what_went_wrong(records, problem):
 def test_checksum_depends_on_order_and_content():
     assert checksum([{"a": 1}, {"a": 2}]) != checksum([{"a": 2}, {"a": 1}])
     assert checksum([{"a": 1}]) == checksum([{"a": 1}])
+
+
+def test_a_batch_names_its_first_failures_and_counts_the_rest():
+    """A workload that raises on every one of 1,000 tasks is a few lines, not a thousand."""
+    failing = [{"index": i, "error": {"type": "ValueError", "message": "x"}} for i in reversed(range(1000))]
+    _, problems = check_batch(failing + [failing[0]] * 15, 1000, None)
+    named = [p for p in problems if p.startswith("task ") and "raised" in p]
+    assert [p.split()[1] for p in named] == [str(i) for i in range(MOST_NAMED)]
+    assert f"{1000 - MOST_NAMED} more tasks failed" in problems
+    assert problems.count("task 999 returned twice") == MOST_NAMED
+    assert f"{15 - MOST_NAMED} more results returned twice" in problems and len(problems) < 25
