@@ -37,6 +37,9 @@ BEFORE = {1000: (7_382_489, 8.25), 5000: (36_812_371, 41.2)}
 drawn beside the new figures (docs/BENCHMARKS.md)."""
 BEFORE_RSS = {1000: 61e6, 2000: 66e6, 10000: 105e6, 20000: 157e6, 100000: 517e6}
 """Schema 4 with a batch's records as dicts (main at 1768ac9, 2026-12-05): producer peak RSS."""
+COLUMNS_RSS = {1000: 58.7e6, 100000: 86.4e6}
+"""A batch's records held by column (main at a20ad40, 2026-12-07, the same command): producer
+peak RSS, before results were folded as they arrive."""
 
 
 def _run(argv: list[str], timeout: float, root: Path = ROOT) -> None:
@@ -80,7 +83,7 @@ def measure(tasks: int, folder: Path, backends: str, repeat: int, root: Path = R
     }
 
 
-def draw(rows: list[dict], path: str) -> None:
+def draw(rows: list[dict], path: str, repeat: int) -> None:
     import matplotlib
     import matplotlib.ticker
 
@@ -96,12 +99,14 @@ def draw(rows: list[dict], path: str) -> None:
         ("report --html time (s)", [r["html_s"] for r in rows], MAX_HTML_S, 1),
     ]
     for ax, (title, y, limit, before) in zip(axes, panels, strict=True):
-        ax.plot(x, y, "o-", label="schema 4")
-        if before is None:  # the RSS panel: the first step of issue 20, records still dicts
+        ax.plot(x, y, "o-", label="folded as they arrive")
+        if before is None:  # the RSS panel: issue 20's earlier steps
             ax.plot(list(BEFORE_RSS), [v / 1e6 for v in BEFORE_RSS.values()], "s--", color="#888888",
-                    label="records as dicts (before)")  # fmt: skip
+                    label="records as dicts")  # fmt: skip
+            ax.plot(list(COLUMNS_RSS), [v / 1e6 for v in COLUMNS_RSS.values()], "^:", color="#555555",
+                    label="records by column")  # fmt: skip
             ax.set_yscale("log")
-            ax.set_yticks([50, 100, 200, 500])
+            ax.set_yticks([50, 60, 80, 100, 200, 500])
             ax.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
             ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         else:
@@ -117,7 +122,7 @@ def draw(rows: list[dict], path: str) -> None:
         ax.set_xlabel("tiny tasks per batch (log)")
         ax.grid(color="#dddddd")
     fig.suptitle(
-        f"poolbench's own cost against tasks per batch ({BACKENDS}, sleep 0, --repeat 3)", fontsize=10
+        f"poolbench's own cost against tasks per batch ({BACKENDS}, sleep 0, --repeat {repeat})", fontsize=10
     )
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -148,7 +153,7 @@ def main() -> int:
             if base is not None:
                 subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT, check=False)
     if args.plot:
-        draw(rows, args.plot)
+        draw(rows, args.plot, args.repeat)
     first, last = rows[0], rows[-1]
     missed = [
         f"document {r['document_bytes']:,} B at {r['tasks']:,}" for r in rows if r["document_bytes"] > MAX_DOC

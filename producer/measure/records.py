@@ -8,7 +8,9 @@ once one needs more: a thread id), and any other value (a host name, a workload'
 an error) as the 4-byte number of its entry in a table of the distinct values the column
 met, which are few (one host, one summary a size).
 Reading gives the dicts back, one at a time, equal to those appended; a value from a table is
-shared by the records that hold it, so it is read, never changed.
+shared by the records that hold it, so it is read, never changed. A batch the rounds run keeps
+no records at all (:mod:`producer.measure.tally` folds each as it arrives): these hold what
+``run_batch`` returns without a tally (tests, ``bench/``), and a batch's redelivered tasks.
 
 :class:`Summaries` is a batch's verified summaries in task order, kept the same way: the
 baseline's are what every other batch is checked against, for the whole run.
@@ -169,46 +171,9 @@ class Records:
         value = column.get(position)
         return default if value is column else value
 
-    def has(self, key: str) -> bool:
-        """Whether any record holds this field."""
-        return key in self._columns
-
     def drop(self, key: str) -> None:
         """Forget a field in every record (a summary, once verified)."""
         self._columns.pop(key, None)
-
-    def sort_by_index(self) -> None:
-        """Order the records by their ``index`` (records without an int index first).
-
-        Made for a batch's records, whose indexes are 0 to n-1 once each: the positions are
-        found in one array of n ints and each column is rebuilt in turn, so that sorting
-        100,000 records needs one more column, not lists of 100,000 Python ints.
-        """
-        n = self._n
-        column = self._columns.get("index")
-        cells = column.cells if column is not None and column.kind in ("i", "q") else None
-        if cells is not None and all(cells[p] == p for p in range(n)):
-            return
-        where = array("q", [-1]) * n
-        if cells is not None:
-            for position, index in enumerate(cells):
-                if not 0 <= index < n or where[index] >= 0:
-                    break
-                where[index] = position
-            else:
-                return self._reorder(where)
-
-        def index(position: int) -> int:
-            found = self.get(position, "index")
-            return found if isinstance(found, int) else -1
-
-        self._reorder(array("q", sorted(range(n), key=index)))  # a stray or repeated index: rare
-
-    def _reorder(self, order: array) -> None:
-        for column in self._columns.values():
-            cells = column.cells
-            column.cells = array(cells.typecode, map(cells.__getitem__, order))
-            del cells
 
 
 def as_records(records: Iterable[dict]) -> Records:

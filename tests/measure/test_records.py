@@ -58,24 +58,11 @@ def test_ints_take_4_bytes_until_one_needs_8_and_read_back_the_same():
     assert records[4]["pid"] == 0.5 and records[5]["index"] == -(2**31) and records[1].get("pid") is None
 
 
-def test_sorting_by_index_moves_every_field_with_its_record():
+def test_a_field_dropped_goes_from_every_record():
     rows = celery_like(50)
-    shuffled = rows[:]
-    random.Random(3).shuffle(shuffled)
-    records = Records(shuffled)
-    records.sort_by_index()
-    assert list(records) == rows
+    records = Records(rows)
     records.drop("summary")
     assert "summary" not in records[7] and records[7]["started"] == rows[7]["started"]
-
-
-def test_sorting_records_a_batch_did_not_give_once_each_as_sorted_would():
-    rows = celery_like(12)
-    odd = [rows[5], rows[2], dict(rows[2], started=99.0), {"started": 1.0}, rows[9], {**rows[0], "index": 40}]
-    records = Records(odd)
-    records.sort_by_index()  # a repeated, a missing and a stray index: the general path
-    index = lambda r: r["index"] if isinstance(r.get("index"), int) else -1  # noqa: E731
-    assert list(records) == sorted(odd, key=index)
 
 
 def test_a_batch_by_column_costs_a_fraction_of_its_dicts():

@@ -21,8 +21,8 @@ AGAIN = "r"
 class TaskIds:
     def __init__(self, prefix: str, tasks: int) -> None:
         self.prefix, self.tasks = prefix, tasks
-        self._again = array("l", [0]) * tasks
-        """How many times each task was sent again: its latest id's k."""
+        self._again = array("H", [0]) * tasks
+        """How many times each task was sent again: its latest id's k (2 bytes: at most 65,535)."""
         self._published = bytearray(tasks)
         """Whether each task's latest id was published."""
         self._handled = bytearray(tasks)
