@@ -30,6 +30,7 @@ are recorded beside the figures.
 from __future__ import annotations
 
 import heapq
+import math
 import statistics
 
 from producer.measure.stats import describe
@@ -132,46 +133,71 @@ exactly: each slot holds its latest this many, by start, before it reads a gap."
 
 class Parts:
     """``collect([records])``'s values fed into ``spreads`` (each with an ``add``) as records
-    arrive, for records of one task a message (no ``message`` field, the default path): no
-    record is kept but each slot's latest :data:`REORDER`, for its idle time between tasks.
-    :meth:`finish` reads the gaps still held."""
+    arrive: no record is kept but each slot's latest :data:`REORDER`, for its idle time
+    between calls, and with ``--chunks`` (records that name their ``message``) each message's
+    first and last call, for its hand-off and its result's way back. :meth:`finish` reads
+    what is still held. ``run_s`` is left to the fold (:attr:`producer.measure.fold.Fold.run_s`)."""
 
     def __init__(self, spreads: dict) -> None:
         self._to = spreads
         self._slots: dict[tuple, list] = {}
-        """Each slot's ``[heap of (started, ended), the last ended read]``."""
+        """Each slot's ``[heap of (started, ended, message), the last (ended, message) read]``."""
+        self._messages: dict = {}
+        """Each message's ``[received, collected, earliest start, latest end]`` (--chunks)."""
+
+    @property
+    def messages(self) -> int:
+        """Messages met that carried several calls (one-call messages are their records)."""
+        return len(self._messages)
 
     def add(self, record: dict) -> None:
         get, to = record.get, self._to  # once a task, in its batch's clock: no call it can spare
         sent, received, started = get("sent"), get("received"), get("started")
         ended, publish_s, collected = get("ended"), get("publish_s"), get("collected")
-        if isinstance(publish_s, _NUMBERS):
-            to["publish_s"].add(publish_s)
-        if isinstance(sent, _NUMBERS) and isinstance(received, _NUMBERS):
-            to["queue_wait_s"].add(received - sent)
-        if isinstance(received, _NUMBERS) and isinstance(started, _NUMBERS):
-            to["dispatch_s"].add(started - received)
-        if isinstance(collected, _NUMBERS) and isinstance(ended, _NUMBERS):
-            to["result_back_s"].add(collected - ended)
-        if isinstance(started, _NUMBERS) and isinstance(
-            ended, _NUMBERS
-        ):  # run_s: the fold's own (fold.Fold.run_s)
+        message = get("message")
+        chunk = self._messages.get(message) if message is not None else None
+        if chunk is None:  # a message's first call: what the message did, once
+            if isinstance(publish_s, _NUMBERS):
+                to["publish_s"].add(publish_s)
+            if isinstance(sent, _NUMBERS) and isinstance(received, _NUMBERS):
+                to["queue_wait_s"].add(received - sent)
+            if message is not None:
+                chunk = self._messages[message] = [received, collected, math.inf, -math.inf]
+        timed = isinstance(started, _NUMBERS) and isinstance(ended, _NUMBERS)
+        if chunk is not None:  # --chunks: the message's hand-off and way back, at the end
+            if timed:
+                chunk[2], chunk[3] = min(chunk[2], started), max(chunk[3], ended)
+        else:
+            if isinstance(received, _NUMBERS) and isinstance(started, _NUMBERS):
+                to["dispatch_s"].add(started - received)
+            if isinstance(collected, _NUMBERS) and isinstance(ended, _NUMBERS):
+                to["result_back_s"].add(collected - ended)
+        if timed:
             slot = self._slots.setdefault((get("worker"), get("pid"), get("tid")), [[], None])
-            heapq.heappush(slot[0], (started, ended))
+            heapq.heappush(slot[0], (started, ended, -1 if message is None else message))
             if len(slot[0]) > REORDER:
                 self._gap(slot)
 
     def _gap(self, slot: list) -> None:
-        started, ended = heapq.heappop(slot[0])
+        started, ended, message = heapq.heappop(slot[0])
         if slot[1] is not None:
-            self._to["slot_gap_s"].add(started - slot[1])
-        slot[1] = ended
+            last_ended, last_message = slot[1]
+            self._to["slot_gap_s"].add(started - last_ended)
+            if message != -1 and message != last_message:
+                self._to["message_gap_s"].add(started - last_ended)
+        slot[1] = (ended, message)
 
     def finish(self) -> None:
         for slot in self._slots.values():
             while slot[0]:
                 self._gap(slot)
         self._slots = {}
+        to = self._to
+        for received, collected, started, ended in self._messages.values():
+            if isinstance(received, _NUMBERS) and started < math.inf:
+                to["dispatch_s"].add(started - received)
+            if isinstance(collected, _NUMBERS) and ended > -math.inf:
+                to["result_back_s"].add(collected - ended)
 
 
 _NUMBERS = (int, float)

@@ -68,12 +68,6 @@ class Fold:
         if host:
             self.hosts.add(host)
 
-    def take_chunked(self, records: list[dict]) -> None:
-        """A --chunks batch's calls, grouped by message: few records a batch, read at once."""
-        for part, values in parts_of.collect([records]).items():
-            self.parts[part].extend(values)
-        self.messages += len(parts_of.messages(records))
-
     def merge(self, other: Fold) -> None:
         """Take a batch's aggregates into its run's."""
         self.records += other.records

@@ -137,5 +137,26 @@ def test_the_streamed_breakdown_holds_the_values_collect_finds_even_a_little_out
         assert sorted(streamed[part]) == pytest.approx(sorted(values)), part
 
 
+def test_the_streamed_breakdown_of_chunks_holds_the_values_collect_finds():
+    rows = celery_like(500)
+    for i, row in enumerate(rows):  # messages of 5 calls: they share the message's timestamps
+        first = rows[i - i % 5]
+        row.update(message=i // 5, sent=first["sent"], publish_s=first["publish_s"],
+                   received=first["received"], collected=rows[i - i % 5 + 4]["ended"] + 5e-4)  # fmt: skip
+    rng = random.Random(6)
+    arrived = sorted(rows, key=lambda r: r["message"] + rng.uniform(0, 3))  # messages interleave
+    streamed: dict[str, list[float]] = {part: _Values() for part in breakdown.PARTS}
+    parts = breakdown.Parts(streamed)
+    for row in arrived:
+        parts.add(row)
+    parts.finish()
+    listed = {part: values for part, values in breakdown.collect([rows]).items() if values}
+    listed.pop("run_s")
+    assert {part for part, values in streamed.items() if values} == set(listed) and len(listed) == 6
+    for part, values in listed.items():
+        assert sorted(streamed[part]) == pytest.approx(sorted(values)), part
+    assert parts.messages == 100 == len(breakdown.messages(rows))
+
+
 class _Values(list):
     add = list.append

@@ -47,6 +47,8 @@ from producer.errors import BatchTimeout, BrokerLost
 from producer.services.redis import mask_url, reason_of
 from worker.protocol import CHUNK_TASK, RESULT_EXPIRES_S, TASK_NAME, completion_keys
 
+SCAN_COUNT = 1000
+"""``--no-result``: the batch's records are read this many at a time (HSCAN), not in one reply."""
 WAIT_SLICE_S = 1.0
 """Longest single wait (a BLPOP, or pub/sub); the deadline is checked between slices, and
 results pub/sub may have missed are read after each."""
@@ -187,12 +189,31 @@ class MessageBatch:
         while not client.blpop([keys["done"]], timeout=self._slice(deadline)):
             if time.monotonic() >= deadline:
                 raise _Overrun
-        by_index = {index: message for message in messages for index in message.indices}
-        for raw in client.hvals(keys["records"]):
+        tasks = sum(len(message.indices) for message in messages)
+        have, others = bytearray(tasks), set()  # HSCAN may give a field twice: read each once
+        for field, raw in client.hscan_iter(keys["records"], count=SCAN_COUNT):
+            number = int(field) if field.isdigit() else -1
+            if 0 <= number < tasks:
+                if have[number]:
+                    continue
+                have[number] = 1
+            elif field in others:  # a second run of a task, under a field of its own
+                continue
+            else:
+                others.add(field)
             record = json.loads(raw)
-            message = by_index.get(record.get("index"))
+            message = self._message_of(messages, record.get("index"))
             into.append(self._stamp(message, record) if message else record)
         return into
+
+    def _message_of(self, messages: list[Message], index) -> Message | None:
+        """The message that carried task ``index``: chunks are consecutive (``celery.canvas.chunks``)."""
+        if not isinstance(index, int) or index < 0:
+            return None
+        number = index // self.per_message
+        if number < len(messages) and index in messages[number].indices:
+            return messages[number]
+        return next((message for message in messages if index in message.indices), None)
 
     @staticmethod
     def _slice(deadline: float) -> float:
