@@ -57,6 +57,7 @@ def measure(tasks: int, folder: Path, backends: str, repeat: int, root: Path = R
     doc_path, html = folder / f"run-{tasks}.json", folder / f"run-{tasks}.html"
     load = os.getloadavg()[0]
     args = ["--workload", "sleep", "--size", "0", "--tasks", str(tasks), "--repeat", str(repeat)]
+    args += ["--timeout", "1800"]  # 100,000 tiny tasks through one Celery pool take about 250 s
     t0 = time.perf_counter()
     _run(["compare", *args, "--backends", backends, "--no-progress", "--json", str(doc_path)], 3600, root)
     run_s = time.perf_counter() - t0
