@@ -27,7 +27,7 @@ from producer.report.verdict_notes import (
     notes_of_interpreters,
     work_notes,
 )
-from producer.report.verdict_undecided import comparison_of, cores_of, next_steps
+from producer.report.verdict_undecided import busy_cores, comparison_of, cores_of, next_steps
 
 WAITS = 0.6
 """Baseline tasks spending this share of their time waiting (not on a CPU, not queued for one)."""
@@ -147,7 +147,8 @@ def _kind(
     )
     if answer == decide.PARALLEL_WINS and _scales(procs, base) and threads is not None:
         if _cls(threads) == "faster" and not cores_of(threads, base):
-            cores = threads["cpu_util"]["median"]
+            cores = busy_cores(threads)  # what cores_of read: CPU/wall, or for a batch too short
+            # for clock ticks its tasks' own CPU time (cpu_util is None then)
             return "cpu-bound", _reason("threads-not-parallel", threads_cores=cores, **pair)
         if _cls(threads) in ("same", "slower"):
             return "cpu-bound", _reason("threads-gained-nothing", **pair)

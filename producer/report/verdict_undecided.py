@@ -23,10 +23,10 @@ def cores_of(r: Result | None, base: Result) -> bool:
     process tree's count with every other pool's idle workers, or are not in it at all."""
     if r is None or r.get("via") == "broker":
         return True
-    return decide.keeps_cores(_busy_cores(r), _busy_cores(base))
+    return decide.keeps_cores(busy_cores(r), busy_cores(base))
 
 
-def _busy_cores(r: Result) -> float | None:
+def busy_cores(r: Result) -> float | None:
     """CPU/wall; for a batch too short for clock ticks, its tasks' own CPU time (thread clocks,
     precise) over its wall time: a busy machine's starved baseline must not make a GIL-bound
     pool look parallel only because its batch was short."""

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from producer import session
 from producer.backends.scripted import Script, installed
 from producer.measure.results import build
@@ -118,3 +120,18 @@ def test_an_answered_question_is_never_blamed_on_the_budget():
     v = doc["verdict"]
     assert v["kind"] == "undecided" and "neither" in render(v["reason"])
     assert "undecided-budget" not in codes_of(v["notes"])
+
+
+def test_threads_that_ran_nothing_in_parallel_in_batches_too_short_for_clock_ticks_are_said():
+    """CPU/wall is None for a batch under MIN_CPU_BATCH_S: the cores threads kept busy come from
+    their tasks' own CPU time, as the rule that chose this sentence read them (CI once crashed here)."""
+    doc = make_doc(
+        fake_run("sequential", [0.05, 0.051, 0.049, 0.05, 0.05], concurrency=1),
+        fake_run("threads", [0.04, 0.041, 0.04, 0.039, 0.04], cpu_share=0.5),
+        fake_run("processes", [0.025, 0.026, 0.025, 0.024, 0.025]),
+    )
+    threads = next(r for r in doc["results"] if r["backend"] == "threads")
+    assert threads["cpu_util"] is None and threads["comparison"]["class"] == "faster"
+    v = doc["verdict"]
+    assert v["kind"] == "cpu-bound" and v["reason"]["code"] == "threads-not-parallel", v["reason"]
+    assert v["reason"]["threads_cores"] == pytest.approx(1.0) and "keeping 1.00 cores" in render(v["reason"])
