@@ -6,8 +6,12 @@ Called in the worker's main process for every message (``StampedRequest.revoked`
   with its producer killed, has no run key any more; its messages are dropped,
   acknowledged and never run, so an abandoned batch never runs later. What a worker
   learns of a live run holds for RUN_CHECK_S: one ``EXISTS`` per run and second, not
-  one per task. A run found dead is asked again each time (a restarted Redis may have
-  lost the key for a moment).
+  one per task. A run found dead is asked again each time.
+- A run key missing from a Redis that restarted since the worker saw the run alive (its
+  ``run_id`` changed) is not yet an ended run: the restart lost the key, and a live
+  producer writes it again as soon as it is back. The worker waits RESTART_GRACE_S for
+  it; it dropped the result of a task finished in that moment, and the task was then
+  found lost and run again.
 - A message that comes back (kombu restored it after its worker vanished) is counted
   in Redis; a task delivered more than MAX_DELIVERIES times is failed, not run again,
   so a task that kills its worker cannot loop. A prefork child's death is handled by
@@ -37,6 +41,10 @@ logger = logging.getLogger(__name__)
 
 STORE_PATIENCE_S = 20.0
 """About as long as the worker retries storing a result (``worker.app.RESULT_RETRY_POLICY``)."""
+RESTART_GRACE_S = 3.0
+"""How long a run key lost with a restarted Redis is waited for (the producer writes it
+again within half a second of seeing Redis back: ``producer.backends.celery.recovery``)."""
+_GRACE_POLL_S = 0.1
 Action = Callable[[object], None]
 """What to do with a request instead of running it."""
 
@@ -47,6 +55,8 @@ class Guard:
         """The broker's URL, asked on first use (``celery -b`` may set it after import)."""
         self._client: redis.Redis | None = None
         self._alive_until: dict[str, float] = {}
+        self._seen_on: dict[str, str] = {}
+        """Each run seen alive, and the ``run_id`` of the Redis it was seen on."""
 
     @property
     def client(self) -> redis.Redis:
@@ -65,17 +75,39 @@ class Guard:
         give_up = now + patience
         while True:
             try:
-                alive = bool(self.client.exists(protocol.run_key(run_id)))
+                alive = self._ask(run_id)
                 break
             except redis.RedisError:
                 if time.monotonic() >= give_up:
                     return True
                 time.sleep(0.5)
         if alive:
-            self._alive_until[run_id] = now + protocol.RUN_CHECK_S
+            self._alive_until[run_id] = time.monotonic() + protocol.RUN_CHECK_S
         else:
             self._alive_until.pop(run_id, None)
+            self._seen_on.pop(run_id, None)
         return alive
+
+    def _ask(self, run_id: str) -> bool:
+        """Whether the run's key exists, waiting briefly for one a Redis restart lost."""
+        key = protocol.run_key(run_id)
+        if self.client.exists(key):
+            if run_id not in self._seen_on:
+                self._seen_on[run_id] = self._redis_run_id()
+            return True
+        seen_on = self._seen_on.get(run_id)
+        if seen_on is None or self._redis_run_id() == seen_on:
+            return False  # ended, on the Redis it ran on (or never seen alive here)
+        deadline = time.monotonic() + RESTART_GRACE_S
+        while time.monotonic() < deadline:
+            time.sleep(_GRACE_POLL_S)
+            if self.client.exists(key):
+                self._seen_on[run_id] = self._redis_run_id()
+                return True
+        return False
+
+    def _redis_run_id(self) -> str:
+        return str(self.client.info("server").get("run_id", ""))
 
     def count_delivery(self, run_id: str | None, task_id: str) -> int:
         """Count one more later delivery of this task; how many so far (0 if Redis cannot say)."""
