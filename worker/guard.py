@@ -10,8 +10,8 @@ Called in the worker's main process for every message (``StampedRequest.revoked`
 - A run key missing from a Redis that restarted since the worker saw the run alive (its
   ``run_id`` changed) is not yet an ended run: the restart lost the key, and a live
   producer writes it again as soon as it is back. The worker waits RESTART_GRACE_S for
-  it; it dropped the result of a task finished in that moment, and the task was then
-  found lost and run again.
+  it. (Without the wait, a task finished in that moment had its result dropped, was
+  found lost by the producer and ran again.)
 - A message that comes back (kombu restored it after its worker vanished) is counted
   in Redis; a task delivered more than MAX_DELIVERIES times is failed, not run again,
   so a task that kills its worker cannot loop. A prefork child's death is handled by
@@ -107,7 +107,11 @@ class Guard:
         return False
 
     def _redis_run_id(self) -> str:
-        return str(self.client.info("server").get("run_id", ""))
+        """Which Redis this is: its ``run_id``, new with each start ("" if INFO is refused)."""
+        try:
+            return str(self.client.info("server").get("run_id", ""))
+        except redis.ResponseError:  # a managed Redis may refuse INFO: then no grace, as before
+            return ""
 
     def count_delivery(self, run_id: str | None, task_id: str) -> int:
         """Count one more later delivery of this task; how many so far (0 if Redis cannot say)."""
