@@ -13,7 +13,8 @@ import sys
 import pytest
 
 from producer import plan, pythons
-from producer.backends.celery import FREE_THREADED_GEVENT, CeleryBackend
+from producer.backends.celery import CeleryBackend
+from producer.backends.celery.caveats import FREE_THREADED_GEVENT
 from producer.backends.celery.family import CeleryFamily
 from producer.errors import UsageError
 from producer.report.messages import render

@@ -23,6 +23,7 @@ from producer.backends.base import Backend
 from producer.backends.celery import info, overhead
 from producer.backends.celery.app import APPS, BROKER_ERRORS, broker_errors
 from producer.backends.celery.batch import CeleryBatch
+from producer.backends.celery.caveats import CAVEATS, caveats_of
 from producer.backends.celery.footprint import worker_scope
 from producer.backends.celery.liveness import Liveness, parse, told
 from producer.backends.celery.messages import MessageBatch
@@ -38,17 +39,6 @@ from workloads import canonical
 
 POLL_S = 0.5
 """How long each round of ``inspect().active_queues()`` collects replies."""
-CAVEATS = {
-    "gevent": "Celery's gevent pool notices a freed slot only after its 2 s broker wait "
-    "(celery/worker/loops.py synloop) when prefetch is 1 with late acks: batches larger "
-    "than its concurrency stall up to 2 s; compare it with --tasks <= --concurrency",
-}
-"""Known pool behaviours that distort a comparison, reported with its numbers."""
-FREE_THREADED_GEVENT = (
-    "a gevent pool on a free-threaded Python: gevent turns the GIL back on when it loads, and "
-    "its greenlets run one at a time in one thread anyway, so free threading gains it nothing"
-)
-
 MOST_INCIDENTS = 20
 """Incidents kept in the report per backend; later ones are counted only."""
 
@@ -284,17 +274,8 @@ class CeleryBackend(Backend):
             APPS.release(self._url)
 
     def caveats(self) -> list[str]:
-        caveats = [CAVEATS[self.pool]] if self.pool in CAVEATS else []
         pythons = [info.get("interpreter") or {} for info in self._node_info.values()]
-        if self.pool == "gevent" and any(p.get("free_threaded_build") for p in pythons):
-            caveats.append(FREE_THREADED_GEVENT)
-        if self.incident_count:
-            kinds = sorted({incident["kind"] for incident in self.incidents})
-            caveats.append(
-                f"faults during the run ({self.incident_count}: {', '.join(kinds)}; see the disturbed "
-                "rounds and settings.faults): the times of those rounds include the recovery"
-            )
-        return caveats
+        return caveats_of(self.pool, pythons, self.incidents, self.incident_count)
 
     def memory_scope(self) -> memory.Scope:
         """The workers' processes, when they are this process's children (embedded)."""
