@@ -13,6 +13,7 @@ import textwrap
 from producer import exports
 from producer import settings as defaults
 from producer.convoy import flags as convoy_flags
+from producer.cost_flags import add_cost_flags
 from producer.errors import UsageError
 from producer.help_text import DESCRIPTIONS, EXAMPLES, EXIT_CODES
 from producer.host_flags import add_host_flags, add_link_rtt
@@ -67,7 +68,11 @@ def _finish_convoy(c: argparse.ArgumentParser) -> None:
             action.metavar = "N"
 
 
-def _verbosity(c: argparse.ArgumentParser) -> None:
+def _how_shown(c: argparse.ArgumentParser) -> None:
+    """How much of a run the terminal shows: its columns (--wide) and its detail (-v, -vv)."""
+    c.add_argument(
+        "--wide", action="store_true", help="every column, not just those that fit 80 columns (default off)"
+    )
     c.add_argument(
         "-v",
         "--verbose",
@@ -197,7 +202,7 @@ def _run_options(c: argparse.ArgumentParser) -> None:
         metavar="LIST",
         help="embedded worker processes per pool, e.g. prefork=3,threads=2 (default 1 per pool)",
     )
-    _cost_flags(c)
+    add_cost_flags(c)
     add_host_flags(c)
     c.add_argument(
         "--json",
@@ -224,33 +229,7 @@ def _run_options(c: argparse.ArgumentParser) -> None:
     c.add_argument(
         "--no-progress", action="store_true", help="no progress bar on stderr (default: one on a terminal)"
     )
-    c.add_argument(
-        "--wide", action="store_true", help="every column, not just those that fit 80 columns (default off)"
-    )
-    _verbosity(c)
-
-
-def _cost_flags(c) -> None:
-    """What each Celery task costs: messages, prefetch, the result backend (issue 12)."""
-    c.add_argument(
-        "--chunks",
-        type=int,
-        metavar="N",
-        default=1,
-        help="Celery only: calls per message (Celery chunks; default 1)",
-    )
-    c.add_argument(
-        "--prefetch",
-        type=int,
-        metavar="N",
-        help="Celery only: the embedded workers' prefetch multiplier (default 1)",
-    )
-    c.add_argument(
-        "--no-result",
-        action="store_true",
-        help="Celery only: fire and forget; tasks report completion to Redis, not the result backend "
-        "(default off)",
-    )
+    _how_shown(c)
 
 
 def _int_or_auto(text: str):
@@ -296,10 +275,7 @@ def _saved_run_parsers(sub) -> None:
     r = _command(sub, "report", "re-render a saved run (compare --json FILE)")
     r.add_argument("run", metavar="RUN.json", help="a result document written by compare --json")
     exports.add_flags(r)
-    r.add_argument(
-        "--wide", action="store_true", help="every column, not just those that fit 80 columns (default off)"
-    )
-    _verbosity(r)
+    _how_shown(r)
     d = _command(sub, "diff", "compare two saved runs backend by backend (Welch's t-test)")
     d.add_argument("a", metavar="A.json", help="the earlier or reference run")
     d.add_argument("b", metavar="B.json", help="the run to compare with it")
